@@ -1,0 +1,263 @@
+// The HighPress HTTP app: the spec's routes, envelopes and status codes over a CounterStore.
+// Built once per process (local server or Lambda init) from its dependencies; each Lambda
+// function mounts only its own route groups.
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import { type Context, Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { CounterStore, CounterTypes } from "./domain.ts";
+import { HttpError, STATUS_TITLES, StoreUnavailableError, ValidationError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { parseBatch, parseIdempotencyKey, parseIncrement, parseRanking, parseRead } from "./validation.ts";
+import { VERSION } from "./version.ts";
+
+export interface AppDeps {
+  store: CounterStore;
+  counterTypes: CounterTypes;
+  /** Bodies above this many bytes answer 413 before they are parsed. */
+  maxBodyBytes: number;
+  /** Keys accepted on writes; empty means writes are open. */
+  apiKeys: readonly string[];
+  logger: Logger;
+  /** The clock that picks ranking buckets and idempotency expiry; tests pass a fake one. */
+  now?: () => number;
+}
+
+export type RouteGroup = "health" | "increment" | "read" | "ranking" | "batch";
+
+interface RouteInfo {
+  group: RouteGroup;
+  method: "GET" | "POST";
+  pattern: RegExp;
+}
+
+// Registration order matters: `hot/{type}` is matched before `{resource_id}/{type}`.
+const ROUTES: readonly RouteInfo[] = [
+  { group: "health", method: "GET", pattern: /^\/health$/ },
+  { group: "increment", method: "POST", pattern: /^\/api\/v1\/counter\/increment$/ },
+  { group: "batch", method: "POST", pattern: /^\/api\/v1\/counter\/batch$/ },
+  { group: "ranking", method: "GET", pattern: /^\/api\/v1\/counter\/hot\/[^/]+$/ },
+  { group: "read", method: "GET", pattern: /^\/api\/v1\/counter\/[^/]+\/[^/]+$/ },
+];
+
+export const ALL_ROUTE_GROUPS: readonly RouteGroup[] = ["health", "increment", "read", "ranking", "batch"];
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const RETRY_AFTER_SECONDS = "1";
+
+/** Reads the body as text, refusing more than `max` bytes before anything is parsed. */
+async function readBody(request: Request, max: number): Promise<string> {
+  const declared = request.headers.get("content-length");
+  const tooLarge = () => new HttpError(413, `body: must be at most ${max} bytes`);
+  if (declared !== null && Number(declared) > max) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1
+    ? new TextDecoder().decode(chunks[0])
+    : new TextDecoder().decode(Buffer.concat(chunks, size));
+}
+
+async function readJson(c: Context, max: number): Promise<unknown> {
+  const type = c.req.header("content-type");
+  if (type !== undefined && !JSON_TYPE.test(type)) {
+    throw new HttpError(415, `Content-Type: must be application/json, got ${type.slice(0, 64)}`);
+  }
+  const text = await readBody(c.req.raw, max);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError([{ path: "body", message: "must be valid JSON" }]);
+  }
+}
+
+function sha256(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROUTE_GROUPS): Hono {
+  const { store, counterTypes, maxBodyBytes, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const mounted = ROUTES.filter((r) => groups.includes(r.group));
+  // Keys are compared as fixed-length digests in constant time, each one, every time.
+  const keyDigests = deps.apiKeys.map(sha256);
+
+  const app = new Hono();
+
+  function requireWriteKey(c: Context): void {
+    if (keyDigests.length === 0) return;
+    const bearer = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+    const presented = bearer ?? c.req.header("x-api-key");
+    if (presented === undefined) {
+      throw new HttpError(
+        401,
+        "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)",
+      );
+    }
+    const digest = sha256(presented.trim());
+    let ok = false;
+    for (const known of keyDigests) ok = timingSafeEqual(digest, known) || ok;
+    if (!ok) throw new HttpError(401, "Authorization: the API key is not valid");
+  }
+
+  if (groups.includes("health")) {
+    app.get("/health", async (c) => {
+      const body: Record<string, unknown> = {
+        status: "ok",
+        service: "highpress",
+        version: VERSION,
+        store: store.name,
+      };
+      const deep = c.req.query("deep");
+      if (deep === undefined || deep === "0" || deep === "false") return c.json(body);
+      const started = performance.now();
+      try {
+        await store.ping();
+      } catch (error) {
+        logger.warn("deep health check failed", { error });
+        c.header("Retry-After", RETRY_AFTER_SECONDS);
+        return c.json(
+          {
+            ...body,
+            status: "unavailable",
+            error: STATUS_TITLES[503],
+            code: 503,
+            message: "The counter store is unreachable",
+          },
+          503,
+        );
+      }
+      body.store_latency_ms = Math.round((performance.now() - started) * 100) / 100;
+      return c.json(body);
+    });
+  }
+
+  if (groups.includes("increment")) {
+    app.post("/api/v1/counter/increment", async (c) => {
+      requireWriteKey(c);
+      const idempotencyKey = parseIdempotencyKey(c.req.header("idempotency-key"));
+      const request = parseIncrement(await readJson(c, maxBodyBytes), counterTypes);
+      const outcome = await store.increment({
+        ...request,
+        now: now(),
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      });
+      if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json({
+        success: true,
+        data: {
+          resource_id: request.resourceId,
+          counter_type: request.type,
+          count: outcome.count,
+          success: true,
+          applied: outcome.applied,
+        },
+      });
+    });
+  }
+
+  if (groups.includes("batch")) {
+    app.post("/api/v1/counter/batch", async (c) => {
+      const refs = parseBatch(await readJson(c, maxBodyBytes), counterTypes);
+      const readings = await store.read(refs);
+      return c.json({
+        success: true,
+        data: refs.map((ref, i) => ({
+          resource_id: ref.resourceId,
+          counter_type: ref.type,
+          count: readings[i]?.count ?? 0,
+        })),
+      });
+    });
+  }
+
+  if (groups.includes("ranking")) {
+    app.get("/api/v1/counter/hot/:counter_type", async (c) => {
+      const query = parseRanking(
+        c.req.param("counter_type"),
+        c.req.query("limit"),
+        c.req.query("period"),
+        counterTypes,
+      );
+      const items = await store.ranking({ ...query, now: now() });
+      return c.json({
+        success: true,
+        data: {
+          counter_type: query.type,
+          period: query.period,
+          items: items.map((item) => ({ resource_id: item.resourceId, count: item.count })),
+        },
+      });
+    });
+  }
+
+  if (groups.includes("read")) {
+    app.get("/api/v1/counter/:resource_id/:counter_type", async (c) => {
+      const request = parseRead(
+        c.req.param("resource_id"),
+        c.req.param("counter_type"),
+        c.req.query("user_id"),
+        counterTypes,
+      );
+      const [reading] = await store.read([{ ...request, detail: true }]);
+      const data: Record<string, unknown> = {
+        resource_id: request.resourceId,
+        counter_type: request.type,
+        count: reading?.count ?? 0,
+      };
+      if (reading?.uniqueUsers !== undefined) data.unique_users = reading.uniqueUsers;
+      if (reading?.member !== undefined) data.member = reading.member;
+      return c.json({ success: true, data });
+    });
+  }
+
+  const fail = (c: Context, status: ContentfulStatusCode, message: string, extra?: { details?: unknown }) =>
+    c.json({ error: STATUS_TITLES[status] ?? "Error", code: status, message, ...extra }, status);
+
+  app.notFound((c) => {
+    const path = c.req.path;
+    const allowed = [...new Set(mounted.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      c.header("Allow", allowed.includes("GET") ? [...allowed, "HEAD"].join(", ") : allowed.join(", "));
+      return fail(c, 405, `${c.req.method} is not allowed on ${path}; use ${allowed.join(" or ")}`);
+    }
+    return fail(c, 404, `No route for ${c.req.method} ${path.slice(0, 200)}`);
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof HttpError) {
+      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      return fail(
+        c,
+        error.status as ContentfulStatusCode,
+        error.message,
+        error.details ? { details: error.details } : {},
+      );
+    }
+    if (error instanceof StoreUnavailableError) {
+      logger.warn("store unavailable", { path: c.req.path, error });
+      c.header("Retry-After", RETRY_AFTER_SECONDS);
+      const message = error.mayHaveApplied
+        ? "The counter store did not confirm the write in time: it may or may not have been applied. Retry with the same Idempotency-Key to apply it exactly once."
+        : c.req.method === "POST" && c.req.path.endsWith("/increment")
+          ? "The counter store is unavailable: nothing was applied. Retry shortly."
+          : "The counter store is unavailable. Retry shortly.";
+      return fail(c, 503, message);
+    }
+    logger.error("unexpected error", { path: c.req.path, method: c.req.method, error });
+    return fail(c, 500, "An unexpected error occurred");
+  });
+
+  return app;
+}

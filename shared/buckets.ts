@@ -1,0 +1,37 @@
+// UTC calendar buckets for the hot ranking: which hour, day and ISO week an instant falls
+// in, and when each bucket may expire (a little after its window closes).
+
+import type { Period } from "./domain.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export interface Bucket {
+  /** Stable id, e.g. `h2026112600`, `d20261126`, `w2026W48`. */
+  id: string;
+  /** Epoch ms after which the bucket can be dropped: window end plus a margin. */
+  expiresAt: number;
+}
+
+export type WindowPeriod = Exclude<Period, "all">;
+export const WINDOW_PERIODS: readonly WindowPeriod[] = ["hour", "day", "week"];
+
+const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+
+export function bucketOf(period: WindowPeriod, now: number): Bucket {
+  const d = new Date(now);
+  const ymd = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+  if (period === "hour") {
+    const start = Math.floor(now / HOUR) * HOUR;
+    return { id: `h${ymd}${pad(d.getUTCHours())}`, expiresAt: start + HOUR + 10 * 60_000 };
+  }
+  const dayStart = Math.floor(now / DAY) * DAY;
+  if (period === "day") return { id: `d${ymd}`, expiresAt: dayStart + DAY + HOUR };
+  // ISO week: Monday to Sunday; the week belongs to the year of its Thursday.
+  const weekday = (d.getUTCDay() + 6) % 7;
+  const monday = dayStart - weekday * DAY;
+  const thursday = new Date(monday + 3 * DAY);
+  const isoYear = thursday.getUTCFullYear();
+  const week = Math.floor((thursday.getTime() - Date.UTC(isoYear, 0, 1)) / (7 * DAY)) + 1;
+  return { id: `w${isoYear}W${pad(week)}`, expiresAt: monday + 7 * DAY + HOUR };
+}

@@ -1,0 +1,139 @@
+// Configuration: parsed once from an environment object (never process.env directly, so
+// tests pass their own), validated with zod, failing with every bad variable named.
+
+import * as z from "zod/mini";
+import type { CounterKind, CounterTypes, StoreName } from "./domain.ts";
+import { ConfigError } from "./errors.ts";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Config {
+  /** COUNTER_STORE. Default: upstash if UPSTASH_REDIS_REST_URL is set, else redis if REDIS_URL is set, else memory. */
+  store: StoreName;
+  /** REDIS_URL: redis:// or rediss:// (TLS). On Lambda: the ElastiCache endpoint. */
+  redisUrl?: string;
+  /** REDIS_CLUSTER: cluster mode, as ElastiCache Serverless always is. Default false. */
+  redisCluster: boolean;
+  /** UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN. On Lambda the token comes from Secrets Manager. */
+  upstashUrl?: string;
+  upstashToken?: string;
+  /** COUNTER_TYPES, e.g. `like:unique,follow:unique,view:total` (the default). */
+  counterTypes: CounterTypes;
+  /** KEY_PREFIX of every store key. Default `hp`. */
+  keyPrefix: string;
+  /** STORE_TIMEOUT_MS: deadline of every store call; past it the request answers 503. Default 1000. */
+  storeTimeoutMs: number;
+  /** MAX_BODY_BYTES: request bodies above it answer 413 before parsing. Default 65536. */
+  maxBodyBytes: number;
+  /** PORT and HOST of the local server (unused on Lambda). Default 8080 and 0.0.0.0. */
+  port: number;
+  host: string;
+  /** API_KEYS accepted on writes; empty means writes are open. */
+  apiKeys: readonly string[];
+  /** LOG_LEVEL: debug, info, warn or error. Default info. */
+  logLevel: LogLevel;
+}
+
+const TYPE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+
+const DEFAULT_COUNTER_TYPES = "like:unique,follow:unique,view:total";
+
+const optionalText = z.optional(z.string().check(z.trim(), z.minLength(1, "must not be empty")));
+const intIn = (min: number, max: number, fallback: number) =>
+  z._default(
+    z.string().check(
+      z.trim(),
+      z.refine(
+        (s) => /^\d+$/.test(s) && Number(s) >= min && Number(s) <= max,
+        `must be an integer from ${min} to ${max}`,
+      ),
+    ),
+    String(fallback),
+  );
+
+const EnvSchema = z.object({
+  COUNTER_STORE: z.optional(z.enum(["memory", "redis", "upstash"], "must be memory, redis or upstash")),
+  REDIS_URL: z.optional(
+    z.string().check(z.refine((s) => /^rediss?:\/\/\S+$/.test(s), "must be a redis:// or rediss:// URL")),
+  ),
+  REDIS_CLUSTER: z._default(z.enum(["true", "false", "1", "0"], "must be true or false"), "false"),
+  UPSTASH_REDIS_REST_URL: z.optional(
+    z.string().check(z.refine((s) => /^https?:\/\/\S+$/.test(s), "must be an http(s) URL")),
+  ),
+  UPSTASH_REDIS_REST_TOKEN: optionalText,
+  COUNTER_TYPES: z._default(z.string(), DEFAULT_COUNTER_TYPES),
+  KEY_PREFIX: z._default(
+    z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,32}$/, "must be 1-32 characters from A-Z a-z 0-9 _ . : -")),
+    "hp",
+  ),
+  STORE_TIMEOUT_MS: intIn(10, 60_000, 1000),
+  MAX_BODY_BYTES: intIn(256, 10 * 1024 * 1024, 64 * 1024),
+  PORT: intIn(0, 65_535, 8080),
+  HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "0.0.0.0"),
+  API_KEYS: z._default(z.string(), ""),
+  LOG_LEVEL: z._default(
+    z.enum(["debug", "info", "warn", "error"], "must be debug, info, warn or error"),
+    "info",
+  ),
+});
+
+function parseCounterTypes(raw: string): CounterTypes | string {
+  const types = new Map<string, CounterKind>();
+  for (const entry of raw.split(",")) {
+    const [name = "", kind = "", ...rest] = entry.trim().split(":");
+    if (!TYPE_NAME.test(name) || (kind !== "unique" && kind !== "total") || rest.length > 0) {
+      return `entry "${entry.trim()}" must be name:unique or name:total (name: lowercase letters, digits, _)`;
+    }
+    if (types.has(name)) return `type "${name}" is listed twice`;
+    types.set(name, kind);
+  }
+  return types;
+}
+
+/** Reads the configuration; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  // Empty strings count as unset, as shells and .env files often leave them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = z.safeParse(EnvSchema, present);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+  const counterTypes = parseCounterTypes(String(present.COUNTER_TYPES ?? DEFAULT_COUNTER_TYPES));
+  if (typeof counterTypes === "string") problems.push(`COUNTER_TYPES: ${counterTypes}`);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  const e = parsed.data;
+
+  const store: StoreName =
+    e.COUNTER_STORE ?? (e.UPSTASH_REDIS_REST_URL ? "upstash" : e.REDIS_URL ? "redis" : "memory");
+  if (store === "redis" && !e.REDIS_URL) problems.push("REDIS_URL: required when COUNTER_STORE is redis");
+  if (store === "upstash") {
+    if (!e.UPSTASH_REDIS_REST_URL)
+      problems.push("UPSTASH_REDIS_REST_URL: required when COUNTER_STORE is upstash");
+    if (!e.UPSTASH_REDIS_REST_TOKEN)
+      problems.push("UPSTASH_REDIS_REST_TOKEN: required when COUNTER_STORE is upstash");
+  }
+  const apiKeys = e.API_KEYS.split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+  if (apiKeys.some((k) => k.length < 16)) problems.push("API_KEYS: every key must be at least 16 characters");
+  if (problems.length > 0 || typeof counterTypes === "string") {
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+
+  const config: Config = {
+    store,
+    redisCluster: e.REDIS_CLUSTER === "true" || e.REDIS_CLUSTER === "1",
+    counterTypes,
+    keyPrefix: e.KEY_PREFIX,
+    storeTimeoutMs: Number(e.STORE_TIMEOUT_MS),
+    maxBodyBytes: Number(e.MAX_BODY_BYTES),
+    port: Number(e.PORT),
+    host: e.HOST,
+    apiKeys,
+    logLevel: e.LOG_LEVEL,
+  };
+  if (e.REDIS_URL) config.redisUrl = e.REDIS_URL;
+  if (e.UPSTASH_REDIS_REST_URL) config.upstashUrl = e.UPSTASH_REDIS_REST_URL;
+  if (e.UPSTASH_REDIS_REST_TOKEN) config.upstashToken = e.UPSTASH_REDIS_REST_TOKEN;
+  return config;
+}

@@ -1,0 +1,93 @@
+// The counter domain: counter kinds, the store port every backend implements, and the
+// commands and readings that cross it. Nothing here knows about HTTP or Redis.
+
+/** `unique`: one per user (likes, follows), `total`: a plain sum (views). */
+export type CounterKind = "unique" | "total";
+
+/** Configured counter types, by name. */
+export type CounterTypes = ReadonlyMap<string, CounterKind>;
+
+export const PERIODS = ["hour", "day", "week", "all"] as const;
+export type Period = (typeof PERIODS)[number];
+
+export interface IncrementCommand {
+  resourceId: string;
+  type: string;
+  kind: CounterKind;
+  userId: string;
+  /** unique: +1 or -1; total: 1..1,000,000 */
+  delta: number;
+  /** Present when the caller sent an Idempotency-Key. */
+  idempotencyKey?: string;
+  /** Milliseconds since the epoch; picks the ranking buckets. */
+  now: number;
+}
+
+export interface IncrementOutcome {
+  count: number;
+  /** false when the request changed nothing (like twice, unlike a non-member). */
+  applied: boolean;
+  /** true when an Idempotency-Key matched an earlier request: nothing was applied now. */
+  replayed: boolean;
+}
+
+export interface CounterQuery {
+  resourceId: string;
+  type: string;
+  kind: CounterKind;
+  /** Also read unique_users (total) or membership of userId (unique). */
+  detail?: boolean;
+  userId?: string;
+}
+
+export interface CounterReading {
+  count: number;
+  uniqueUsers?: number;
+  member?: boolean;
+}
+
+export interface RankingQuery {
+  type: string;
+  period: Period;
+  limit: number;
+  now: number;
+}
+
+export interface RankedItem {
+  resourceId: string;
+  count: number;
+}
+
+export type StoreName = "memory" | "redis" | "upstash";
+
+/**
+ * The one port between the domain and a backend. Each call is one store round trip on
+ * Redis and Upstash (two for an increment on Redis Cluster) and fails with
+ * StoreUnavailableError within the configured deadline.
+ */
+export interface CounterStore {
+  readonly name: StoreName;
+  increment(command: IncrementCommand): Promise<IncrementOutcome>;
+  read(queries: readonly CounterQuery[]): Promise<CounterReading[]>;
+  ranking(query: RankingQuery): Promise<RankedItem[]>;
+  /** Round trip to the store; throws StoreUnavailableError when it does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How long an Idempotency-Key is remembered. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What an Idempotency-Key is compared on (the resource is implied: keys are scoped to it).
+ * Identifiers cannot contain "|", so the joined form is unambiguous.
+ */
+export function requestFingerprint(command: IncrementCommand): string {
+  return `${command.type}|${command.userId}|${command.delta}`;
+}
+
+/** Orders a ranking: highest count first, ties by resource_id ascending. */
+export function compareRanked(a: RankedItem, b: RankedItem): number {
+  if (a.count !== b.count) return b.count - a.count;
+  return a.resourceId < b.resourceId ? -1 : a.resourceId > b.resourceId ? 1 : 0;
+}

@@ -1,0 +1,110 @@
+// The Redis store over ioredis (TCP, TLS with rediss://, cluster mode for ElastiCache
+// Serverless). Commands are auto-pipelined; nothing is queued while disconnected or resent
+// after a reconnect, so a write is sent at most once and only on a live connection.
+
+import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from "ioredis";
+import type { CounterStore } from "../domain.ts";
+import { createScriptStore, type ScriptTransport } from "./script-store.ts";
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisStoreOptions {
+  keyPrefix: string;
+  timeoutMs: number;
+  onBackgroundError?: (error: unknown) => void;
+}
+
+/** Raised before sending: the connection was not ready within the deadline. */
+class NotConnectedError extends Error {
+  override name = "NotConnectedError";
+}
+
+// Redis answering with one of these means "unavailable now", not a bug in the request.
+const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|OOM)\b/;
+
+/** Client options that make failures fast and never resend a write behind the caller's back. */
+export function redisClientOptions(timeoutMs: number): RedisOptions {
+  return {
+    enableAutoPipelining: true,
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, 2000),
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+  };
+}
+
+/** Builds the client for REDIS_URL; `rediss://` turns TLS on. Connects in the background. */
+export function createRedisClient(url: string, cluster: boolean, timeoutMs: number): RedisClient {
+  const options = redisClientOptions(timeoutMs);
+  if (!cluster) return new Redis(url, options);
+  const parsed = new URL(url);
+  const { enableOfflineQueue: _offline, retryStrategy: _retry, ...nodeOptions } = options;
+  const clusterOptions: ClusterOptions = {
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+    // ElastiCache Serverless hands out node addresses that only resolve through TLS SNI.
+    dnsLookup: (address, callback) => callback(null, address),
+    redisOptions: {
+      ...nodeOptions,
+      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+      ...(parsed.protocol === "rediss:" ? { tls: {} } : {}),
+    },
+  };
+  return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], clusterOptions);
+}
+
+function waitReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off("ready", onReady);
+      reject(new NotConnectedError(`not connected to Redis (status ${client.status})`));
+    }, timeoutMs);
+    client.once("ready", onReady);
+    if (client.status === "wait") client.connect().catch(() => {});
+  });
+}
+
+export function createRedisStore(client: RedisClient, options: RedisStoreOptions): CounterStore {
+  // Wait for a connection a little less than the deadline, so that "never sent" is known
+  // before the deadline would have to assume the worst.
+  const readyWait = Math.max(1, Math.floor(options.timeoutMs * 0.9));
+  const sendable = () => (client.status === "ready" ? undefined : waitReady(client, readyWait));
+  const transport: ScriptTransport = {
+    async evalsha(sha1, keys, args) {
+      await sendable();
+      return client.evalsha(sha1, keys.length, ...keys, ...args);
+    },
+    async eval(source, keys, args) {
+      await sendable();
+      return client.eval(source, keys.length, ...keys, ...args);
+    },
+    async ping() {
+      await sendable();
+      await client.ping();
+    },
+    async close() {
+      await client.quit().catch(() => client.disconnect());
+    },
+    isCommandError: (error) => error instanceof ReplyError && !TRANSIENT_REPLY.test((error as Error).message),
+    isNotSent: (error) =>
+      error instanceof NotConnectedError ||
+      (error instanceof Error && error.message.includes("enableOfflineQueue options is false")),
+  };
+  return createScriptStore(transport, {
+    name: "redis",
+    dialect: "redis",
+    keyPrefix: options.keyPrefix,
+    timeoutMs: options.timeoutMs,
+    cluster: client instanceof Cluster,
+    ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
+  });
+}

@@ -1,0 +1,213 @@
+// The CounterStore over Lua scripts, shared by the Redis and Upstash adapters: keys,
+// scripts, decoding, deadlines and error mapping live here; a ScriptTransport only carries
+// EVALSHA/EVAL to the server.
+
+import { bucketOf, WINDOW_PERIODS } from "../buckets.ts";
+import {
+  type CounterQuery,
+  type CounterReading,
+  type CounterStore,
+  compareRanked,
+  IDEMPOTENCY_TTL_MS,
+  type IncrementCommand,
+  type IncrementOutcome,
+  type RankedItem,
+  type RankingQuery,
+  requestFingerprint,
+  type StoreName,
+} from "../domain.ts";
+import { IdempotencyConflictError, StoreUnavailableError } from "../errors.ts";
+import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scripts.ts";
+
+export interface ScriptTransport {
+  evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>;
+  eval(source: string, keys: string[], args: string[]): Promise<unknown>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** True when the error is Redis answering a command with an error (a bug, not an outage). */
+  isCommandError(error: unknown): boolean;
+  /** True when the error proves the command never left this process. */
+  isNotSent(error: unknown): boolean;
+}
+
+export interface ScriptStoreOptions {
+  name: Exclude<StoreName, "memory">;
+  dialect: ScriptDialect;
+  keyPrefix: string;
+  timeoutMs: number;
+  /** Redis Cluster: keys of different slots go in separate calls. */
+  cluster: boolean;
+  /** Told about a failure that does not fail the request (a cluster ranking update). */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+const num = (v: unknown): number => Number(v);
+
+export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
+  const keys = new KeyLayout(options.keyPrefix);
+  const scripts = scriptsFor(options.dialect);
+  const { timeoutMs, cluster } = options;
+
+  async function run(script: LuaScript, keyList: string[], args: string[]): Promise<unknown> {
+    try {
+      return await transport.evalsha(script.sha1, keyList, args);
+    } catch (error) {
+      // First use on this server: load it. Later calls find it by its SHA.
+      if (error instanceof Error && /NOSCRIPT/i.test(error.message)) {
+        return await transport.eval(script.source, keyList, args);
+      }
+      throw error;
+    }
+  }
+
+  /** Runs a store call under the deadline and maps outages to StoreUnavailableError. */
+  async function call<T>(what: string, write: boolean, work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms`, { mayHaveApplied: write }),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work(), deadline]);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError || error instanceof IdempotencyConflictError) throw error;
+      if (transport.isCommandError(error)) throw error;
+      throw new StoreUnavailableError(`${what}: store unreachable`, {
+        mayHaveApplied: write && !transport.isNotSent(error),
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function rankingKeys(type: string, now: number): { keys: string[]; expiries: string[] } {
+    const buckets = WINDOW_PERIODS.map((p) => bucketOf(p, now));
+    return {
+      keys: [keys.ranking(type, "all"), ...buckets.map((b) => keys.ranking(type, b.id))],
+      expiries: buckets.map((b) => String(b.expiresAt)),
+    };
+  }
+
+  async function increment(command: IncrementCommand): Promise<IncrementOutcome> {
+    const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
+    const unique = kind === "unique";
+    const counterKey = keys.counter(resourceId, type, unique);
+    const ranking = rankingKeys(type, now);
+    const scriptKeys = [
+      counterKey,
+      unique ? counterKey : keys.users(resourceId, type),
+      idempotencyKey === undefined ? counterKey : keys.idempotency(resourceId, idempotencyKey),
+    ];
+    if (!cluster) scriptKeys.push(...ranking.keys);
+    const args = [
+      unique ? "u" : "t",
+      userId,
+      String(delta),
+      idempotencyKey === undefined ? "" : requestFingerprint(command),
+      String(IDEMPOTENCY_TTL_MS),
+      resourceId,
+      ...ranking.expiries,
+    ];
+    const reply = (await call("increment", true, () =>
+      run(scripts.increment, scriptKeys, args),
+    )) as unknown[];
+    const outcome: IncrementOutcome = {
+      count: num(reply[0]),
+      applied: num(reply[1]) === 1,
+      replayed: num(reply[2]) === 1,
+    };
+    if (num(reply[2]) === 2) throw new IdempotencyConflictError();
+    if (cluster && outcome.applied && !outcome.replayed) {
+      // The ranking lives in its own slot: a second call. The increment is already applied,
+      // so a failure here is reported aside rather than failing (and inviting a retry of) it.
+      await call("ranking update", true, () =>
+        run(scripts.rank, ranking.keys, [resourceId, String(delta), ...ranking.expiries]),
+      ).catch((error: unknown) => options.onBackgroundError?.(error));
+    }
+    return outcome;
+  }
+
+  function readArgs(queries: readonly CounterQuery[]): { keys: string[]; args: string[] } {
+    const keyList: string[] = [];
+    const args: string[] = [];
+    for (const q of queries) {
+      const unique = q.kind === "unique";
+      const counterKey = keys.counter(q.resourceId, q.type, unique);
+      keyList.push(counterKey, unique ? counterKey : keys.users(q.resourceId, q.type));
+      const mode = unique ? (q.detail ? "U" : "u") : q.detail ? "T" : "t";
+      args.push(mode, q.userId ?? "");
+    }
+    return { keys: keyList, args };
+  }
+
+  function decodeReadings(queries: readonly CounterQuery[], reply: unknown[]): CounterReading[] {
+    return queries.map((q, i) => {
+      const reading: CounterReading = { count: num(reply[2 * i]) };
+      const extra = num(reply[2 * i + 1]);
+      if (q.detail && q.kind === "total") reading.uniqueUsers = extra;
+      if (q.detail && q.kind === "unique" && q.userId !== undefined) reading.member = extra === 1;
+      return reading;
+    });
+  }
+
+  async function read(queries: readonly CounterQuery[]): Promise<CounterReading[]> {
+    if (queries.length === 0) return [];
+    if (!cluster) {
+      const { keys: keyList, args } = readArgs(queries);
+      const reply = (await call("read", false, () => run(scripts.read, keyList, args))) as unknown[];
+      return decodeReadings(queries, reply);
+    }
+    // Cluster: one script per resource (one slot each), sent together; the client pipelines
+    // them to each shard at once.
+    const groups = new Map<string, number[]>();
+    queries.forEach((q, i) => {
+      const group = groups.get(q.resourceId);
+      if (group) group.push(i);
+      else groups.set(q.resourceId, [i]);
+    });
+    const readings: CounterReading[] = new Array(queries.length);
+    await call("read", false, () =>
+      Promise.all(
+        [...groups.values()].map(async (indexes) => {
+          const part = indexes.map((i) => queries[i] as CounterQuery);
+          const { keys: keyList, args } = readArgs(part);
+          const decoded = decodeReadings(part, (await run(scripts.read, keyList, args)) as unknown[]);
+          indexes.forEach((queryIndex, j) => {
+            readings[queryIndex] = decoded[j] as CounterReading;
+          });
+        }),
+      ),
+    );
+    return readings;
+  }
+
+  async function ranking(query: RankingQuery): Promise<RankedItem[]> {
+    const bucket = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
+    const reply = (await call("ranking", false, () =>
+      run(scripts.ranking, [keys.ranking(query.type, bucket)], [String(query.limit)]),
+    )) as unknown[][];
+    const pairs = (flat: unknown[] | undefined): RankedItem[] => {
+      const items: RankedItem[] = [];
+      for (let i = 0; flat && i + 1 < flat.length; i += 2) {
+        items.push({ resourceId: String(flat[i]), count: num(flat[i + 1]) });
+      }
+      return items;
+    };
+    return [...pairs(reply[0]).sort(compareRanked), ...pairs(reply[1])].slice(0, query.limit);
+  }
+
+  return {
+    name: options.name,
+    increment,
+    read,
+    ranking,
+    ping: () => call("ping", false, () => transport.ping()),
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,152 @@
+// The Lua scripts and key layout shared by the Redis (ioredis) and Upstash (REST) stores.
+// Only the first line differs: Upstash needs `allow-key-locking` (else a script takes a
+// database-wide lock), a flag open-source Redis 7 rejects.
+
+import { createHash } from "node:crypto";
+
+/**
+ * Every key of one resource shares the hash tag `{resource_id}` (Redis Cluster: one slot,
+ * so the increment script may touch them all); identifiers cannot contain braces.
+ * Ranking keys of one counter type share the tag `{type}` under `rank:`.
+ */
+export class KeyLayout {
+  constructor(private readonly prefix: string) {}
+  counter(resourceId: string, type: string, unique: boolean): string {
+    return `${this.prefix}:{${resourceId}}:${unique ? "u" : "t"}:${type}`;
+  }
+  /** HyperLogLog of the user_ids that incremented a total counter. */
+  users(resourceId: string, type: string): string {
+    return `${this.prefix}:{${resourceId}}:n:${type}`;
+  }
+  idempotency(resourceId: string, key: string): string {
+    return `${this.prefix}:{${resourceId}}:i:${key}`;
+  }
+  /** `bucket` is `all` or a bucket id such as `d20261126`. */
+  ranking(type: string, bucket: string): string {
+    return `${this.prefix}:rank:{${type}}:${bucket}`;
+  }
+}
+
+// Ranking update: KEYS[r] is the all-time ranking, KEYS[r+1..r+3] the hour, day and week
+// buckets (expiring at ARGV[a+1..a+3]); a member at 0 leaves the all-time ranking, while a
+// bucket keeps negative scores (an unlike today of yesterday's like) so a later re-like
+// nets to zero.
+const RANK_FN = `
+local function rank(r, a, member, delta)
+  if tonumber(redis.call('ZINCRBY', KEYS[r], delta, member)) <= 0 then
+    redis.call('ZREM', KEYS[r], member)
+  end
+  for i = 1, 3 do
+    redis.call('ZINCRBY', KEYS[r + i], delta, member)
+    redis.call('PEXPIREAT', KEYS[r + i], ARGV[a + i])
+  end
+end
+`;
+
+// KEYS: 1 counter (set or string), 2 users HLL, 3 idempotency record, 4..7 rankings (absent
+// on Redis Cluster, where they live in another slot and go in a second call).
+// ARGV: 1 kind (u|t), 2 user, 3 delta, 4 fingerprint ('' without Idempotency-Key),
+// 5 idempotency TTL ms, 6 resource id, 7..9 bucket expiries.
+// Returns {count, applied (0|1), replay (0 new, 1 replayed, 2 key reused for another request)}.
+const INCREMENT_BODY = `${RANK_FN}
+local kind, user, delta, fp = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+if fp ~= '' then
+  local rec = redis.call('GET', KEYS[3])
+  if rec then
+    local sfp, scount, sapplied = string.match(rec, '^(.*)\\n(%d+)\\n(%d)$')
+    if sfp ~= fp then return {0, 0, 2} end
+    return {tonumber(scount), tonumber(sapplied), 1}
+  end
+end
+local count, applied
+if kind == 'u' then
+  if delta > 0 then
+    applied = redis.call('SADD', KEYS[1], user)
+  else
+    applied = redis.call('SREM', KEYS[1], user)
+  end
+  count = redis.call('SCARD', KEYS[1])
+else
+  count = redis.call('INCRBY', KEYS[1], delta)
+  redis.call('PFADD', KEYS[2], user)
+  applied = 1
+end
+if fp ~= '' then
+  redis.call('SET', KEYS[3], fp .. '\\n' .. count .. '\\n' .. applied, 'PX', ARGV[5])
+end
+if applied == 1 and #KEYS >= 7 then
+  rank(4, 6, ARGV[6], delta)
+end
+return {count, applied, 0}
+`;
+
+// Redis Cluster's second call: KEYS 1..4 rankings, ARGV 1 member, 2 delta, 3..5 expiries.
+const RANK_BODY = `${RANK_FN}
+rank(1, 2, ARGV[1], tonumber(ARGV[2]))
+return 1
+`;
+
+// Many counters at once. Per query q: KEYS[2q-1] counter, KEYS[2q] users HLL;
+// ARGV[2q-1] mode (t: total, T: total + unique users, u: unique, U: unique + membership),
+// ARGV[2q] user. Returns {count, extra} per query; extra is -1 when not asked for.
+const READ_BODY = `
+local out = {}
+for q = 1, #KEYS / 2 do
+  local key, mode, user = KEYS[2 * q - 1], ARGV[2 * q - 1], ARGV[2 * q]
+  local count, extra = 0, -1
+  if mode == 'u' or mode == 'U' then
+    count = redis.call('SCARD', key)
+    if mode == 'U' and user ~= '' then extra = redis.call('SISMEMBER', key, user) end
+  else
+    count = tonumber(redis.call('GET', key) or '0')
+    if mode == 'T' then extra = redis.call('PFCOUNT', KEYS[2 * q]) end
+  end
+  out[#out + 1] = count
+  out[#out + 1] = extra
+end
+return out
+`;
+
+// Top ARGV[1] members of the ranking KEYS[1] with a positive score. Redis orders equal
+// scores by member in reverse when ranking high to low, so it returns the members strictly
+// above the lowest score of the top (fewer than the limit), and the ties at that score in
+// ascending order; the caller sorts the first and appends the second.
+const RANKING_BODY = `
+local limit = tonumber(ARGV[1])
+local top = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', '(0', 'WITHSCORES', 'LIMIT', 0, limit)
+if #top == 0 then return {{}, {}} end
+local lowest = top[#top]
+return {
+  redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', '(' .. lowest, 'WITHSCORES'),
+  redis.call('ZRANGEBYSCORE', KEYS[1], lowest, lowest, 'WITHSCORES', 'LIMIT', 0, limit),
+}
+`;
+
+export interface LuaScript {
+  readonly source: string;
+  readonly sha1: string;
+}
+
+export interface ScriptSet {
+  increment: LuaScript;
+  rank: LuaScript;
+  read: LuaScript;
+  ranking: LuaScript;
+}
+
+export type ScriptDialect = "redis" | "upstash";
+
+function script(source: string): LuaScript {
+  return { source, sha1: createHash("sha1").update(source).digest("hex") };
+}
+
+export function scriptsFor(dialect: ScriptDialect): ScriptSet {
+  const write = dialect === "upstash" ? "#!lua flags=allow-key-locking\n" : "#!lua\n";
+  const read = dialect === "upstash" ? "#!lua flags=allow-key-locking\n" : "#!lua flags=no-writes\n";
+  return {
+    increment: script(write + INCREMENT_BODY),
+    rank: script(write + RANK_BODY),
+    read: script(read + READ_BODY),
+    ranking: script(read + RANKING_BODY),
+  };
+}

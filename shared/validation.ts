@@ -1,0 +1,180 @@
+// Request validation at the edge: one zod schema per request shape, with messages that name
+// the field, plus the rules that depend on configuration (counter types and their kind).
+
+import * as z from "zod/mini";
+import { type CounterKind, type CounterTypes, PERIODS, type Period } from "./domain.ts";
+import { type ErrorDetail, ValidationError } from "./errors.ts";
+
+export const MAX_TOTAL_INCREMENT = 1_000_000;
+export const MAX_BATCH = 100;
+export const MAX_RANKING_LIMIT = 100;
+
+const IDENTIFIER = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
+
+const required = (expected: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? "is required" : `must be ${expected}`;
+
+const identifier = z
+  .string({ error: required("a string") })
+  .check(z.regex(IDENTIFIER, "must be 1-128 characters from A-Z a-z 0-9 _ - . : @"));
+const counterType = z.string({ error: required("a string") });
+
+export const IncrementBody = z.object(
+  {
+    resource_id: identifier,
+    counter_type: counterType,
+    user_id: identifier,
+    increment: z.optional(
+      z.number({ error: "must be an integer" }).check(z.int({ error: "must be an integer" })),
+    ),
+  },
+  { error: "must be a JSON object" },
+);
+
+export const BatchBody = z.object(
+  {
+    queries: z
+      .array(
+        z.object({ resource_id: identifier, counter_type: counterType }, { error: "must be an object" }),
+        {
+          error: required("an array"),
+        },
+      )
+      .check(
+        z.minLength(1, "must hold at least 1 query"),
+        z.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} queries`),
+      ),
+  },
+  { error: "must be a JSON object" },
+);
+
+function detailsOf(error: z.core.$ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.length === 0 ? "body" : issue.path.map(String).join("."),
+    message: issue.message,
+  }));
+}
+
+function kindOf(
+  types: CounterTypes,
+  name: unknown,
+  path: string,
+  details: ErrorDetail[],
+): CounterKind | undefined {
+  if (typeof name !== "string") return undefined;
+  const kind = types.get(name);
+  if (!kind) details.push({ path, message: `must be one of ${[...types.keys()].join(", ")}` });
+  return kind;
+}
+
+export interface IncrementRequest {
+  resourceId: string;
+  type: string;
+  kind: CounterKind;
+  userId: string;
+  delta: number;
+}
+
+export function parseIncrement(body: unknown, types: CounterTypes): IncrementRequest {
+  const parsed = z.safeParse(IncrementBody, body);
+  const details = parsed.success ? [] : detailsOf(parsed.error);
+  const raw = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  const kind = kindOf(types, raw.counter_type, "counter_type", details);
+  const delta = parsed.success ? (parsed.data.increment ?? 1) : undefined;
+  if (kind === "unique" && delta !== undefined && delta !== 1 && delta !== -1) {
+    details.push({
+      path: "increment",
+      message: `must be 1 or -1 for the unique counter type ${raw.counter_type}`,
+    });
+  }
+  if (kind === "total" && delta !== undefined && (delta < 1 || delta > MAX_TOTAL_INCREMENT)) {
+    details.push({ path: "increment", message: `must be an integer between 1 and ${MAX_TOTAL_INCREMENT}` });
+  }
+  if (!parsed.success || !kind || delta === undefined || details.length > 0)
+    throw new ValidationError(details);
+  return {
+    resourceId: parsed.data.resource_id,
+    type: parsed.data.counter_type,
+    kind,
+    userId: parsed.data.user_id,
+    delta,
+  };
+}
+
+export interface CounterRef {
+  resourceId: string;
+  type: string;
+  kind: CounterKind;
+}
+
+export function parseBatch(body: unknown, types: CounterTypes): CounterRef[] {
+  const parsed = z.safeParse(BatchBody, body);
+  if (!parsed.success) throw new ValidationError(detailsOf(parsed.error));
+  const details: ErrorDetail[] = [];
+  const refs = parsed.data.queries.map((q, i) => ({
+    resourceId: q.resource_id,
+    type: q.counter_type,
+    kind: kindOf(types, q.counter_type, `queries.${i}.counter_type`, details) ?? "total",
+  }));
+  if (details.length > 0) throw new ValidationError(details);
+  return refs;
+}
+
+export interface ReadRequest extends CounterRef {
+  userId?: string;
+}
+
+export function parseRead(
+  resourceId: string,
+  type: string,
+  userId: string | undefined,
+  types: CounterTypes,
+): ReadRequest {
+  const details: ErrorDetail[] = [];
+  if (!IDENTIFIER.test(resourceId)) {
+    details.push({ path: "resource_id", message: "must be 1-128 characters from A-Z a-z 0-9 _ - . : @" });
+  }
+  const kind = kindOf(types, type, "counter_type", details);
+  if (userId !== undefined && !IDENTIFIER.test(userId)) {
+    details.push({ path: "user_id", message: "must be 1-128 characters from A-Z a-z 0-9 _ - . : @" });
+  }
+  if (!kind || details.length > 0) throw new ValidationError(details);
+  return userId === undefined ? { resourceId, type, kind } : { resourceId, type, kind, userId };
+}
+
+export interface RankingRequest {
+  type: string;
+  period: Period;
+  limit: number;
+}
+
+export function parseRanking(
+  type: string,
+  limit: string | undefined,
+  period: string | undefined,
+  types: CounterTypes,
+): RankingRequest {
+  const details: ErrorDetail[] = [];
+  kindOf(types, type, "counter_type", details);
+  const parsedLimit = limit === undefined ? 10 : /^\d{1,3}$/.test(limit) ? Number(limit) : Number.NaN;
+  if (!(parsedLimit >= 1 && parsedLimit <= MAX_RANKING_LIMIT)) {
+    details.push({ path: "limit", message: `must be an integer from 1 to ${MAX_RANKING_LIMIT}` });
+  }
+  const parsedPeriod = (period ?? "day") as Period;
+  if (!PERIODS.includes(parsedPeriod))
+    details.push({ path: "period", message: `must be one of ${PERIODS.join(", ")}` });
+  if (details.length > 0) throw new ValidationError(details);
+  return { type, period: parsedPeriod, limit: parsedLimit };
+}
+
+/** Validates an Idempotency-Key header value; undefined when absent. */
+export function parseIdempotencyKey(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(value)) {
+    throw new ValidationError([
+      { path: "Idempotency-Key", message: "must be 1-128 printable ASCII characters" },
+    ]);
+  }
+  return value;
+}
