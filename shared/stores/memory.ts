@@ -31,7 +31,13 @@ interface RankingBucket {
 
 const SWEEP_EVERY_MS = 60_000;
 
-export function createMemoryStore(): CounterStore {
+export interface MemoryStoreOptions {
+  /** How long an Idempotency-Key is remembered. Default 24 h. */
+  idempotencyTtlMs?: number;
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStore {
+  const idempotencyTtlMs = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
   const totals = new Map<string, number>();
   // Exact distinct users where Redis keeps a HyperLogLog: the same answers at small counts.
   const users = new Map<string, Set<string>>();
@@ -110,7 +116,7 @@ export function createMemoryStore(): CounterStore {
       seen.add(userId);
     }
     if (recordKey !== undefined) {
-      idempotency.set(recordKey, { fingerprint, count, applied, expiresAt: now + IDEMPOTENCY_TTL_MS });
+      idempotency.set(recordKey, { fingerprint, count, applied, expiresAt: now + idempotencyTtlMs });
     }
     if (applied) rank(command);
     return { count, applied, replayed: false };

@@ -11,6 +11,8 @@ export type RedisClient = Redis | Cluster;
 export interface RedisStoreOptions {
   keyPrefix: string;
   timeoutMs: number;
+  /** How long an Idempotency-Key is remembered. Default 24 h. */
+  idempotencyTtlMs?: number;
   onBackgroundError?: (error: unknown) => void;
 }
 
@@ -28,9 +30,13 @@ export function redisClientOptions(timeoutMs: number): RedisOptions {
     enableAutoPipelining: true,
     commandTimeout: timeoutMs,
     connectTimeout: Math.max(timeoutMs, 2000),
+    // Nothing waits in an offline queue to be sent after the caller got its 503.
     enableOfflineQueue: false,
-    autoResendUnfulfilledCommands: false,
+    // On a lost connection, commands in flight fail at once (maxRetriesPerRequest 0 flushes
+    // them) and are never written again on the new connection: a write whose outcome is
+    // unknown must be retried by the caller, with its Idempotency-Key, not by us.
     maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
   };
 }
@@ -104,6 +110,7 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
     dialect: "redis",
     keyPrefix: options.keyPrefix,
     timeoutMs: options.timeoutMs,
+    ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
     cluster: client instanceof Cluster,
     ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   });

@@ -37,6 +37,8 @@ export interface ScriptStoreOptions {
   timeoutMs: number;
   /** Redis Cluster: keys of different slots go in separate calls. */
   cluster: boolean;
+  /** How long an Idempotency-Key is remembered. Default 24 h. */
+  idempotencyTtlMs?: number;
   /** Told about a failure that does not fail the request (a cluster ranking update). */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -47,6 +49,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
   const keys = new KeyLayout(options.keyPrefix);
   const scripts = scriptsFor(options.dialect);
   const { timeoutMs, cluster } = options;
+  const idempotencyTtl = String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS);
 
   async function run(script: LuaScript, keyList: string[], args: string[]): Promise<unknown> {
     try {
@@ -86,11 +89,11 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     }
   }
 
-  function rankingKeys(type: string, now: number): { keys: string[]; expiries: string[] } {
+  function rankingKeys(type: string, now: number): { keys: string[]; ttls: string[] } {
     const buckets = WINDOW_PERIODS.map((p) => bucketOf(p, now));
     return {
       keys: [keys.ranking(type, "all"), ...buckets.map((b) => keys.ranking(type, b.id))],
-      expiries: buckets.map((b) => String(b.expiresAt)),
+      ttls: buckets.map((b) => String(b.expiresAt - now)),
     };
   }
 
@@ -110,9 +113,9 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       userId,
       String(delta),
       idempotencyKey === undefined ? "" : requestFingerprint(command),
-      String(IDEMPOTENCY_TTL_MS),
+      idempotencyTtl,
       resourceId,
-      ...ranking.expiries,
+      ...ranking.ttls,
     ];
     const reply = (await call("increment", true, () =>
       run(scripts.increment, scriptKeys, args),
@@ -127,7 +130,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       // The ranking lives in its own slot: a second call. The increment is already applied,
       // so a failure here is reported aside rather than failing (and inviting a retry of) it.
       await call("ranking update", true, () =>
-        run(scripts.rank, ranking.keys, [resourceId, String(delta), ...ranking.expiries]),
+        run(scripts.rank, ranking.keys, [resourceId, String(delta), ...ranking.ttls]),
       ).catch((error: unknown) => options.onBackgroundError?.(error));
     }
     return outcome;

@@ -28,7 +28,8 @@ export class KeyLayout {
 }
 
 // Ranking update: KEYS[r] is the all-time ranking, KEYS[r+1..r+3] the hour, day and week
-// buckets (expiring at ARGV[a+1..a+3]); a member at 0 leaves the all-time ranking, while a
+// buckets (expiring ARGV[a+1..a+3] ms from now: relative, so the Redis clock and ours need
+// not agree); a member at 0 leaves the all-time ranking, while a
 // bucket keeps negative scores (an unlike today of yesterday's like) so a later re-like
 // nets to zero.
 const RANK_FN = `
@@ -38,7 +39,7 @@ local function rank(r, a, member, delta)
   end
   for i = 1, 3 do
     redis.call('ZINCRBY', KEYS[r + i], delta, member)
-    redis.call('PEXPIREAT', KEYS[r + i], ARGV[a + i])
+    redis.call('PEXPIRE', KEYS[r + i], ARGV[a + i])
   end
 end
 `;
@@ -46,7 +47,7 @@ end
 // KEYS: 1 counter (set or string), 2 users HLL, 3 idempotency record, 4..7 rankings (absent
 // on Redis Cluster, where they live in another slot and go in a second call).
 // ARGV: 1 kind (u|t), 2 user, 3 delta, 4 fingerprint ('' without Idempotency-Key),
-// 5 idempotency TTL ms, 6 resource id, 7..9 bucket expiries.
+// 5 idempotency TTL ms, 6 resource id, 7..9 bucket TTLs ms.
 // Returns {count, applied (0|1), replay (0 new, 1 replayed, 2 key reused for another request)}.
 const INCREMENT_BODY = `${RANK_FN}
 local kind, user, delta, fp = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
@@ -80,7 +81,7 @@ end
 return {count, applied, 0}
 `;
 
-// Redis Cluster's second call: KEYS 1..4 rankings, ARGV 1 member, 2 delta, 3..5 expiries.
+// Redis Cluster's second call: KEYS 1..4 rankings, ARGV 1 member, 2 delta, 3..5 bucket TTLs ms.
 const RANK_BODY = `${RANK_FN}
 rank(1, 2, ARGV[1], tonumber(ARGV[2]))
 return 1
@@ -142,11 +143,13 @@ function script(source: string): LuaScript {
 
 export function scriptsFor(dialect: ScriptDialect): ScriptSet {
   const write = dialect === "upstash" ? "#!lua flags=allow-key-locking\n" : "#!lua\n";
-  const read = dialect === "upstash" ? "#!lua flags=allow-key-locking\n" : "#!lua flags=no-writes\n";
+  // PFCOUNT counts as a write (it may refresh the HLL's cached cardinality), so only the
+  // ranking read can be declared no-writes.
+  const readOnly = dialect === "upstash" ? write : "#!lua flags=no-writes\n";
   return {
     increment: script(write + INCREMENT_BODY),
     rank: script(write + RANK_BODY),
-    read: script(read + READ_BODY),
-    ranking: script(read + RANKING_BODY),
+    read: script(write + READ_BODY),
+    ranking: script(readOnly + RANKING_BODY),
   };
 }

@@ -9,11 +9,15 @@ import { createScriptStore, type ScriptTransport } from "./script-store.ts";
 export interface UpstashStoreOptions {
   keyPrefix: string;
   timeoutMs: number;
+  /** How long an Idempotency-Key is remembered. Default 24 h. */
+  idempotencyTtlMs?: number;
 }
 
-/** Upstash's own answers that mean "unavailable now" rather than a bad command. */
-const TRANSIENT_ERROR =
-  /max (daily )?(request|command)s? limit|rate limit|LOADING|BUSY|TRYAGAIN|unauthorized/i;
+// The client throws one error class for Redis refusing a command (HTTP 400, a message that
+// starts with a Redis error code such as ERR or WRONGTYPE) and for Upstash itself failing
+// (5xx, auth, limits). Only the first is a bug in the request; the rest mean "unavailable".
+const REDIS_ERROR_CODE = /^[A-Z]{2,}[A-Z_]*\s/;
+const TRANSIENT_ERROR = /max (daily )?(request|command)s? limit|rate limit|^(LOADING|BUSY|TRYAGAIN)\b/i;
 
 export function createUpstashClient(url: string, token: string, timeoutMs: number): Redis {
   return new Redis({
@@ -41,7 +45,10 @@ export function createUpstashStore(client: Redis, options: UpstashStoreOptions):
       await client.ping();
     },
     async close() {},
-    isCommandError: (error) => error instanceof errors.UpstashError && !TRANSIENT_ERROR.test(error.message),
+    isCommandError: (error) =>
+      error instanceof errors.UpstashError &&
+      REDIS_ERROR_CODE.test(error.message) &&
+      !TRANSIENT_ERROR.test(error.message),
     isNotSent: () => false,
   };
   return createScriptStore(transport, {
@@ -49,6 +56,7 @@ export function createUpstashStore(client: Redis, options: UpstashStoreOptions):
     dialect: "upstash",
     keyPrefix: options.keyPrefix,
     timeoutMs: options.timeoutMs,
+    ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
     cluster: false,
   });
 }

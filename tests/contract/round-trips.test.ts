@@ -1,0 +1,165 @@
+// Round trips per request, as the spec promises: one per request on Redis and Upstash, at
+// most two per increment on Redis Cluster; on Upstash one billed command per increment
+// and per batch of 100. Counted where they arrive: Redis MONITOR and the endpoint's log.
+
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CounterStore } from "../../shared/domain.ts";
+import { testApp } from "../support/app.ts";
+import { clusterBackend, redisBackend, upstashBackend } from "../support/backends.ts";
+
+type Requests = ReturnType<typeof testApp>;
+
+const batch100 = {
+  queries: Array.from({ length: 100 }, (_, i) => ({
+    resource_id: `b${i}`,
+    counter_type: i % 2 ? "like" : "view",
+  })),
+};
+
+/** Every request shape the spec counts, each run once to load scripts first. */
+const shapes: [string, (t: Requests) => Promise<Response>][] = [
+  ["increment (total)", (t) => t.increment({ resource_id: "r", counter_type: "view", user_id: "u" })],
+  [
+    "increment (unique)",
+    (t) => t.increment({ resource_id: "r", counter_type: "like", user_id: `u${Math.random()}` }),
+  ],
+  [
+    "increment with Idempotency-Key",
+    (t) =>
+      t.increment(
+        { resource_id: "r", counter_type: "view", user_id: "u" },
+        { "idempotency-key": `k${Math.random()}` },
+      ),
+  ],
+  ["get", (t) => t.get("/api/v1/counter/r/view")],
+  ["get with user_id", (t) => t.get("/api/v1/counter/r/like?user_id=u")],
+  ["batch of 100", (t) => t.post("/api/v1/counter/batch", batch100)],
+  ["hot", (t) => t.get("/api/v1/counter/hot/view?period=day")],
+];
+
+// What ioredis sends on its own to keep a connection or the cluster map up to date.
+const UPKEEP = new Set(["cluster", "info", "client", "command", "readonly", "select"]);
+
+/** Watches the commands requests send to Redis (not those run by scripts: they say "lua"). */
+async function monitor(ports: number[]) {
+  const seen: string[] = [];
+  const monitors = await Promise.all(
+    ports.map(async (port) => {
+      const base = new Redis({ port });
+      base.on("error", () => {});
+      const m = await base.monitor();
+      base.disconnect();
+      m.on("error", () => {});
+      m.on("monitor", (_time: string, args: string[], source: string) => {
+        const name = String(args[0]).toLowerCase();
+        if (source !== "lua" && !UPKEEP.has(name)) seen.push(name);
+      });
+      return m;
+    }),
+  );
+  return {
+    seen,
+    settle: () => new Promise((r) => setTimeout(r, 100)),
+    stop: () => Promise.all(monitors.map((m) => m.disconnect())),
+  };
+}
+
+describe("round trips on Redis", () => {
+  let backend: Awaited<ReturnType<typeof redisBackend>>;
+  let store: CounterStore;
+  beforeAll(async () => {
+    backend = await redisBackend();
+    store = backend.store();
+  }, 30_000);
+  afterAll(() => backend.stop());
+
+  for (const [name, send] of shapes) {
+    it(`${name}: 1`, async () => {
+      const t = testApp(store);
+      expect((await send(t)).status).toBe(200);
+      const m = await monitor([backend.server.port]);
+      try {
+        await m.settle();
+        expect((await send(t)).status).toBe(200);
+        await m.settle();
+        expect(m.seen).toEqual([expect.stringMatching(/^evalsha$/)]);
+      } finally {
+        await m.stop();
+      }
+    });
+  }
+});
+
+describe("round trips on Redis Cluster", () => {
+  let backend: Awaited<ReturnType<typeof clusterBackend>>;
+  let store: CounterStore;
+  beforeAll(async () => {
+    backend = await clusterBackend();
+    store = backend.store();
+  }, 30_000);
+  afterAll(() => backend.stop());
+
+  it("an applied increment is 2 calls (counter, then ranking); a no-op or replay is 1", async () => {
+    const t = testApp(store);
+    const body = { resource_id: "r", counter_type: "like", user_id: "alice" };
+    await t.increment({ ...body, user_id: "warm" });
+    const m = await monitor(backend.cluster.ports);
+    try {
+      await m.settle();
+      expect((await t.increment(body)).status).toBe(200);
+      await m.settle();
+      expect(m.seen).toEqual(["evalsha", "evalsha"]);
+      m.seen.length = 0;
+      expect((await t.increment(body)).status).toBe(200); // already a member: nothing to rank
+      await m.settle();
+      expect(m.seen).toEqual(["evalsha"]);
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it("a get is 1 call and a batch is one call per resource, sent together", async () => {
+    const t = testApp(store);
+    expect((await t.get("/api/v1/counter/r/like")).status).toBe(200);
+    expect((await t.post("/api/v1/counter/batch", batch100)).status).toBe(200);
+    const m = await monitor(backend.cluster.ports);
+    try {
+      await m.settle();
+      await t.get("/api/v1/counter/r/like");
+      await m.settle();
+      expect(m.seen).toEqual(["evalsha"]);
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
+describe("round trips and billed commands on Upstash", () => {
+  let backend: Awaited<ReturnType<typeof upstashBackend>>;
+  let store: CounterStore;
+  beforeAll(async () => {
+    backend = await upstashBackend();
+    store = backend.store();
+  }, 30_000);
+  afterAll(() => backend.stop());
+
+  for (const [name, send] of shapes) {
+    it(`${name}: 1 request, 1 command`, async () => {
+      const t = testApp(store);
+      expect((await send(t)).status).toBe(200);
+      const requests = backend.endpoint.requests;
+      const commands = backend.endpoint.commands.length;
+      expect((await send(t)).status).toBe(200);
+      expect(backend.endpoint.requests - requests).toBe(1);
+      expect(backend.endpoint.commands.slice(commands).map((c) => c[0])).toEqual(["evalsha"]);
+    });
+  }
+
+  it("every script declares allow-key-locking, so none takes a database-wide lock", () => {
+    expect(backend.endpoint.scripts.length).toBeGreaterThanOrEqual(3);
+    for (const source of backend.endpoint.scripts) {
+      expect(source.split("\n")[0]).toBe("#!lua flags=allow-key-locking");
+    }
+  });
+});

@@ -1,0 +1,326 @@
+// The store contract: every backend (memory, Redis, Redis Cluster, Upstash) must give the
+// same answers. Concurrency is driven through the real app, end to end.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import type { CounterStore, IncrementCommand } from "../../shared/domain.ts";
+import { IdempotencyConflictError } from "../../shared/errors.ts";
+import { json, testApp } from "../support/app.ts";
+import type { Backend } from "../support/backends.ts";
+
+const T0 = Date.parse("2026-11-25T10:15:00Z"); // a Wednesday
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const like = (resourceId: string, userId: string, delta = 1, now = T0): IncrementCommand => ({
+  resourceId,
+  type: "like",
+  kind: "unique",
+  userId,
+  delta,
+  now,
+});
+const view = (resourceId: string, delta = 1, userId = "u1", now = T0): IncrementCommand => ({
+  resourceId,
+  type: "view",
+  kind: "total",
+  userId,
+  delta,
+  now,
+});
+
+export function storeContract(backend: () => Backend): void {
+  let store: CounterStore;
+  beforeAll(() => {
+    store = backend().store();
+  });
+
+  describe("total counters", () => {
+    it("adds each increment and returns the value after it", async () => {
+      expect((await store.increment(view("t1", 5))).count).toBe(5);
+      const second = await store.increment(view("t1", 1_000_000));
+      expect(second).toEqual({ count: 1_000_005, applied: true, replayed: false });
+      const [reading] = await store.read([{ resourceId: "t1", type: "view", kind: "total" }]);
+      expect(reading?.count).toBe(1_000_005);
+    });
+
+    it("counts the distinct users that incremented it", async () => {
+      for (const user of ["a", "b", "a", "c", "b"]) await store.increment(view("t2", 1, user));
+      const [reading] = await store.read([{ resourceId: "t2", type: "view", kind: "total", detail: true }]);
+      expect(reading).toEqual({ count: 5, uniqueUsers: 3 });
+    });
+
+    it("reads 0 for a counter never incremented", async () => {
+      const [reading] = await store.read([
+        { resourceId: "never", type: "view", kind: "total", detail: true },
+      ]);
+      expect(reading).toEqual({ count: 0, uniqueUsers: 0 });
+    });
+  });
+
+  describe("unique counters", () => {
+    it("counts a user once and reports whether the request changed anything", async () => {
+      expect(await store.increment(like("u1", "alice"))).toEqual({
+        count: 1,
+        applied: true,
+        replayed: false,
+      });
+      expect(await store.increment(like("u1", "alice"))).toEqual({
+        count: 1,
+        applied: false,
+        replayed: false,
+      });
+      expect(await store.increment(like("u1", "bob"))).toEqual({ count: 2, applied: true, replayed: false });
+    });
+
+    it("removes a user with -1, never going below 0", async () => {
+      await store.increment(like("u2", "alice"));
+      expect(await store.increment(like("u2", "alice", -1))).toEqual({
+        count: 0,
+        applied: true,
+        replayed: false,
+      });
+      expect(await store.increment(like("u2", "alice", -1))).toEqual({
+        count: 0,
+        applied: false,
+        replayed: false,
+      });
+      expect(await store.increment(like("u2", "nobody", -1))).toEqual({
+        count: 0,
+        applied: false,
+        replayed: false,
+      });
+    });
+
+    it("answers membership of a user", async () => {
+      await store.increment(like("u3", "alice"));
+      const readings = await store.read([
+        { resourceId: "u3", type: "like", kind: "unique", detail: true, userId: "alice" },
+        { resourceId: "u3", type: "like", kind: "unique", detail: true, userId: "bob" },
+        { resourceId: "u3", type: "like", kind: "unique", detail: true },
+      ]);
+      expect(readings).toEqual([{ count: 1, member: true }, { count: 1, member: false }, { count: 1 }]);
+    });
+
+    it("keeps types and resources apart", async () => {
+      await store.increment(like("u4", "alice"));
+      await store.increment({ ...like("u4", "alice"), type: "follow" });
+      await store.increment({ ...like("u4", "bob"), type: "follow" });
+      await store.increment(like("u4-other", "carol"));
+      const readings = await store.read([
+        { resourceId: "u4", type: "like", kind: "unique" },
+        { resourceId: "u4", type: "follow", kind: "unique" },
+        { resourceId: "u4-other", type: "like", kind: "unique" },
+      ]);
+      expect(readings.map((r) => r.count)).toEqual([1, 2, 1]);
+    });
+  });
+
+  describe("reading many", () => {
+    it("answers in request order, duplicates included, across resources", async () => {
+      await store.increment(view("m1", 3));
+      await store.increment(like("m2", "x"));
+      const queries = [
+        { resourceId: "m2", type: "like", kind: "unique" as const },
+        { resourceId: "m1", type: "view", kind: "total" as const },
+        { resourceId: "m-none", type: "view", kind: "total" as const },
+        { resourceId: "m1", type: "view", kind: "total" as const },
+      ];
+      expect((await store.read(queries)).map((r) => r.count)).toEqual([1, 3, 0, 3]);
+    });
+
+    it("reads 100 counters of 100 resources", async () => {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.increment(view(`many-${i}`, i + 1))));
+      const readings = await store.read(
+        Array.from({ length: 100 }, (_, i) => ({
+          resourceId: `many-${i}`,
+          type: "view",
+          kind: "total" as const,
+        })),
+      );
+      expect(readings.map((r) => r.count)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    });
+  });
+
+  describe("concurrency, through the app", () => {
+    it("N concurrent +1s end at exactly N, each response with a distinct count", async () => {
+      const { increment, get } = testApp(store);
+      const n = 200;
+      const responses = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          increment({ resource_id: "c1", counter_type: "view", user_id: `u${i}` }),
+        ),
+      );
+      const counts = await Promise.all(responses.map(async (r) => (await json(r)).data.count as number));
+      expect(responses.every((r) => r.status === 200)).toBe(true);
+      expect(new Set(counts).size).toBe(n);
+      expect(Math.max(...counts)).toBe(n);
+      const { data } = await json(await get("/api/v1/counter/c1/view"));
+      expect(data.count).toBe(n);
+      // Redis counts distinct users with a HyperLogLog: about 0.8% standard error.
+      expect(Math.abs(data.unique_users - n)).toBeLessThanOrEqual(n * 0.02);
+    });
+
+    it("200 concurrent likes by one user count once, applied exactly once", async () => {
+      const { increment } = testApp(store);
+      const responses = await Promise.all(
+        Array.from({ length: 200 }, () =>
+          increment({ resource_id: "c2", counter_type: "like", user_id: "same" }),
+        ),
+      );
+      const bodies = await Promise.all(responses.map(json));
+      expect(bodies.filter((b) => b.data.applied === true)).toHaveLength(1);
+      expect(bodies.every((b) => b.data.count === 1)).toBe(true);
+    });
+
+    it("concurrent likes by distinct users each see a distinct count", async () => {
+      const { increment } = testApp(store);
+      const responses = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          increment({ resource_id: "c3", counter_type: "like", user_id: `u${i}` }),
+        ),
+      );
+      const counts = (await Promise.all(responses.map(json))).map((b) => b.data.count as number);
+      expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    });
+  });
+
+  describe("hot ranking", () => {
+    it("orders by count, highest first, ties by resource_id, and honours the limit", async () => {
+      const s = backend().store();
+      const plan: Record<string, number> = { d: 3, a: 5, c: 3, b: 3, e: 1, f: 3 };
+      for (const [id, n] of Object.entries(plan)) await s.increment(view(id, n));
+      const all = await s.ranking({ type: "view", period: "all", limit: 10, now: T0 });
+      expect(all).toEqual([
+        { resourceId: "a", count: 5 },
+        { resourceId: "b", count: 3 },
+        { resourceId: "c", count: 3 },
+        { resourceId: "d", count: 3 },
+        { resourceId: "f", count: 3 },
+        { resourceId: "e", count: 1 },
+      ]);
+      expect(
+        (await s.ranking({ type: "view", period: "day", limit: 3, now: T0 })).map((i) => i.resourceId),
+      ).toEqual(["a", "b", "c"]);
+      expect(
+        (await s.ranking({ type: "view", period: "week", limit: 1, now: T0 })).map((i) => i.resourceId),
+      ).toEqual(["a"]);
+    });
+
+    it("answers each period from its own UTC bucket and rolls over with the clock", async () => {
+      const s = backend().store();
+      await s.increment(view("old", 10, "u", T0 - 2 * DAY)); // Monday, same ISO week
+      await s.increment(view("earlier", 5, "u", T0 - HOUR)); // same day, previous hour
+      await s.increment(view("now", 1, "u", T0));
+      const ids = async (period: "hour" | "day" | "week" | "all", now = T0) =>
+        (await s.ranking({ type: "view", period, limit: 10, now })).map((i) => `${i.resourceId}:${i.count}`);
+      expect(await ids("hour")).toEqual(["now:1"]);
+      expect(await ids("day")).toEqual(["earlier:5", "now:1"]);
+      expect(await ids("week")).toEqual(["old:10", "earlier:5", "now:1"]);
+      expect(await ids("all")).toEqual(["old:10", "earlier:5", "now:1"]);
+      // The next hour, day and week start empty; the all-time ranking stays.
+      expect(await ids("hour", T0 + HOUR)).toEqual([]);
+      expect(await ids("day", T0 + DAY)).toEqual([]);
+      expect(await ids("week", T0 + 7 * DAY)).toEqual([]);
+      expect(await ids("all", T0 + 30 * DAY)).toEqual(["old:10", "earlier:5", "now:1"]);
+    });
+
+    it("lowers on an unlike, ignores no-ops, and drops resources that fall to 0", async () => {
+      const s = backend().store();
+      await s.increment(like("p", "u1"));
+      await s.increment(like("p", "u2"));
+      await s.increment(like("q", "u1"));
+      await s.increment(like("p", "u1")); // no-op: already a member
+      await s.increment(like("q", "nobody", -1)); // no-op: not a member
+      const day = async (now = T0) =>
+        (await s.ranking({ type: "like", period: "day", limit: 10, now })).map(
+          (i) => `${i.resourceId}:${i.count}`,
+        );
+      expect(await day()).toEqual(["p:2", "q:1"]);
+      await s.increment(like("q", "u1", -1));
+      expect(await day()).toEqual(["p:2"]);
+      expect(await s.ranking({ type: "like", period: "all", limit: 10, now: T0 })).toEqual([
+        { resourceId: "p", count: 2 },
+      ]);
+      // Unliking tomorrow what was liked today: tomorrow shows nothing, all-time goes down.
+      await s.increment(like("p", "u2", -1, T0 + DAY));
+      expect(await day(T0 + DAY)).toEqual([]);
+      expect(await s.ranking({ type: "like", period: "all", limit: 10, now: T0 + DAY })).toEqual([
+        { resourceId: "p", count: 1 },
+      ]);
+    });
+
+    it("keeps 100 of many tied resources in resource_id order", async () => {
+      const s = backend().store();
+      const ids = Array.from({ length: 150 }, (_, i) => `r${String(i).padStart(3, "0")}`);
+      await Promise.all([...ids].reverse().map((id) => s.increment(view(id, 1))));
+      await s.increment(view("r149", 1));
+      const top = await s.ranking({ type: "view", period: "day", limit: 100, now: T0 });
+      expect(top).toHaveLength(100);
+      expect(top[0]).toEqual({ resourceId: "r149", count: 2 });
+      expect(top.slice(1).map((i) => i.resourceId)).toEqual(ids.slice(0, 99));
+    });
+  });
+
+  describe("idempotency keys", () => {
+    it("applies the first request and replays its answer for a retry", async () => {
+      const first = await store.increment({ ...view("i1", 7), idempotencyKey: "key-1" });
+      expect(first).toEqual({ count: 7, applied: true, replayed: false });
+      await store.increment(view("i1", 1)); // someone else's increment in between
+      const retry = await store.increment({ ...view("i1", 7), idempotencyKey: "key-1" });
+      expect(retry).toEqual({ count: 7, applied: true, replayed: true });
+      expect((await store.read([{ resourceId: "i1", type: "view", kind: "total" }]))[0]?.count).toBe(8);
+    });
+
+    it("replays a no-op answer as a no-op", async () => {
+      await store.increment(like("i2", "alice"));
+      expect(await store.increment({ ...like("i2", "alice"), idempotencyKey: "k" })).toEqual({
+        count: 1,
+        applied: false,
+        replayed: false,
+      });
+      expect(await store.increment({ ...like("i2", "alice"), idempotencyKey: "k" })).toEqual({
+        count: 1,
+        applied: false,
+        replayed: true,
+      });
+    });
+
+    it("refuses the same key with a different request", async () => {
+      await store.increment({ ...view("i3", 2), idempotencyKey: "k" });
+      await expect(store.increment({ ...view("i3", 3), idempotencyKey: "k" })).rejects.toBeInstanceOf(
+        IdempotencyConflictError,
+      );
+      await expect(
+        store.increment({ ...view("i3", 2, "other-user"), idempotencyKey: "k" }),
+      ).rejects.toBeInstanceOf(IdempotencyConflictError);
+      await expect(store.increment({ ...like("i3", "u1"), idempotencyKey: "k" })).rejects.toBeInstanceOf(
+        IdempotencyConflictError,
+      );
+      expect((await store.read([{ resourceId: "i3", type: "view", kind: "total" }]))[0]?.count).toBe(2);
+    });
+
+    it("scopes keys to their resource", async () => {
+      await store.increment({ ...view("i4a", 1), idempotencyKey: "shared" });
+      expect(await store.increment({ ...view("i4b", 1), idempotencyKey: "shared" })).toMatchObject({
+        replayed: false,
+      });
+    });
+
+    it("applies 50 parallel duplicates exactly once", async () => {
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, () => store.increment({ ...view("i5", 3), idempotencyKey: "dup" })),
+      );
+      expect(outcomes.filter((o) => !o.replayed)).toHaveLength(1);
+      expect(outcomes.every((o) => o.count === 3 && o.applied)).toBe(true);
+      expect((await store.read([{ resourceId: "i5", type: "view", kind: "total" }]))[0]?.count).toBe(3);
+    });
+
+    it("forgets a key after its time to live", async () => {
+      const s = backend().store({ idempotencyTtlMs: 150 });
+      await s.increment({ ...view("i6", 1, "u", T0), idempotencyKey: "k" });
+      await new Promise((r) => setTimeout(r, 400)); // Redis expires on its own clock
+      const later = await s.increment({ ...view("i6", 1, "u", T0 + 400), idempotencyKey: "k" });
+      expect(later).toEqual({ count: 2, applied: true, replayed: false });
+    });
+  });
+}

@@ -1,0 +1,54 @@
+// Builds the real app over a store for tests, with small request helpers.
+
+import { type AppDeps, createApp } from "../../shared/app.ts";
+import type { CounterStore } from "../../shared/domain.ts";
+import { createLogger, type Logger } from "../../shared/logger.ts";
+
+export const DEFAULT_TYPES = new Map([
+  ["like", "unique"],
+  ["follow", "unique"],
+  ["view", "total"],
+] as const);
+
+/** Logs are kept, not printed, so tests can assert on them and output stays readable. */
+export function memoryLogger(): Logger & { lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger("debug", (_level, line) => {
+    lines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  return Object.assign(logger, { lines });
+}
+
+export function testApp(store: CounterStore, overrides: Partial<AppDeps> = {}) {
+  const logger = memoryLogger();
+  const app = createApp({
+    store,
+    counterTypes: DEFAULT_TYPES,
+    maxBodyBytes: 64 * 1024,
+    apiKeys: [],
+    logger,
+    ...overrides,
+  });
+  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    app.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+  const increment = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    post("/api/v1/counter/increment", body, headers);
+  const get = async (path: string, headers: Record<string, string> = {}) => app.request(path, { headers });
+  return { app, logger, post, increment, get };
+}
+
+/** Parses a response as JSON; fails the test with the body when it is not JSON. */
+// biome-ignore lint/suspicious/noExplicitAny: test bodies are read field by field and asserted on.
+export async function json(res: Response): Promise<Record<string, any>> {
+  const text = await res.text();
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    return JSON.parse(text) as Record<string, any>;
+  } catch {
+    throw new Error(`not JSON (status ${res.status}): ${text.slice(0, 200)}`);
+  }
+}

@@ -1,0 +1,81 @@
+// The store backends the contract suite runs on. Each store gets a random key prefix, so
+// tests never see each other's keys, and every client is closed at the end.
+
+import { randomBytes } from "node:crypto";
+import type { CounterStore } from "../../shared/domain.ts";
+import { createMemoryStore } from "../../shared/stores/memory.ts";
+import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
+import { createUpstashClient, createUpstashStore } from "../../shared/stores/upstash.ts";
+import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis-server.ts";
+import { startUpstashEndpoint, type UpstashEndpoint } from "./upstash-endpoint.ts";
+
+export interface StoreOptions {
+  idempotencyTtlMs?: number;
+  timeoutMs?: number;
+}
+
+export interface Backend {
+  name: string;
+  /** A store on a fresh random key prefix. */
+  store(options?: StoreOptions): CounterStore;
+  stop(): Promise<void>;
+}
+
+export const randomPrefix = () => `t${randomBytes(6).toString("hex")}`;
+
+export function memoryBackend(): Backend {
+  return { name: "memory", store: (o = {}) => createMemoryStore(o), stop: async () => {} };
+}
+
+function redisLike(name: string, url: string, cluster: boolean, stopServer: () => Promise<void>) {
+  const clients: RedisClient[] = [];
+  return {
+    name,
+    clients,
+    store(o: StoreOptions = {}) {
+      const timeoutMs = o.timeoutMs ?? 2000;
+      const client = createRedisClient(url, cluster, timeoutMs);
+      client.on("error", () => {});
+      clients.push(client);
+      return createRedisStore(client, { keyPrefix: randomPrefix(), timeoutMs, ...o });
+    },
+    async stop() {
+      for (const c of clients) c.disconnect();
+      await stopServer();
+    },
+  };
+}
+
+export async function redisBackend(): Promise<Backend & { server: RedisServer; clients: RedisClient[] }> {
+  const server = await startRedis();
+  return { ...redisLike("redis", server.url, false, server.stop), server };
+}
+
+export async function clusterBackend(): Promise<Backend & { cluster: RedisCluster }> {
+  const cluster = await startRedisCluster();
+  return { ...redisLike("redis-cluster", cluster.url, true, cluster.stop), cluster };
+}
+
+export async function upstashBackend(): Promise<
+  Backend & { server: RedisServer; endpoint: UpstashEndpoint }
+> {
+  const server = await startRedis();
+  const endpoint = await startUpstashEndpoint(server.url);
+  return {
+    name: "upstash",
+    server,
+    endpoint,
+    store(o: StoreOptions = {}) {
+      const timeoutMs = o.timeoutMs ?? 2000;
+      return createUpstashStore(createUpstashClient(endpoint.url, endpoint.token, timeoutMs), {
+        keyPrefix: randomPrefix(),
+        timeoutMs,
+        ...o,
+      });
+    },
+    async stop() {
+      await endpoint.close();
+      await server.stop();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { bucketOf } from "../../shared/buckets.ts";
+
+const at = (iso: string) => Date.parse(iso);
+
+describe("bucketOf", () => {
+  it("names UTC hour and day buckets", () => {
+    expect(bucketOf("hour", at("2026-11-26T00:34:00Z")).id).toBe("h2026112600");
+    expect(bucketOf("hour", at("2026-11-26T23:59:59.999Z")).id).toBe("h2026112623");
+    expect(bucketOf("day", at("2026-11-26T23:59:59.999Z")).id).toBe("d20261126");
+    expect(bucketOf("day", at("2026-11-27T00:00:00Z")).id).toBe("d20261127");
+  });
+
+  it("names ISO weeks, Monday to Sunday, across year ends", () => {
+    const cases: [string, string][] = [
+      ["2026-11-23T00:00:00Z", "w2026W48"], // Monday
+      ["2026-11-29T23:59:59Z", "w2026W48"], // Sunday
+      ["2026-11-30T00:00:00Z", "w2026W49"],
+      ["2021-01-03T12:00:00Z", "w2020W53"], // Sunday of 2020's last week
+      ["2021-01-04T00:00:00Z", "w2021W01"],
+      ["2026-12-31T10:00:00Z", "w2026W53"],
+      ["2027-01-01T00:00:00Z", "w2026W53"],
+      ["2024-12-30T00:00:00Z", "w2025W01"],
+    ];
+    for (const [iso, id] of cases) expect(bucketOf("week", at(iso)).id, iso).toBe(id);
+  });
+
+  it("expires each bucket a little after its window closes", () => {
+    const now = at("2026-11-26T10:20:00Z");
+    expect(bucketOf("hour", now).expiresAt).toBe(at("2026-11-26T11:10:00Z"));
+    expect(bucketOf("day", now).expiresAt).toBe(at("2026-11-27T01:00:00Z"));
+    expect(bucketOf("week", now).expiresAt).toBe(at("2026-11-30T01:00:00Z"));
+  });
+});
