@@ -98,27 +98,28 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const problems: string[] = parsed.success
     ? []
     : parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
-  const counterTypes = parseCounterTypes(String(present.COUNTER_TYPES ?? DEFAULT_COUNTER_TYPES));
+  // Checks that span variables run on the raw values too, so one message names them all.
+  const raw = present as Record<string, string | undefined>;
+  const counterTypes = parseCounterTypes(raw.COUNTER_TYPES ?? DEFAULT_COUNTER_TYPES);
   if (typeof counterTypes === "string") problems.push(`COUNTER_TYPES: ${counterTypes}`);
-  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
-  const e = parsed.data;
-
-  const store: StoreName =
-    e.COUNTER_STORE ?? (e.UPSTASH_REDIS_REST_URL ? "upstash" : e.REDIS_URL ? "redis" : "memory");
-  if (store === "redis" && !e.REDIS_URL) problems.push("REDIS_URL: required when COUNTER_STORE is redis");
-  if (store === "upstash") {
-    if (!e.UPSTASH_REDIS_REST_URL)
-      problems.push("UPSTASH_REDIS_REST_URL: required when COUNTER_STORE is upstash");
-    if (!e.UPSTASH_REDIS_REST_TOKEN)
-      problems.push("UPSTASH_REDIS_REST_TOKEN: required when COUNTER_STORE is upstash");
+  const store = (raw.COUNTER_STORE ??
+    (raw.UPSTASH_REDIS_REST_URL ? "upstash" : raw.REDIS_URL ? "redis" : "memory")) as StoreName;
+  if (store === "redis" && !raw.REDIS_URL) problems.push("REDIS_URL: required when COUNTER_STORE is redis");
+  if (store === "upstash" && !raw.UPSTASH_REDIS_REST_URL) {
+    problems.push("UPSTASH_REDIS_REST_URL: required when COUNTER_STORE is upstash");
   }
-  const apiKeys = e.API_KEYS.split(",")
+  if (store === "upstash" && !raw.UPSTASH_REDIS_REST_TOKEN) {
+    problems.push("UPSTASH_REDIS_REST_TOKEN: required when COUNTER_STORE is upstash");
+  }
+  const apiKeys = (raw.API_KEYS ?? "")
+    .split(",")
     .map((k) => k.trim())
     .filter((k) => k !== "");
   if (apiKeys.some((k) => k.length < 16)) problems.push("API_KEYS: every key must be at least 16 characters");
-  if (problems.length > 0 || typeof counterTypes === "string") {
+  if (!parsed.success || problems.length > 0 || typeof counterTypes === "string") {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
+  const e = parsed.data;
 
   const config: Config = {
     store,

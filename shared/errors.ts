@@ -29,7 +29,9 @@ export class ValidationError extends HttpError {
   constructor(details: ErrorDetail[]) {
     const first = details[0];
     const message = first ? `${first.path}: ${first.message}` : "invalid request";
-    super(400, details.length > 1 ? `${message} (and ${details.length - 1} more)` : message, { details });
+    // One sentence naming every offending field; `details` says what is wrong with each.
+    const others = [...new Set(details.slice(1).map((d) => d.path))].filter((p) => p !== first?.path);
+    super(400, others.length > 0 ? `${message} (also invalid: ${others.join(", ")})` : message, { details });
   }
 }
 

@@ -81,7 +81,14 @@ export function parseIncrement(body: unknown, types: CounterTypes): IncrementReq
   const details = parsed.success ? [] : detailsOf(parsed.error);
   const raw = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
   const kind = kindOf(types, raw.counter_type, "counter_type", details);
-  const delta = parsed.success ? (parsed.data.increment ?? 1) : undefined;
+  // The kind's range is checked whenever increment is an integer, so one answer lists every
+  // problem even when another field failed the schema.
+  const delta =
+    raw.increment === undefined
+      ? 1
+      : Number.isSafeInteger(raw.increment)
+        ? (raw.increment as number)
+        : undefined;
   if (kind === "unique" && delta !== undefined && delta !== 1 && delta !== -1) {
     details.push({
       path: "increment",

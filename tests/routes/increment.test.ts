@@ -125,6 +125,14 @@ describe("POST /api/v1/counter/increment", () => {
     it("JSON null", () => rejects("null", "body"));
     it("a JSON string", () => rejects('"hello"', "body"));
 
+    it("a bad increment alongside another bad field", async () => {
+      const payload = await rejects({ ...valid, resource_id: "a b", increment: 5 }, "increment");
+      expect(payload.details.map((d: { path: string }) => d.path).sort()).toEqual([
+        "increment",
+        "resource_id",
+      ]);
+    });
+
     it("every problem at once, listed in details", async () => {
       const payload = await rejects(
         { resource_id: "a b", counter_type: "nope", increment: "x" },
