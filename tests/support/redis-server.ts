@@ -2,7 +2,7 @@
 // with the controls fault tests need (kill, pause, resume, restart on the same port).
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,12 @@ export function assertRedisInstalled(): void {
   }
 }
 
+// Every server a test process starts dies with it, whatever happened in between.
+const spawned = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of spawned) child.kill("SIGKILL");
+});
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -34,7 +40,37 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** A self-signed certificate for localhost, made with openssl in a temporary folder. */
+export function makeTlsCertificate(): TlsFiles {
+  const dir = mkdtempSync(join(tmpdir(), "hp-tls-"));
+  const certFile = join(dir, "cert.pem");
+  const keyFile = join(dir, "key.pem");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+    ].concat(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]),
+    { stdio: "ignore" },
+  );
+  return { certFile, keyFile };
+}
+
+async function waitForPing(port: number, tls?: TlsFiles, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const probe = new Redis({
@@ -43,6 +79,7 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
       lazyConnect: true,
       retryStrategy: () => null,
       maxRetriesPerRequest: 0,
+      ...(tls ? { tls: { ca: readFileSync(tls.certFile), servername: "localhost" } } : {}),
     });
     probe.on("error", () => {});
     try {
@@ -72,16 +109,31 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
+/** With `tls`, the server listens only for TLS on its port (as ElastiCache in transit encryption). */
+export async function startRedis(extraArgs: string[] = [], tls?: TlsFiles): Promise<RedisServer> {
   assertRedisInstalled();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "hp-redis-"));
   let child: ChildProcess | undefined;
 
   const launch = async () => {
+    // With TLS, plain TCP is off (--port 0) and only the TLS port listens.
+    const listen = tls
+      ? [
+          "--port",
+          "0",
+          "--tls-port",
+          String(port),
+          "--tls-cert-file",
+          tls.certFile,
+          "--tls-key-file",
+          tls.keyFile,
+        ]
+      : ["--port", String(port)];
+    const trust = tls ? ["--tls-ca-cert-file", tls.certFile, "--tls-auth-clients", "no"] : [];
     const args = [
-      "--port",
-      String(port),
+      ...listen,
+      ...trust,
       "--bind",
       "127.0.0.1",
       "--save",
@@ -91,8 +143,16 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
       "--dir",
       dir,
     ];
-    child = spawn("redis-server", [...args, ...extraArgs], { stdio: "ignore" });
-    await waitForPing(port);
+    const started = spawn("redis-server", [...args, ...extraArgs], { stdio: "ignore" });
+    child = started;
+    spawned.add(started);
+    started.once("exit", () => spawned.delete(started));
+    try {
+      await waitForPing(port, tls);
+    } catch (error) {
+      started.kill("SIGKILL");
+      throw error;
+    }
   };
   const kill = async () => {
     const proc = child;
@@ -105,7 +165,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
   await launch();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: tls ? `rediss://localhost:${port}` : `redis://127.0.0.1:${port}`,
     kill,
     pause: () => child?.kill("SIGSTOP"),
     resume: () => child?.kill("SIGCONT"),

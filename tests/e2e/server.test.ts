@@ -1,0 +1,143 @@
+// The local server as a user runs it: a child process started like `npm start`, configured
+// only through the environment, on the memory store and on Redis over TLS (rediss://).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  freePort,
+  makeTlsCertificate,
+  type RedisServer,
+  startRedis,
+  type TlsFiles,
+} from "../support/redis-server.ts";
+
+interface Running {
+  child: ChildProcess;
+  base: string;
+  stdout: () => string;
+  exited: Promise<number | null>;
+}
+
+async function startServer(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "shared/server.ts"], {
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (chunk) => {
+    out += String(chunk);
+  });
+  child.stderr?.on("data", (chunk) => {
+    out += String(chunk);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 15_000;
+  while (!out.includes("highpress listening")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, base: `http://127.0.0.1:${port}`, stdout: () => out, exited };
+}
+
+const post = (base: string, body: unknown) =>
+  fetch(`${base}/api/v1/counter/increment`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+describe("npm start with no configuration", () => {
+  it("serves on the memory store, says writes are open, and stops cleanly on SIGTERM", async () => {
+    const server = await startServer({});
+    try {
+      const health = (await (await fetch(`${server.base}/health`)).json()) as Record<string, unknown>;
+      expect(health).toMatchObject({ status: "ok", store: "memory" });
+      const started = JSON.parse(
+        server
+          .stdout()
+          .split("\n")
+          .find((l) => l.includes("listening")) ?? "{}",
+      );
+      expect(started).toMatchObject({ store: "memory", writes: expect.stringContaining("OPEN") });
+      expect((await post(server.base, { resource_id: "a", counter_type: "view", user_id: "u" })).status).toBe(
+        200,
+      );
+    } finally {
+      server.child.kill("SIGTERM");
+    }
+    expect(await server.exited).toBe(0);
+    expect(server.stdout()).toContain("highpress stopping");
+  });
+});
+
+describe("a bad configuration", () => {
+  it("stops start-up with one message naming the variables", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "shared/server.ts"], {
+      env: { PATH: process.env.PATH ?? "", PORT: "not-a-port", COUNTER_STORE: "redis" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (chunk) => {
+      err += String(chunk);
+    });
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(err).toContain("PORT");
+    expect(err).toContain("REDIS_URL");
+  });
+});
+
+describe("Redis over TLS (rediss://)", () => {
+  let tls: TlsFiles;
+  let redis: RedisServer;
+  beforeAll(async () => {
+    tls = makeTlsCertificate();
+    redis = await startRedis([], tls);
+  }, 30_000);
+  afterAll(() => redis?.stop());
+
+  it("counts through a TLS-only redis-server and shuts down cleanly on SIGINT", async () => {
+    expect(redis.url.startsWith("rediss://")).toBe(true);
+    const server = await startServer({
+      REDIS_URL: redis.url,
+      // The test certificate is self-signed; a real ElastiCache certificate needs no extra CA.
+      NODE_EXTRA_CA_CERTS: tls.certFile,
+      KEY_PREFIX: "e2e",
+      API_KEYS: "e2e-key-0123456789",
+    });
+    try {
+      expect(
+        JSON.parse(
+          server
+            .stdout()
+            .split("\n")
+            .find((l) => l.includes("listening")) ?? "{}",
+        ),
+      ).toMatchObject({
+        store: "redis",
+        writes: "require an API key",
+      });
+      const body = { resource_id: "tls-1", counter_type: "view", user_id: "u" };
+      const write = () =>
+        fetch(`${server.base}/api/v1/counter/increment`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-api-key": "e2e-key-0123456789" },
+          body: JSON.stringify(body),
+        });
+      expect((await post(server.base, body)).status).toBe(401);
+      expect((await write()).status).toBe(200);
+      expect((await write()).status).toBe(200);
+      const read = (await (await fetch(`${server.base}/api/v1/counter/tls-1/view`)).json()) as {
+        data: { count: number };
+      };
+      expect(read.data.count).toBe(2);
+      const deep = (await (await fetch(`${server.base}/health?deep=1`)).json()) as Record<string, unknown>;
+      expect(deep).toMatchObject({ status: "ok", store: "redis" });
+    } finally {
+      server.child.kill("SIGINT");
+    }
+    expect(await server.exited).toBe(0);
+  }, 30_000);
+});
