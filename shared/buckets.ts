@@ -19,6 +19,7 @@ export const WINDOW_PERIODS: readonly WindowPeriod[] = ["hour", "day", "week"];
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
 export function bucketOf(period: WindowPeriod, now: number): Bucket {
+  if (period === "hour" && Math.floor(now / HOUR) === cachedHour && cached) return cached.hour;
   const d = new Date(now);
   const ymd = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
   if (period === "hour") {
@@ -34,4 +35,23 @@ export function bucketOf(period: WindowPeriod, now: number): Bucket {
   const isoYear = thursday.getUTCFullYear();
   const week = Math.floor((thursday.getTime() - Date.UTC(isoYear, 0, 1)) / (7 * DAY)) + 1;
   return { id: `w${isoYear}W${pad(week)}`, expiresAt: monday + 7 * DAY + HOUR };
+}
+
+export interface WindowBuckets {
+  hour: Bucket;
+  day: Bucket;
+  week: Bucket;
+}
+
+let cachedHour = Number.NaN;
+let cached: WindowBuckets | undefined;
+
+/** The hour, day and week buckets of an instant; computed once per UTC hour (hot path). */
+export function windowBucketsAt(now: number): WindowBuckets {
+  const hour = Math.floor(now / HOUR);
+  if (hour !== cachedHour || !cached) {
+    cached = { hour: bucketOf("hour", now), day: bucketOf("day", now), week: bucketOf("week", now) };
+    cachedHour = hour;
+  }
+  return cached;
 }

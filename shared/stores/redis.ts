@@ -64,7 +64,6 @@ export function createRedisClient(url: string, cluster: boolean, timeoutMs: numb
 }
 
 function waitReady(client: RedisClient, timeoutMs: number): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onReady = () => {
       clearTimeout(timer);
@@ -79,24 +78,32 @@ function waitReady(client: RedisClient, timeoutMs: number): Promise<void> {
   });
 }
 
+/** The slow path: wait up to 90% of the deadline for a connection, then send within the rest. */
+async function sendWhenReady<T>(client: RedisClient, timeoutMs: number, send: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  await waitReady(client, Math.max(1, Math.floor(timeoutMs * 0.9)));
+  const left = timeoutMs - (performance.now() - started);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Command timed out")), Math.max(1, left));
+  });
+  try {
+    return await Promise.race([send(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createRedisStore(client: RedisClient, options: RedisStoreOptions): CounterStore {
-  // Wait for a connection a little less than the deadline, so that "never sent" is known
-  // before the deadline would have to assume the worst.
-  const readyWait = Math.max(1, Math.floor(options.timeoutMs * 0.9));
-  const sendable = () => (client.status === "ready" ? undefined : waitReady(client, readyWait));
+  // Connected (nearly always): the command goes out at once and commandTimeout is its
+  // deadline. Not connected yet (cold start, reconnecting): wait for the connection within
+  // the deadline, then send with what is left of it.
+  const whenReady = <T>(send: () => Promise<T>): Promise<T> =>
+    client.status === "ready" ? send() : sendWhenReady(client, options.timeoutMs, send);
   const transport: ScriptTransport = {
-    async evalsha(sha1, keys, args) {
-      await sendable();
-      return client.evalsha(sha1, keys.length, ...keys, ...args);
-    },
-    async eval(source, keys, args) {
-      await sendable();
-      return client.eval(source, keys.length, ...keys, ...args);
-    },
-    async ping() {
-      await sendable();
-      await client.ping();
-    },
+    evalsha: (sha1, keys, args) => whenReady(() => client.evalsha(sha1, keys.length, ...keys, ...args)),
+    eval: (source, keys, args) => whenReady(() => client.eval(source, keys.length, ...keys, ...args)),
+    ping: () => whenReady(() => client.ping()).then(() => undefined),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },

@@ -2,7 +2,7 @@
 // scripts, decoding, deadlines and error mapping live here; a ScriptTransport only carries
 // EVALSHA/EVAL to the server.
 
-import { bucketOf, WINDOW_PERIODS } from "../buckets.ts";
+import { bucketOf, windowBucketsAt } from "../buckets.ts";
 import {
   type CounterQuery,
   type CounterReading,
@@ -19,6 +19,7 @@ import {
 import { IdempotencyConflictError, StoreUnavailableError } from "../errors.ts";
 import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scripts.ts";
 
+/** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
 export interface ScriptTransport {
   evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>;
   eval(source: string, keys: string[], args: string[]): Promise<unknown>;
@@ -63,37 +64,32 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     }
   }
 
-  /** Runs a store call under the deadline and maps outages to StoreUnavailableError. */
+  /**
+   * Runs a store call and maps outages to StoreUnavailableError. The transport holds the
+   * deadline (ioredis commandTimeout, a fetch AbortSignal): one timer per call, not two.
+   */
   async function call<T>(what: string, write: boolean, work: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms`, { mayHaveApplied: write }),
-          ),
-        timeoutMs,
-      );
-    });
     try {
-      return await Promise.race([work(), deadline]);
+      return await work();
     } catch (error) {
-      if (error instanceof StoreUnavailableError || error instanceof IdempotencyConflictError) throw error;
-      if (transport.isCommandError(error)) throw error;
-      throw new StoreUnavailableError(`${what}: store unreachable`, {
+      if (error instanceof IdempotencyConflictError || transport.isCommandError(error)) throw error;
+      throw new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms or store unreachable`, {
         mayHaveApplied: write && !transport.isNotSent(error),
         cause: error,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   function rankingKeys(type: string, now: number): { keys: string[]; ttls: string[] } {
-    const buckets = WINDOW_PERIODS.map((p) => bucketOf(p, now));
+    const { hour, day, week } = windowBucketsAt(now);
     return {
-      keys: [keys.ranking(type, "all"), ...buckets.map((b) => keys.ranking(type, b.id))],
-      ttls: buckets.map((b) => String(b.expiresAt - now)),
+      keys: [
+        keys.ranking(type, "all"),
+        keys.ranking(type, hour.id),
+        keys.ranking(type, day.id),
+        keys.ranking(type, week.id),
+      ],
+      ttls: [String(hour.expiresAt - now), String(day.expiresAt - now), String(week.expiresAt - now)],
     };
   }
 

@@ -28,18 +28,21 @@ export class KeyLayout {
 }
 
 // Ranking update: KEYS[r] is the all-time ranking, KEYS[r+1..r+3] the hour, day and week
-// buckets (expiring ARGV[a+1..a+3] ms from now: relative, so the Redis clock and ours need
-// not agree); a member at 0 leaves the all-time ranking, while a
-// bucket keeps negative scores (an unlike today of yesterday's like) so a later re-like
-// nets to zero.
+// buckets, expiring ARGV[a+1..a+3] ms from now (relative, so the Redis clock and ours need
+// not agree). A bucket is created with its first member, and every later TTL would name the
+// same instant, so the TTL is set only when the member is new to the bucket: the common
+// case, a resource already ranked, costs no PEXPIRE. A member at 0 leaves the all-time
+// ranking; a bucket keeps negative scores (an unlike today of yesterday's like) so that a
+// later re-like nets to zero.
 const RANK_FN = `
 local function rank(r, a, member, delta)
   if tonumber(redis.call('ZINCRBY', KEYS[r], delta, member)) <= 0 then
     redis.call('ZREM', KEYS[r], member)
   end
   for i = 1, 3 do
-    redis.call('ZINCRBY', KEYS[r + i], delta, member)
-    redis.call('PEXPIRE', KEYS[r + i], ARGV[a + i])
+    if tonumber(redis.call('ZINCRBY', KEYS[r + i], delta, member)) == delta then
+      redis.call('PEXPIRE', KEYS[r + i], ARGV[a + i])
+    end
   end
 end
 `;
