@@ -3,7 +3,8 @@
 // function mounts only its own route groups.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { CounterStore, CounterTypes } from "./domain.ts";
 import { HttpError, STATUS_TITLES, StoreUnavailableError, ValidationError } from "./errors.ts";
@@ -96,7 +97,6 @@ function sha256(value: string): Buffer {
 export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROUTE_GROUPS): Hono {
   const { store, counterTypes, maxBodyBytes, logger } = deps;
   const now = deps.now ?? Date.now;
-  const mounted = ROUTES.filter((r) => groups.includes(r.group));
   // Keys are compared as fixed-length digests in constant time, each one, every time.
   const keyDigests = deps.apiKeys.map(sha256);
 
@@ -232,12 +232,18 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
   const fail = (c: Context, status: ContentfulStatusCode, message: string, extra?: { details?: unknown }) =>
     c.json({ error: STATUS_TITLES[status] ?? "Error", code: status, message, ...extra }, status);
 
+  // 405 is decided over every route of the API, not only those this app mounts: behind API
+  // Gateway the catch-all route brings one function the requests no other route matched.
   app.notFound((c) => {
     const path = c.req.path;
-    const allowed = [...new Set(mounted.filter((r) => r.pattern.test(path)).map((r) => r.method))];
-    if (allowed.length > 0) {
+    const allowed = [...new Set(ROUTES.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0 && !allowed.includes(c.req.method as RouteInfo["method"])) {
       c.header("Allow", allowed.includes("GET") ? [...allowed, "HEAD"].join(", ") : allowed.join(", "));
-      return fail(c, 405, `${c.req.method} is not allowed on ${path}; use ${allowed.join(" or ")}`);
+      return fail(
+        c,
+        405,
+        `${c.req.method} is not allowed on ${path.slice(0, 200)}; use ${allowed.join(" or ")}`,
+      );
     }
     return fail(c, 404, `No route for ${c.req.method} ${path.slice(0, 200)}`);
   });

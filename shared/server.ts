@@ -8,7 +8,7 @@ import { ConfigError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { createStore } from "./stores/create.ts";
 
-function main(): void {
+async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.env);
@@ -20,7 +20,7 @@ function main(): void {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const store = createStore(config, logger);
+  const store = await createStore(config, logger);
   const app = createApp({
     store,
     counterTypes: config.counterTypes,
@@ -55,4 +55,4 @@ function main(): void {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-main();
+await main();

@@ -1,38 +1,43 @@
-// Builds the configured store and its client, once per process.
+// Builds the configured store and its client, once per process (server start, Lambda init).
+// A Lambda bundle is built with HP_BUNDLED_STORE defined as one store: the other branch's
+// dynamic import is then dead code and its client (ioredis or @upstash/redis) is left out.
 
 import type { Config } from "../config.ts";
 import type { CounterStore } from "../domain.ts";
+import { ConfigError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { createMemoryStore } from "./memory.ts";
-import { createRedisClient, createRedisStore } from "./redis.ts";
-import { createUpstashClient, createUpstashStore } from "./upstash.ts";
 
-export function createStore(config: Config, logger: Logger): CounterStore {
+export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {
   const { keyPrefix, storeTimeoutMs: timeoutMs } = config;
-  switch (config.store) {
-    case "memory":
-      return createMemoryStore();
-    case "redis": {
-      // loadConfig guarantees the URL for this store.
-      const client = createRedisClient(config.redisUrl as string, config.redisCluster, timeoutMs);
-      // Without a listener, ioredis reports every failed reconnect as an unhandled error.
-      let lastReported = 0;
-      client.on("error", (error: Error) => {
-        if (Date.now() - lastReported < 10_000) return;
-        lastReported = Date.now();
-        logger.warn("redis connection error", { error: error.message });
-      });
-      return createRedisStore(client, {
-        keyPrefix,
-        timeoutMs,
-        onBackgroundError: (error) =>
-          logger.warn("ranking update failed after an applied increment", { error }),
-      });
-    }
-    case "upstash":
-      return createUpstashStore(
-        createUpstashClient(config.upstashUrl as string, config.upstashToken as string, timeoutMs),
-        { keyPrefix, timeoutMs },
-      );
+  const bundled = process.env.HP_BUNDLED_STORE;
+  if (bundled !== undefined && config.store !== bundled && config.store !== "memory") {
+    throw new ConfigError(
+      `COUNTER_STORE: this bundle carries the ${bundled} store only, not ${config.store}`,
+    );
   }
+  if (process.env.HP_BUNDLED_STORE !== "upstash" && config.store === "redis") {
+    const { createRedisClient, createRedisStore } = await import("./redis.ts");
+    // loadConfig guarantees the URL for this store.
+    const client = createRedisClient(config.redisUrl as string, config.redisCluster, timeoutMs);
+    // Without a listener, ioredis reports every failed reconnect as an unhandled error.
+    let lastReported = 0;
+    client.on("error", (error: Error) => {
+      if (Date.now() - lastReported < 10_000) return;
+      lastReported = Date.now();
+      logger.warn("redis connection error", { error: error.message });
+    });
+    return createRedisStore(client, {
+      keyPrefix,
+      timeoutMs,
+      onBackgroundError: (error) =>
+        logger.warn("ranking update failed after an applied increment", { error }),
+    });
+  }
+  if (process.env.HP_BUNDLED_STORE !== "redis" && config.store === "upstash") {
+    const { createUpstashClient, createUpstashStore } = await import("./upstash.ts");
+    const client = createUpstashClient(config.upstashUrl as string, config.upstashToken as string, timeoutMs);
+    return createUpstashStore(client, { keyPrefix, timeoutMs });
+  }
+  return createMemoryStore();
 }

@@ -1,0 +1,84 @@
+// How every Lambda bundle is built: one set of esbuild options, used by the CDK construct
+// (NodejsFunction with the local esbuild), by `npm run size` and by `npm run invoke`, so
+// what is measured and invoked locally is what is deployed.
+
+import { mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { BuildOptions } from "esbuild";
+
+export const FUNCTIONS = {
+  IncrementFunction: { entry: "functions/increment.ts", short: "increment" },
+  GetFunction: { entry: "functions/get.ts", short: "get" },
+  BatchFunction: { entry: "functions/batch.ts", short: "batch" },
+} as const;
+
+export type FunctionId = keyof typeof FUNCTIONS;
+export const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
+
+/** The store client a bundle carries: `upstash` (@upstash/redis) or `redis` (ioredis). */
+export type BundleStore = "upstash" | "redis";
+
+/** Runs on Lambda's nodejs24.x and on the Node 20 used here. */
+export const BUNDLE_TARGET = "node20";
+
+/** The runtime provides the AWS SDK v3; bundling it would only add weight. */
+export const EXTERNAL_MODULES = ["@aws-sdk/*"];
+
+/** ESM bundles of CommonJS dependencies (ioredis) still call require() for Node built-ins. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __hpCreateRequire } from 'node:module'; const require = __hpCreateRequire(import.meta.url);";
+
+/** Leaves the other store's client out of the bundle (see shared/stores/create.ts). */
+export function bundleDefine(store: BundleStore): Record<string, string> {
+  return { "process.env.HP_BUNDLED_STORE": JSON.stringify(store) };
+}
+
+export function functionIdOf(name: string): FunctionId | undefined {
+  const lower = name.toLowerCase();
+  return FUNCTION_IDS.find((id) => id.toLowerCase() === lower || FUNCTIONS[id].short === lower);
+}
+
+export function esbuildOptions(entry: string, outfile: string, store: BundleStore): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: BUNDLE_TARGET,
+    mainFields: ["module", "main"],
+    minify: true,
+    sourcemap: "external",
+    sourcesContent: false,
+    legalComments: "none",
+    external: EXTERNAL_MODULES,
+    define: bundleDefine(store),
+    banner: { js: ESM_REQUIRE_BANNER },
+    logLevel: "warning",
+  };
+}
+
+export interface BuiltBundle {
+  id: FunctionId;
+  store: BundleStore;
+  file: string;
+  bytes: number;
+}
+
+/** Builds the three function bundles for one store into `outdir/<store>/<function>/index.mjs`. */
+export async function buildBundles(
+  outdir: string,
+  store: BundleStore,
+  ids = FUNCTION_IDS,
+): Promise<BuiltBundle[]> {
+  const { build } = await import("esbuild");
+  return Promise.all(
+    ids.map(async (id) => {
+      const dir = join(outdir, store, FUNCTIONS[id].short);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, "index.mjs");
+      await build(esbuildOptions(FUNCTIONS[id].entry, file, store));
+      return { id, store, file, bytes: statSync(file).size };
+    }),
+  );
+}

@@ -1,0 +1,128 @@
+// `npm run size`: builds every function bundle for both stores and prints its size and its
+// cold start: the time from a Node process's start until the bundle is imported and the
+// function's init is complete (config, store client, one round trip to a local store),
+// against the same reading at the first line of an empty module; medians of repeated runs.
+// Process exit is not counted: Lambda freezes an environment after init, it does not exit
+// (and on Node 20 the teardown after a first fetch() alone takes tens of ms). Budgets from the deploy issue:
+// 150 KiB with Upstash, 300 KiB with ElastiCache, +50 ms over bare node.
+
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { startRedis } from "../tests/support/redis-server.ts";
+import { startUpstashEndpoint } from "../tests/support/upstash-endpoint.ts";
+import { type BundleStore, buildBundles } from "./bundling.ts";
+
+const RUNS = Number(process.env.SIZE_RUNS ?? 15);
+const BUDGET_KIB: Record<BundleStore, number> = { upstash: 150, redis: 300 };
+const BUDGET_MS = 50;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+/**
+ * Runs an ES module in a fresh Node process and returns the milliseconds since that
+ * process started at which the module printed its reading. Asynchronous: the local Upstash
+ * endpoint lives in this process and must keep answering.
+ */
+function readyAtMs(code: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", code], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 30_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += String(chunk);
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk);
+    });
+    child.once("exit", (code) => {
+      const reading = Number(stdout.trim().split("\n").pop());
+      if (code === 0 && Number.isFinite(reading)) resolvePromise(reading);
+      else reject(new Error(`cold start run exited ${code}: ${stderr || stdout}`));
+    });
+  });
+}
+
+const PRINT_AND_EXIT = "process.stdout.write(String(performance.now())); process.exit(0);";
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  const upstash = await startUpstashEndpoint(redis.url);
+  const envFor: Record<BundleStore, NodeJS.ProcessEnv> = {
+    redis: { PATH: process.env.PATH, REDIS_URL: redis.url, LOG_LEVEL: "error" },
+    upstash: {
+      PATH: process.env.PATH,
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: upstash.token,
+      LOG_LEVEL: "error",
+    },
+  };
+  const rows: string[][] = [];
+  let overBudget = 0;
+  try {
+    const bare: number[] = [];
+    for (let i = 0; i < RUNS; i++) bare.push(await readyAtMs(PRINT_AND_EXIT, { PATH: process.env.PATH }));
+    const bareMs = median(bare);
+    for (const store of ["upstash", "redis"] as const) {
+      for (const bundle of await buildBundles("dist/size", store)) {
+        const url = JSON.stringify(`file://${resolve(bundle.file)}`);
+        const loader = `const m = await import(${url}); if (typeof m.handler !== "function") process.exit(3); ${PRINT_AND_EXIT}`;
+        const times: number[] = [];
+        for (let i = 0; i < RUNS; i++) times.push(await readyAtMs(loader, envFor[store]));
+        const kib = bundle.bytes / 1024;
+        const gzipKib = gzipSync(readFileSync(bundle.file)).length / 1024;
+        const extra = median(times) - bareMs;
+        const ok = kib <= BUDGET_KIB[store] && extra <= BUDGET_MS;
+        if (!ok) overBudget++;
+        rows.push([
+          bundle.id,
+          store,
+          kib.toFixed(1),
+          gzipKib.toFixed(1),
+          `${BUDGET_KIB[store]}`,
+          median(times).toFixed(0),
+          extra.toFixed(0),
+          ok ? "ok" : "OVER",
+        ]);
+      }
+    }
+    const header = [
+      "function",
+      "store",
+      "KiB",
+      "gzip KiB",
+      "budget KiB",
+      "ready at ms",
+      "over bare node ms",
+      "budget",
+    ];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+    process.stdout.write(
+      [
+        `Bundles: minified ESM, source maps excluded. Cold start: ms from process start to handler ready; bare node reaches an empty module at ${bareMs.toFixed(0)} ms (medians of ${RUNS}).`,
+        line(header),
+        line(widths.map((w) => "-".repeat(w))),
+        ...rows.map(line),
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await upstash.close();
+    await redis.stop();
+  }
+  if (overBudget > 0) {
+    process.stderr.write(`${overBudget} bundle(s) over budget\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
