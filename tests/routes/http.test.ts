@@ -29,11 +29,16 @@ describe("unknown routes and methods", () => {
   const t = testApp(createMemoryStore());
 
   it("answers 404 as JSON for an unknown route", async () => {
-    for (const path of ["/", "/nope", "/api/v1/counter", "/api/v1/counter/a/b/c", "/health/"]) {
+    for (const path of ["/", "/nope", "/api/v1/counter", "/api/v1/counter/a/b/c", "/health/x"]) {
       const res = await t.get(path);
       expect(res.status, path).toBe(404);
       expect(await json(res)).toMatchObject({ error: "Not Found", code: 404 });
     }
+  });
+
+  it("tolerates one trailing slash, where the Go service's Gin redirect would lead", async () => {
+    expect((await json(await t.get("/health/"))).status).toBe("ok");
+    expect((await t.get("/api/v1/counter/a/like/")).status).toBe(200);
   });
 
   it("answers 405 as JSON with Allow for a known path and a wrong method", async () => {
