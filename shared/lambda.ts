@@ -20,6 +20,8 @@ export interface LambdaOptions {
   env?: Env;
   /** Default: Secrets Manager through the Lambda runtime's own AWS SDK. */
   readSecret?: SecretReader;
+  /** Default: JSON lines on stdout at LOG_LEVEL. */
+  logger?: Logger;
 }
 
 export interface LambdaHandler {
@@ -92,7 +94,7 @@ export function createLambdaHandler(
     env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "warn" || env.LOG_LEVEL === "error"
       ? env.LOG_LEVEL
       : "info";
-  const logger: Logger = createLogger(level);
+  const logger: Logger = options.logger ?? createLogger(level);
   type Inner = (event: LambdaEvent, context?: LambdaContext) => Promise<APIGatewayProxyResult>;
 
   let starting: Promise<Inner> | undefined;
