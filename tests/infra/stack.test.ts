@@ -1,0 +1,266 @@
+// The stack as CloudFormation: what each store mode deploys, checked on the template, and
+// cdk-nag's AwsSolutions checks clean. Bundling is skipped here (see synth.test.ts).
+
+import { App, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { describe, expect, it } from "vitest";
+import { HighPressStack, type HighPressStackProps } from "../../infra/stack.ts";
+
+const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:highpress/upstash-token-AbCdEf";
+
+function synth(props: HighPressStackProps) {
+  // Path metadata is on in `cdk synth` (SAM finds functions by it); tests turn it on too.
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [], "aws:cdk:enable-path-metadata": true } });
+  const stack = new HighPressStack(app, "HighPressStack", props);
+  return { stack, template: Template.fromStack(stack) };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, asserted field by field.
+type Json = any;
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, Json>; Metadata?: Record<string, Json> }
+>;
+const resourcesOf = (template: Template, type: string) => template.findResources(type) as Resources;
+
+/** Every IAM statement in the template, with the role it belongs to. */
+function statements(template: Template) {
+  return Object.values(resourcesOf(template, "AWS::IAM::Policy")).flatMap((p) =>
+    (p.Properties.PolicyDocument.Statement as Record<string, Json>[]).map((s) => ({
+      actions: ([] as string[]).concat(s.Action),
+      resources: ([] as unknown[]).concat(s.Resource),
+    })),
+  );
+}
+
+const MODES: [string, HighPressStackProps][] = [
+  ["upstash (parameters)", {}],
+  [
+    "upstash (context)",
+    { upstashUrl: "https://eu1-x.upstash.io", upstashTokenSecret: SECRET_ARN, alarmEmail: "ops@example.com" },
+  ],
+  [
+    "elasticache (new VPC)",
+    { store: "elasticache", apiKeysSecret: SECRET_ARN, corsOrigins: ["https://app.example.com"] },
+  ],
+  [
+    "elasticache (existing VPC)",
+    {
+      store: "elasticache",
+      existingVpc: {
+        vpcId: "vpc-0abc",
+        availabilityZones: ["eu-west-1a", "eu-west-1b"],
+        privateSubnetIds: ["subnet-1", "subnet-2"],
+      },
+    },
+  ],
+];
+
+describe.each(MODES)("HighPressStack, %s", (_name, props) => {
+  const { stack, template } = synth(props);
+  const functions = resourcesOf(template, "AWS::Lambda::Function");
+
+  it("has the three functions with the team's defaults, under their construct ids", () => {
+    expect(Object.keys(functions)).toHaveLength(3);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        MemorySize: 512,
+        Timeout: 10,
+        LoggingConfig: { LogFormat: "JSON" },
+      });
+    }
+    const paths = Object.values(functions)
+      .map((f) => f.Metadata?.["aws:cdk:path"])
+      .sort();
+    expect(paths).toEqual([
+      "HighPressStack/BatchFunction/Resource",
+      "HighPressStack/GetFunction/Resource",
+      "HighPressStack/IncrementFunction/Resource",
+    ]);
+    template.resourceCountIs(
+      "AWS::Logs::LogGroup",
+      props.store === "elasticache" && !props.existingVpc ? 5 : 4,
+    );
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+  });
+
+  it("configures the store through environment names, with secrets by ARN only", () => {
+    for (const fn of Object.values(functions)) {
+      const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+      const names = Object.keys(env).sort();
+      if (props.store === "elasticache") {
+        expect(names).toEqual(
+          expect.arrayContaining([
+            "COUNTER_STORE",
+            "REDIS_URL",
+            "REDIS_CLUSTER",
+            "LOG_LEVEL",
+            "NODE_OPTIONS",
+          ]),
+        );
+        expect(env.COUNTER_STORE).toBe("redis");
+        expect(env.REDIS_CLUSTER).toBe("true");
+        expect(JSON.stringify(env.REDIS_URL)).toContain("rediss://");
+        expect(names.some((n) => n.startsWith("UPSTASH"))).toBe(false);
+      } else {
+        expect(names).toEqual(
+          expect.arrayContaining([
+            "COUNTER_STORE",
+            "UPSTASH_REDIS_REST_URL",
+            "UPSTASH_REDIS_REST_TOKEN_SECRET",
+          ]),
+        );
+        expect(env.COUNTER_STORE).toBe("upstash");
+        expect(names).not.toContain("UPSTASH_REDIS_REST_TOKEN");
+        expect(names.some((n) => n.startsWith("REDIS"))).toBe(false);
+      }
+      expect(names).not.toContain("API_KEYS");
+      if (props.apiKeysSecret) expect(env.API_KEYS_SECRET).toBe(props.apiKeysSecret);
+    }
+  });
+
+  it("routes the spec's paths to the functions over an HTTP API with payload v2", () => {
+    const routes = resourcesOf(template, "AWS::ApiGatewayV2::Route");
+    const integrations = resourcesOf(template, "AWS::ApiGatewayV2::Integration");
+    const functionOf = (route: Resources[string]) => {
+      const target = JSON.stringify(route.Properties.Target);
+      const integrationId = Object.keys(integrations).find((id) => target.includes(id)) ?? "";
+      const integration = integrations[integrationId];
+      expect(integration?.Properties.PayloadFormatVersion).toBe("2.0");
+      const uri = JSON.stringify(integration?.Properties.IntegrationUri);
+      return Object.keys(functions)
+        .find((id) => uri.includes(id))
+        ?.replace(/[A-F0-9]{8}$/, "");
+    };
+    const table = Object.fromEntries(
+      Object.values(routes).map((r) => [r.Properties.RouteKey, functionOf(r)]),
+    );
+    expect(table).toEqual({
+      "POST /api/v1/counter/increment": "IncrementFunction",
+      "POST /api/v1/counter/batch": "BatchFunction",
+      "GET /health": "GetFunction",
+      "GET /api/v1/counter/hot/{counter_type}": "GetFunction",
+      "GET /api/v1/counter/{resource_id}/{counter_type}": "GetFunction",
+      $default: "GetFunction",
+    });
+    template.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" });
+  });
+
+  it("throttles the $default stage and writes access logs", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp("requestId") },
+    });
+    template.hasOutput("ApiUrl", {});
+  });
+
+  it("grants no wildcard actions and no wildcard resources but the VPC's ENI actions", () => {
+    const all = statements(template);
+    expect(all.length).toBeGreaterThan(0);
+    for (const statement of all) {
+      for (const action of statement.actions) expect(action, JSON.stringify(statement)).not.toMatch(/\*/);
+      const eni = statement.actions.every((a) => a.startsWith("ec2:"));
+      if (!eni) expect(statement.resources, JSON.stringify(statement)).not.toContain("*");
+    }
+    const roles = resourcesOf(template, "AWS::IAM::Role");
+    for (const role of Object.values(roles)) {
+      const managed = JSON.stringify(role.Properties.ManagedPolicyArns ?? []);
+      expect(managed).not.toContain("AWSLambdaBasicExecutionRole");
+    }
+  });
+
+  it("alarms on 5xx rate, function errors, throttles and p99 duration, with a dashboard", () => {
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 10);
+    const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
+    const metrics = alarms.map((a) => a.Properties.MetricName ?? "expression");
+    expect(metrics.sort()).toEqual(
+      [
+        ...Array(3).fill("Duration"),
+        ...Array(3).fill("Errors"),
+        ...Array(3).fill("Throttles"),
+        "expression",
+      ].sort(),
+    );
+    expect(alarms.find((a) => a.Properties.MetricName === "Duration")?.Properties.ExtendedStatistic).toBe(
+      "p99",
+    );
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    if (props.alarmEmail) {
+      template.hasResourceProperties("AWS::SNS::Subscription", {
+        Protocol: "email",
+        Endpoint: props.alarmEmail,
+      });
+      for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    } else {
+      for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+
+  it("passes cdk-nag's AwsSolutions checks, every acknowledgement with its reason", () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(
+      report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId)}`),
+    ).toEqual([]);
+  });
+
+  if (props.store === "elasticache") {
+    it("runs Valkey serverless, reachable from the functions only, over TLS in cluster mode", () => {
+      template.hasResourceProperties("AWS::ElastiCache::ServerlessCache", {
+        Engine: "valkey",
+        CacheUsageLimits: { DataStorage: { Maximum: 10, Unit: "GB" }, ECPUPerSecond: { Maximum: 5000 } },
+      });
+      const ingress = Object.values(resourcesOf(template, "AWS::EC2::SecurityGroupIngress"));
+      const cacheIngress = ingress.filter((r) => r.Properties.FromPort === 6379);
+      expect(cacheIngress).toHaveLength(1);
+      expect(cacheIngress[0]?.Properties).toMatchObject({
+        ToPort: 6380,
+        SourceSecurityGroupId: {
+          "Fn::GetAtt": [expect.stringMatching(/^FunctionsSecurityGroup/), "GroupId"],
+        },
+      });
+      for (const group of Object.values(resourcesOf(template, "AWS::EC2::SecurityGroup"))) {
+        expect(JSON.stringify(group.Properties.SecurityGroupIngress ?? [])).not.toContain("0.0.0.0/0");
+      }
+      for (const fn of Object.values(functions))
+        expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+      if (!props.existingVpc) {
+        template.resourceCountIs("AWS::EC2::NatGateway", 0);
+        template.hasResourceProperties("AWS::EC2::FlowLog", { TrafficType: "REJECT" });
+      }
+      template.resourceCountIs("AWS::EC2::VPCEndpoint", props.apiKeysSecret ? 1 : 0);
+    });
+  }
+});
+
+describe("CORS", () => {
+  it("is off by default and allows the configured origins and headers when set", () => {
+    expect(JSON.stringify(synth({}).template.toJSON())).not.toContain("CorsConfiguration");
+    synth({ corsOrigins: ["https://app.example.com"] }).template.hasResourceProperties(
+      "AWS::ApiGatewayV2::Api",
+      {
+        CorsConfiguration: {
+          AllowOrigins: ["https://app.example.com"],
+          AllowHeaders: Match.arrayWith(["x-api-key", "idempotency-key"]),
+          ExposeHeaders: Match.arrayWith(["idempotent-replayed"]),
+        },
+      },
+    );
+  });
+});
+
+describe("cdk-nag in this setup", () => {
+  it("does report findings on a stack that has them", () => {
+    const stack = new Stack(new App(), "Bad");
+    const sg = new ec2.SecurityGroup(stack, "Open", { vpc: new ec2.Vpc(stack, "Vpc") });
+    sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.allTraffic());
+    const rules = new AwsSolutionsChecks().validateScope(stack).violations.map((v) => v.ruleName);
+    expect(rules).toEqual(expect.arrayContaining(["AwsSolutions-EC23", "AwsSolutions-VPC7"]));
+  });
+});

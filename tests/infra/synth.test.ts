@@ -1,0 +1,166 @@
+// The stack synthesised for real, bundles built by CDK with the local esbuild. Each route
+// of the template is followed to its function and that function's bundled asset, which is
+// then invoked with an API Gateway v2 event for the route, against real stores: the Redis
+// Cluster (as ElastiCache Serverless runs) and the Upstash endpoint, token from Secrets Manager.
+
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HighPressStack, type StoreMode } from "../../infra/stack.ts";
+import { apiGatewayEvent, type EventInput } from "../support/apigw.ts";
+import { randomPrefix } from "../support/backends.ts";
+import { invokeBuilt } from "../support/built.ts";
+import {
+  type RedisCluster,
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+} from "../support/redis-server.ts";
+import { type SecretsEndpoint, startSecretsEndpoint } from "../support/secrets-endpoint.ts";
+import { startUpstashEndpoint, type UpstashEndpoint } from "../support/upstash-endpoint.ts";
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Properties: Json;
+  Metadata?: Json;
+}
+
+const TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:highpress/upstash-token-AbCdEf";
+let outdir: string;
+let cluster: RedisCluster;
+let redis: RedisServer;
+let upstash: UpstashEndpoint;
+let secrets: SecretsEndpoint;
+
+beforeAll(async () => {
+  mkdirSync("dist", { recursive: true });
+  outdir = mkdtempSync(join("dist", "synth-"));
+  cluster = await startRedisCluster();
+  redis = await startRedis();
+  upstash = await startUpstashEndpoint(redis.url, "token-in-secrets-manager");
+  secrets = await startSecretsEndpoint({ "highpress/upstash-token": "token-in-secrets-manager" });
+}, 60_000);
+afterAll(async () => {
+  await secrets?.close();
+  await upstash?.close();
+  await redis?.stop();
+  await cluster?.stop();
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+/** Synthesises the stack and returns, per route key, the bundle file of the function it reaches. */
+function synthRoutes(store: StoreMode, dir: string) {
+  const app = new App({
+    outdir: dir,
+    context: { "aws:cdk:enable-path-metadata": true, "aws:cdk:enable-asset-metadata": true },
+  });
+  new HighPressStack(app, "HighPressStack", {
+    store,
+    ...(store === "upstash" ? { upstashUrl: "https://eu1-x.upstash.io", upstashTokenSecret: TOKEN_ARN } : {}),
+  });
+  const template = app.synth().getStackByName("HighPressStack").template as {
+    Resources: Record<string, Resource>;
+  };
+  const byType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+  const routes: Record<string, { bundle: string; env: Record<string, unknown> }> = {};
+  for (const [, route] of byType("AWS::ApiGatewayV2::Route")) {
+    // Target: {"Fn::Join": ["", ["integrations/", {"Ref": <integration>}]]};
+    // IntegrationUri: {"Fn::GetAtt": [<function>, "Arn"]}.
+    const integrationId = JSON.stringify(route.Properties.Target).match(/"Ref":"([^"]+)"/)?.[1];
+    const integration = integrationId ? template.Resources[integrationId] : undefined;
+    const fnId = JSON.stringify(integration?.Properties.IntegrationUri).match(
+      /"Fn::GetAtt":\["([^"]+)","Arn"\]/,
+    )?.[1];
+    const fn = fnId ? template.Resources[fnId] : undefined;
+    const asset = fn?.Metadata?.["aws:asset:path"];
+    if (typeof asset !== "string")
+      throw new Error(`route ${route.Properties.RouteKey} leads to no bundled function`);
+    routes[String(route.Properties.RouteKey)] = {
+      bundle: join(dir, asset, "index.mjs"),
+      env: (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+    };
+  }
+  return routes;
+}
+
+/** The template's environment with the values only AWS can resolve swapped for local ones. */
+function localEnv(templateEnv: Record<string, unknown>, local: Record<string, string>) {
+  const env: Record<string, string> = { LOG_LEVEL: "error", KEY_PREFIX: randomPrefix() };
+  for (const [k, v] of Object.entries(templateEnv)) if (typeof v === "string") env[k] = v;
+  return { ...env, ...local };
+}
+
+const EVENTS: Record<string, EventInput> = {
+  "POST /api/v1/counter/increment": {
+    method: "POST",
+    path: "/api/v1/counter/increment",
+    body: { resource_id: "synth_1", counter_type: "view", user_id: "u", increment: 5 },
+  },
+  "GET /api/v1/counter/{resource_id}/{counter_type}": { method: "GET", path: "/api/v1/counter/synth_1/view" },
+  "GET /api/v1/counter/hot/{counter_type}": {
+    method: "GET",
+    path: "/api/v1/counter/hot/view",
+    query: { period: "all" },
+  },
+  "POST /api/v1/counter/batch": {
+    method: "POST",
+    path: "/api/v1/counter/batch",
+    body: { queries: [{ resource_id: "synth_1", counter_type: "view" }] },
+  },
+  "GET /health": { method: "GET", path: "/health", query: { deep: "1" } },
+  $default: { method: "DELETE", path: "/api/v1/counter/increment", routeKey: "$default" },
+};
+
+describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (store) => {
+  it("maps every route to a bundled function that serves it, within the size budget", async () => {
+    const dir = join(outdir, store);
+    const routes = synthRoutes(store, dir);
+    expect(Object.keys(routes).sort()).toEqual(Object.keys(EVENTS).sort());
+    const local: Record<string, string> =
+      store === "elasticache"
+        ? { REDIS_URL: cluster.url, REDIS_CLUSTER: "true" }
+        : { ...secrets.sdkEnv, UPSTASH_REDIS_REST_URL: upstash.url };
+    const prefix = randomPrefix();
+    const answers: Record<string, { statusCode: number; body: string; headers: Record<string, string> }> = {};
+    for (const key of [
+      "POST /api/v1/counter/increment",
+      ...Object.keys(EVENTS).filter((k) => !k.includes("increment")),
+    ]) {
+      const route = routes[key];
+      const input = EVENTS[key];
+      if (!route || !input) throw new Error(`no route or event for ${key}`);
+      const env = { ...localEnv(route.env, local), KEY_PREFIX: prefix };
+      const [answer] = await invokeBuilt(route.bundle, [apiGatewayEvent(input)], env);
+      if (!answer) throw new Error(`no answer for ${key}`);
+      answers[key] = answer;
+    }
+    const body = (key: string) => JSON.parse(answers[key]?.body ?? "{}");
+    expect(body("POST /api/v1/counter/increment").data.count).toBe(5);
+    expect(body("GET /api/v1/counter/{resource_id}/{counter_type}").data).toMatchObject({
+      count: 5,
+      unique_users: 1,
+    });
+    expect(body("GET /api/v1/counter/hot/{counter_type}").data.items).toEqual([
+      { resource_id: "synth_1", count: 5 },
+    ]);
+    expect(body("POST /api/v1/counter/batch").data).toEqual([
+      { resource_id: "synth_1", counter_type: "view", count: 5 },
+    ]);
+    expect(body("GET /health")).toMatchObject({
+      status: "ok",
+      store: store === "upstash" ? "upstash" : "redis",
+    });
+    expect(answers.$default?.statusCode).toBe(405);
+    expect(answers.$default?.headers.allow).toBe("POST");
+
+    const budgetKiB = store === "upstash" ? 150 : 300;
+    for (const route of Object.values(routes)) {
+      expect(statSync(route.bundle).size / 1024).toBeLessThanOrEqual(budgetKiB);
+      const code = readFileSync(route.bundle, "utf8");
+      expect(code.includes("autoResendUnfulfilledCommands")).toBe(store === "elasticache");
+      expect(code.includes("upstash-sync-token")).toBe(store === "upstash");
+    }
+  }, 60_000);
+});
