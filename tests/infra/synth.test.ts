@@ -75,11 +75,12 @@ function synthRoutes(store: StoreMode, dir: string) {
     )?.[1];
     const fn = fnId ? template.Resources[fnId] : undefined;
     const asset = fn?.Metadata?.["aws:asset:path"];
-    if (typeof asset !== "string")
+    if (!fn || typeof asset !== "string") {
       throw new Error(`route ${route.Properties.RouteKey} leads to no bundled function`);
+    }
     routes[String(route.Properties.RouteKey)] = {
       bundle: join(dir, asset, "index.mjs"),
-      env: (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+      env: (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
     };
   }
   return routes;
