@@ -1,46 +1,59 @@
-// `npm run invoke -- <function> <event.json>`: builds the function's bundle (the deployed
-// one, for the store the environment configures) and invokes its handler once with the
-// event, printing what the function returns, as `sam local invoke` would. No Docker.
+// `npm run invoke -- <function> <event.json>`: invokes one function once with an event and
+// prints what it returns, as `sam local invoke` / `sam remote invoke` would. No Docker.
+//   (default)          builds the deployed bundle for the store the environment configures
+//                      and runs it in this process
+//   --endpoint URL     through a Lambda Invoke API endpoint, e.g. `npm run start-lambda`
+//   --remote           the deployed function, by name, or by stack with --stack NAME,
+//                      with the usual AWS region and credential chain
 
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { type BundleStore, buildBundles, FUNCTION_IDS, functionIdOf } from "./bundling.ts";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { invokeThroughApi, lambdaClient, stackFunctionName } from "./aws.ts";
+import { FUNCTION_IDS, functionIdOf } from "./bundling.ts";
+import { bundleStoreFor, hostFunctions, lambdaContextFor } from "./lambda-host.ts";
 
-const USAGE = `usage: npm run invoke -- <function> <event.json>
-  function: ${FUNCTION_IDS.join(", ")} (or increment, get, batch)
-  The store comes from the environment, as on Lambda (COUNTER_STORE, REDIS_URL, UPSTASH_*);
-  with none set the function runs on the memory store.`;
-
-function storeOf(env: NodeJS.ProcessEnv): BundleStore {
-  const store =
-    env.COUNTER_STORE ?? (env.UPSTASH_REDIS_REST_URL ? "upstash" : env.REDIS_URL ? "redis" : "memory");
-  return store === "redis" ? "redis" : "upstash";
-}
+const USAGE = `usage: npm run invoke -- <function> <event.json> [--endpoint URL | --remote [--stack NAME]]
+  function: ${FUNCTION_IDS.join(", ")} (or increment, get, batch); with --remote without
+            --stack, the deployed function's name
+  Locally the store comes from the environment, as on Lambda (COUNTER_STORE, REDIS_URL,
+  UPSTASH_*); with none set the function runs on the memory store.`;
 
 async function main(): Promise<number> {
-  const [name, eventFile] = process.argv.slice(2);
-  const id = name ? functionIdOf(name) : undefined;
-  if (!id || !eventFile) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { endpoint: { type: "string" }, remote: { type: "boolean" }, stack: { type: "string" } },
+  });
+  const [name, eventFile] = positionals;
+  if (!name || !eventFile || (values.endpoint && values.remote)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
   const event: unknown = JSON.parse(readFileSync(eventFile, "utf8"));
-  const [bundle] = await buildBundles(join("dist", "invoke"), storeOf(process.env), [id]);
-  if (!bundle) throw new Error("no bundle was built");
-  const mod = (await import(pathToFileURL(resolve(bundle.file)).href)) as {
-    handler: (event: unknown, context: unknown) => Promise<unknown>;
-  };
-  const context = {
-    functionName: id,
-    functionVersion: "$LATEST",
-    awsRequestId: crypto.randomUUID(),
-    memoryLimitInMB: "512",
-    getRemainingTimeInMillis: () => 10_000,
-  };
-  const result = await mod.handler(event, context);
+  const id = functionIdOf(name);
+  let result: unknown;
+  let failed = false;
+  if (values.endpoint || values.remote) {
+    let functionName = id ?? name;
+    if (values.remote && values.stack) {
+      if (!id) throw new Error(`--stack needs one of ${FUNCTION_IDS.join(", ")}`);
+      functionName = await stackFunctionName(values.stack, id);
+    }
+    const outcome = await invokeThroughApi(await lambdaClient(values.endpoint), functionName, event);
+    result = outcome.payload;
+    failed = outcome.functionError !== undefined;
+    if (failed) process.stderr.write(`function error: ${outcome.functionError}\n`);
+  } else {
+    if (!id) {
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+    }
+    const handler = (await hostFunctions(join("dist", "invoke"), bundleStoreFor(process.env), [id])).get(id);
+    if (!handler) throw new Error(`no handler for ${id}`);
+    result = await handler(event, lambdaContextFor(id));
+  }
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  return 0;
+  return failed ? 1 : 0;
 }
 
 main().then(

@@ -1,0 +1,242 @@
+// `npm run smoke -- --api-url URL` (or --stack NAME): after a deploy, or against the local
+// server, exercises every route over HTTP(S) and prints a pass/fail table; with --invoke,
+// also each function through the Lambda Invoke API (--endpoint URL for start-lambda,
+// otherwise the stack's functions). Exits 1 if any check fails. Writes touch only a
+// resource named smoke-<random>, on the view and like counters.
+
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { invokeThroughApi, lambdaClient, stackApiUrl, stackFunctionName } from "./aws.ts";
+import type { FunctionId } from "./bundling.ts";
+
+interface Check {
+  name: string;
+  run: () => Promise<string>;
+}
+
+const USAGE = `usage: npm run smoke -- (--api-url URL | --stack NAME) [--api-key KEY] [--invoke [--endpoint URL]]`;
+
+class CheckFailed extends Error {}
+
+// biome-ignore lint/suspicious/noExplicitAny: answers are checked field by field, and a missing field fails the check.
+type Body = Record<string, any>;
+function expect(condition: unknown, detail: string): asserts condition {
+  if (!condition) throw new CheckFailed(detail);
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      "api-url": { type: "string" },
+      stack: { type: "string" },
+      "api-key": { type: "string" },
+      invoke: { type: "boolean" },
+      endpoint: { type: "string" },
+    },
+  });
+  if (!values["api-url"] && !values.stack) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const base = (values["api-url"] ?? (await stackApiUrl(values.stack as string))).replace(/\/$/, "");
+  const resource = `smoke-${randomUUID().slice(0, 8)}`;
+  const auth: Record<string, string> = values["api-key"]
+    ? { authorization: `Bearer ${values["api-key"]}` }
+    : {};
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    let json: Body = {};
+    try {
+      json = JSON.parse(text) as Body;
+    } catch {
+      throw new CheckFailed(`${res.status}, not JSON: ${text.slice(0, 80)}`);
+    }
+    return { status: res.status, headers: res.headers, json };
+  };
+  const increment = (extra: Record<string, string> = {}) =>
+    call(
+      "POST",
+      "/api/v1/counter/increment",
+      { resource_id: resource, counter_type: "view", user_id: "smoke", increment: 2 },
+      { ...auth, ...extra },
+    );
+
+  const checks: Check[] = [
+    {
+      name: "GET /health",
+      run: async () => {
+        const r = await call("GET", "/health");
+        expect(r.status === 200 && r.json.status === "ok", `${r.status} ${JSON.stringify(r.json)}`);
+        return `store ${r.json.store}, version ${r.json.version}`;
+      },
+    },
+    {
+      name: "GET /health?deep=1",
+      run: async () => {
+        const r = await call("GET", "/health?deep=1");
+        expect(r.status === 200, `${r.status} ${r.json.message ?? ""}`);
+        return `store latency ${r.json.store_latency_ms} ms`;
+      },
+    },
+    {
+      name: "POST increment",
+      run: async () => {
+        const r = await increment();
+        expect(r.status === 200 && r.json.data?.count === 2, `${r.status} ${JSON.stringify(r.json)}`);
+        return `${resource} view = ${r.json.data.count}`;
+      },
+    },
+    {
+      name: "POST increment, Idempotency-Key retry",
+      run: async () => {
+        const key = randomUUID();
+        const first = await increment({ "idempotency-key": key });
+        const retry = await increment({ "idempotency-key": key });
+        expect(retry.headers.get("idempotent-replayed") === "true", "no Idempotent-Replayed header");
+        expect(retry.json.data?.count === first.json.data?.count, "the retry was applied again");
+        return `replayed count ${retry.json.data.count}`;
+      },
+    },
+    {
+      name: "GET counter",
+      run: async () => {
+        const r = await call("GET", `/api/v1/counter/${resource}/view`);
+        expect(r.status === 200 && r.json.data?.count === 4, `${r.status} ${JSON.stringify(r.json)}`);
+        return `count ${r.json.data.count}, unique_users ${r.json.data.unique_users}`;
+      },
+    },
+    {
+      name: "POST batch",
+      run: async () => {
+        const r = await call("POST", "/api/v1/counter/batch", {
+          queries: [
+            { resource_id: resource, counter_type: "view" },
+            { resource_id: resource, counter_type: "like" },
+          ],
+        });
+        const counts = (r.json.data ?? []).map((d: { count: number }) => d.count);
+        expect(r.status === 200 && counts.join() === "4,0", `${r.status} ${JSON.stringify(r.json)}`);
+        return `counts ${counts.join(", ")}`;
+      },
+    },
+    {
+      name: "GET hot ranking",
+      run: async () => {
+        const r = await call("GET", "/api/v1/counter/hot/view?period=hour&limit=100");
+        expect(
+          r.status === 200 && Array.isArray(r.json.data?.items),
+          `${r.status} ${JSON.stringify(r.json)}`,
+        );
+        return `${r.json.data.items.length} items this hour`;
+      },
+    },
+    {
+      name: "400 names the field",
+      run: async () => {
+        const r = await call(
+          "POST",
+          "/api/v1/counter/increment",
+          { resource_id: "a b", counter_type: "view", user_id: "u" },
+          auth,
+        );
+        expect(
+          r.status === 400 && r.json.details?.[0]?.path === "resource_id",
+          `${r.status} ${JSON.stringify(r.json)}`,
+        );
+        return r.json.message;
+      },
+    },
+    {
+      name: "404 and 405 are JSON",
+      run: async () => {
+        const missing = await call("GET", "/no-such-route");
+        const wrong = await call("DELETE", "/api/v1/counter/increment");
+        expect(missing.status === 404 && missing.json.code === 404, `404 check: ${missing.status}`);
+        expect(wrong.status === 405 && wrong.json.code === 405, `405 check: ${wrong.status}`);
+        return `Allow: ${wrong.headers.get("allow")}`;
+      },
+    },
+  ];
+
+  if (values.invoke) {
+    const client = await lambdaClient(values.endpoint);
+    const nameOf = (id: FunctionId) =>
+      values.stack && !values.endpoint ? stackFunctionName(values.stack, id) : id;
+    const event = (method: string, path: string, body?: unknown) => ({
+      version: "2.0",
+      routeKey: "$default",
+      rawPath: path,
+      rawQueryString: "",
+      headers: { host: "smoke.local", ...auth, ...(body ? { "content-type": "application/json" } : {}) },
+      requestContext: {
+        http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "smoke" },
+        stage: "$default",
+      },
+      isBase64Encoded: false,
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const invokeCheck = (id: FunctionId, method: string, path: string, body?: unknown): Check => ({
+      name: `invoke ${id}`,
+      run: async () => {
+        const out = await invokeThroughApi(client, await nameOf(id), event(method, path, body));
+        const payload = out.payload as { statusCode?: number } | undefined;
+        expect(
+          !out.functionError && payload?.statusCode === 200,
+          `${out.functionError ?? ""} ${JSON.stringify(payload)}`,
+        );
+        return `status ${payload?.statusCode}`;
+      },
+    });
+    checks.push(
+      invokeCheck("IncrementFunction", "POST", "/api/v1/counter/increment", {
+        resource_id: resource,
+        counter_type: "like",
+        user_id: "smoke",
+      }),
+      invokeCheck("GetFunction", "GET", "/health"),
+      invokeCheck("BatchFunction", "POST", "/api/v1/counter/batch", {
+        queries: [{ resource_id: resource, counter_type: "like" }],
+      }),
+    );
+  }
+
+  const rows: string[][] = [];
+  let failures = 0;
+  for (const check of checks) {
+    const started = performance.now();
+    let status = "pass";
+    let detail: string;
+    try {
+      detail = await check.run();
+    } catch (error) {
+      status = "FAIL";
+      failures++;
+      detail = error instanceof Error ? error.message : String(error);
+    }
+    rows.push([check.name, status, `${Math.round(performance.now() - started)}`, detail.slice(0, 90)]);
+  }
+  const header = ["check", "result", "ms", "detail"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  process.stdout.write(
+    [`Smoke test of ${base}`, line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join(
+      "\n",
+    ),
+  );
+  process.stdout.write(`\nsmoke: ${checks.length - failures} passed, ${failures} failed\n`);
+  return failures > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`smoke failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,202 @@
+// `npm run start-lambda` driven by the AWS SDK's own Lambda client, as a `sam local
+// start-lambda` user would; then the invoke CLI through it and the smoke test against a
+// local server and it. Everything runs on a real Redis.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiGatewayEvent } from "../support/apigw.ts";
+import { randomPrefix } from "../support/backends.ts";
+import { freePort, type RedisServer, startRedis } from "../support/redis-server.ts";
+
+interface Child {
+  process: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string>, ready?: string): Promise<Child> {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "error", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (c) => {
+    out += String(c);
+  });
+  child.stderr?.on("data", (c) => {
+    out += String(c);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const handle = { process: child, output: () => out, exited };
+  if (!ready) return Promise.resolve(handle);
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 30_000;
+    const poll = setInterval(() => {
+      if (out.includes(ready)) {
+        clearInterval(poll);
+        resolve(handle);
+      } else if (child.exitCode !== null || Date.now() > deadline) {
+        clearInterval(poll);
+        reject(new Error(`not ready: ${out}`));
+      }
+    }, 50);
+  });
+}
+
+let redis: RedisServer;
+let lambdaHost: Child;
+let endpoint: string;
+let client: LambdaClient;
+let storeEnv: Record<string, string>;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  storeEnv = { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix() };
+  const port = await freePort();
+  endpoint = `http://127.0.0.1:${port}`;
+  lambdaHost = await run(
+    ["infra/start-lambda.ts"],
+    { ...storeEnv, LAMBDA_PORT: String(port) },
+    "lambda invoke api listening",
+  );
+  client = new LambdaClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+}, 60_000);
+afterAll(async () => {
+  lambdaHost?.process.kill("SIGTERM");
+  await lambdaHost?.exited;
+  client?.destroy();
+  await redis?.stop();
+});
+
+const invoke = async (name: string, payload: unknown, type?: "Event" | "DryRun") => {
+  const out = await client.send(
+    new InvokeCommand({
+      FunctionName: name,
+      Payload: new TextEncoder().encode(JSON.stringify(payload)),
+      ...(type ? { InvocationType: type } : {}),
+    }),
+  );
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : "";
+  // biome-ignore lint/suspicious/noExplicitAny: payloads are asserted on field by field.
+  return { out, payload: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+};
+
+describe("start-lambda with the AWS SDK's Lambda client", () => {
+  it("invokes each function with API Gateway v2 events", async () => {
+    const body = { resource_id: "sl_1", counter_type: "view", user_id: "u", increment: 3 };
+    const inc = await invoke(
+      "IncrementFunction",
+      apiGatewayEvent({ method: "POST", path: "/api/v1/counter/increment", body }),
+    );
+    expect(inc.out.StatusCode).toBe(200);
+    expect(inc.out.ExecutedVersion).toBe("$LATEST");
+    expect(JSON.parse(inc.payload?.body).data.count).toBe(3);
+    const get = await invoke(
+      "GetFunction",
+      apiGatewayEvent({ method: "GET", path: "/api/v1/counter/sl_1/view" }),
+    );
+    expect(JSON.parse(get.payload?.body).data).toMatchObject({ count: 3, unique_users: 1 });
+    const batch = await invoke(
+      "arn:aws:lambda:us-east-1:123456789012:function:BatchFunction",
+      apiGatewayEvent({
+        method: "POST",
+        path: "/api/v1/counter/batch",
+        body: { queries: [{ resource_id: "sl_1", counter_type: "view" }] },
+      }),
+    );
+    expect(JSON.parse(batch.payload?.body).data).toEqual([
+      { resource_id: "sl_1", counter_type: "view", count: 3 },
+    ]);
+  });
+
+  it("answers an unknown function with ResourceNotFoundException, as AWS does", async () => {
+    const failure = await invoke("NoSuchFunction", {}).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).name).toBe("ResourceNotFoundException");
+    expect((failure as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(404);
+    expect((failure as Error).message).toContain("NoSuchFunction");
+  });
+
+  it("returns an error thrown by a function with X-Amz-Function-Error and the error payload", async () => {
+    const thrown = await invoke("GetFunction", null);
+    expect(thrown.out.StatusCode).toBe(200);
+    expect(thrown.out.FunctionError).toBe("Unhandled");
+    expect(thrown.payload).toMatchObject({
+      errorType: "TypeError",
+      errorMessage: expect.stringContaining("null"),
+    });
+    expect(Array.isArray(thrown.payload?.trace)).toBe(true);
+  });
+
+  it("accepts Event and DryRun invocations", async () => {
+    const event = await invoke(
+      "IncrementFunction",
+      apiGatewayEvent({
+        method: "POST",
+        path: "/api/v1/counter/increment",
+        body: { resource_id: "sl_async", counter_type: "view", user_id: "u" },
+      }),
+      "Event",
+    );
+    expect(event.out.StatusCode).toBe(202);
+    const dry = await invoke("IncrementFunction", {}, "DryRun");
+    expect(dry.out.StatusCode).toBe(204);
+    const deadline = Date.now() + 5_000;
+    let count = 0;
+    while (count !== 1 && Date.now() < deadline) {
+      const read = await invoke(
+        "GetFunction",
+        apiGatewayEvent({ method: "GET", path: "/api/v1/counter/sl_async/view" }),
+      );
+      count = JSON.parse(read.payload?.body).data.count;
+    }
+    expect(count).toBe(1);
+  });
+});
+
+describe("the invoke and smoke tools against start-lambda", () => {
+  it("npm run invoke -- <function> <event> --endpoint prints the function's answer", async () => {
+    const child = await run(["infra/invoke.ts", "get", "events/health.json", "--endpoint", endpoint], {});
+    expect(await child.exited).toBe(0);
+    const printed = JSON.parse(child.output().slice(child.output().indexOf("{"))) as {
+      statusCode: number;
+      body: string;
+    };
+    expect(printed.statusCode).toBe(200);
+    expect(JSON.parse(printed.body)).toMatchObject({ status: "ok", store: "redis" });
+    const missing = await run(["infra/invoke.ts", "Nope", "events/health.json", "--endpoint", endpoint], {});
+    expect(await missing.exited).toBe(1);
+    expect(missing.output()).toContain("ResourceNotFoundException");
+  });
+
+  it("npm run smoke passes every route of a local server and every function of start-lambda", async () => {
+    const port = await freePort();
+    const server = await run(
+      ["shared/server.ts"],
+      { ...storeEnv, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info" },
+      "highpress listening",
+    );
+    try {
+      const smoke = await run(
+        ["infra/smoke.ts", "--api-url", `http://127.0.0.1:${port}`, "--invoke", "--endpoint", endpoint],
+        {},
+      );
+      expect(await smoke.exited, smoke.output()).toBe(0);
+      expect(smoke.output()).toContain("smoke: 12 passed, 0 failed");
+    } finally {
+      server.process.kill("SIGTERM");
+      await server.exited;
+    }
+  }, 30_000);
+
+  it("npm run smoke fails, with the failing check named, when the API is wrong", async () => {
+    const smoke = await run(["infra/smoke.ts", "--api-url", endpoint], {});
+    expect(await smoke.exited).toBe(1);
+    expect(smoke.output()).toMatch(/GET \/health\s+\| FAIL/);
+  });
+});
