@@ -2,7 +2,7 @@
 // (NodejsFunction with the local esbuild), by `npm run size` and by `npm run invoke`, so
 // what is measured and invoked locally is what is deployed.
 
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildOptions } from "esbuild";
 
@@ -28,9 +28,19 @@ export const EXTERNAL_MODULES = ["@aws-sdk/*"];
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __hpCreateRequire } from 'node:module'; const require = __hpCreateRequire(import.meta.url);";
 
-/** Leaves the other store's client out of the bundle (see shared/stores/create.ts). */
+const VERSION = (
+  JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8")) as { version: string }
+).version;
+
+/**
+ * Build-time constants: the store whose client the bundle carries (the other one's is left
+ * out, see shared/stores/create.ts) and the version (so package.json is not bundled).
+ */
 export function bundleDefine(store: BundleStore): Record<string, string> {
-  return { "process.env.HP_BUNDLED_STORE": JSON.stringify(store) };
+  return {
+    "process.env.HP_BUNDLED_STORE": JSON.stringify(store),
+    "process.env.HP_BUNDLED_VERSION": JSON.stringify(VERSION),
+  };
 }
 
 export function functionIdOf(name: string): FunctionId | undefined {

@@ -26,19 +26,28 @@ export interface AppDeps {
 
 export type RouteGroup = "health" | "increment" | "read" | "ranking" | "batch";
 
-interface RouteInfo {
+export interface RouteInfo {
   group: RouteGroup;
   method: "GET" | "POST";
+  /** OpenAPI-style template: `{name}` is one path segment. */
+  path: string;
   pattern: RegExp;
 }
 
-// Registration order matters: `hot/{type}` is matched before `{resource_id}/{type}`.
-const ROUTES: readonly RouteInfo[] = [
-  { group: "health", method: "GET", pattern: /^\/health$/ },
-  { group: "increment", method: "POST", pattern: /^\/api\/v1\/counter\/increment$/ },
-  { group: "batch", method: "POST", pattern: /^\/api\/v1\/counter\/batch$/ },
-  { group: "ranking", method: "GET", pattern: /^\/api\/v1\/counter\/hot\/[^/]+$/ },
-  { group: "read", method: "GET", pattern: /^\/api\/v1\/counter\/[^/]+\/[^/]+$/ },
+const route = (group: RouteGroup, method: RouteInfo["method"], path: string): RouteInfo => ({
+  group,
+  method,
+  path,
+  pattern: new RegExp(`^${path.replace(/\{[a-z_]+\}/g, "[^/]+")}/?$`),
+});
+
+/** Every route of the API. Registration order matters: `hot/{type}` before `{resource_id}/{type}`. */
+export const ROUTES: readonly RouteInfo[] = [
+  route("health", "GET", "/health"),
+  route("increment", "POST", "/api/v1/counter/increment"),
+  route("batch", "POST", "/api/v1/counter/batch"),
+  route("ranking", "GET", "/api/v1/counter/hot/{counter_type}"),
+  route("read", "GET", "/api/v1/counter/{resource_id}/{counter_type}"),
 ];
 
 export const ALL_ROUTE_GROUPS: readonly RouteGroup[] = ["health", "increment", "read", "ranking", "batch"];

@@ -4,6 +4,7 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { mountDocs } from "./docs.ts";
 import { ConfigError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { createStore } from "./stores/create.ts";
@@ -28,10 +29,12 @@ async function main(): Promise<void> {
     apiKeys: config.apiKeys,
     logger,
   });
+  mountDocs(app, config.counterTypes);
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info("highpress listening", {
       url: `http://${config.host}:${info.port}`,
+      docs: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${info.port}/docs`,
       port: info.port,
       store: config.store,
       cluster: config.store === "redis" ? config.redisCluster : undefined,

@@ -4,50 +4,12 @@
 import * as z from "zod/mini";
 import { type CounterKind, type CounterTypes, PERIODS, type Period } from "./domain.ts";
 import { type ErrorDetail, ValidationError } from "./errors.ts";
+import { BatchBody, IDENTIFIER, IDENTIFIER_RULE, IncrementBody } from "./schemas.ts";
 
 export const MAX_TOTAL_INCREMENT = 1_000_000;
-export const MAX_BATCH = 100;
 export const MAX_RANKING_LIMIT = 100;
 
-const IDENTIFIER = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
-
-const required = (expected: string) => (issue: { input: unknown }) =>
-  issue.input === undefined ? "is required" : `must be ${expected}`;
-
-const identifier = z
-  .string({ error: required("a string") })
-  .check(z.regex(IDENTIFIER, "must be 1-128 characters from A-Z a-z 0-9 _ - . : @"));
-const counterType = z.string({ error: required("a string") });
-
-export const IncrementBody = z.object(
-  {
-    resource_id: identifier,
-    counter_type: counterType,
-    user_id: identifier,
-    increment: z.optional(
-      z.number({ error: "must be an integer" }).check(z.int({ error: "must be an integer" })),
-    ),
-  },
-  { error: "must be a JSON object" },
-);
-
-export const BatchBody = z.object(
-  {
-    queries: z
-      .array(
-        z.object({ resource_id: identifier, counter_type: counterType }, { error: "must be an object" }),
-        {
-          error: required("an array"),
-        },
-      )
-      .check(
-        z.minLength(1, "must hold at least 1 query"),
-        z.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} queries`),
-      ),
-  },
-  { error: "must be a JSON object" },
-);
 
 function detailsOf(error: z.core.$ZodError): ErrorDetail[] {
   return error.issues.map((issue) => ({
@@ -140,11 +102,11 @@ export function parseRead(
 ): ReadRequest {
   const details: ErrorDetail[] = [];
   if (!IDENTIFIER.test(resourceId)) {
-    details.push({ path: "resource_id", message: "must be 1-128 characters from A-Z a-z 0-9 _ - . : @" });
+    details.push({ path: "resource_id", message: IDENTIFIER_RULE });
   }
   const kind = kindOf(types, type, "counter_type", details);
   if (userId !== undefined && !IDENTIFIER.test(userId)) {
-    details.push({ path: "user_id", message: "must be 1-128 characters from A-Z a-z 0-9 _ - . : @" });
+    details.push({ path: "user_id", message: IDENTIFIER_RULE });
   }
   if (!kind || details.length > 0) throw new ValidationError(details);
   return userId === undefined ? { resourceId, type, kind } : { resourceId, type, kind, userId };

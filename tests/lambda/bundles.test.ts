@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltBundle, buildBundles } from "../../infra/bundling.ts";
+import { VERSION } from "../../shared/version.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { invokeBuilt } from "../support/built.ts";
@@ -95,7 +96,11 @@ describe("built bundles", () => {
     );
     expect(JSON.parse(read?.body ?? "{}").data).toMatchObject({ count: 2, unique_users: 1 });
     expect(JSON.parse(hot?.body ?? "{}").data.items).toEqual([{ resource_id: "b2", count: 2 }]);
-    expect(JSON.parse(health?.body ?? "{}")).toMatchObject({ status: "ok", store: "redis" });
+    expect(JSON.parse(health?.body ?? "{}")).toMatchObject({
+      status: "ok",
+      store: "redis",
+      version: VERSION,
+    });
     const [batch] = await invokeBuilt(
       bundle("BatchFunction", "redis"),
       [

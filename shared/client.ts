@@ -1,0 +1,160 @@
+// A typed client for the HighPress API, for consumers. Its types come from the same schemas
+// as the OpenAPI document (shared/schemas.ts, shared/responses.ts); at run time it needs only fetch.
+//
+//   const counters = createHighPressClient({ baseUrl: "https://api.example.com", apiKey });
+//   const { count } = await counters.increment({ resource_id: "a1", counter_type: "like", user_id: "u1" });
+//
+// Retries are safe: every increment carries an Idempotency-Key (one is made when you give
+// none), and a 429, a 503 or a network failure is retried with that same key, so the
+// increment applies exactly once.
+
+import type {
+  BatchResult,
+  CounterResult,
+  ErrorBody,
+  HealthResult,
+  HotResult,
+  IncrementResult,
+} from "./responses.ts";
+import type { BatchQuery, IncrementInput } from "./schemas.ts";
+
+export type {
+  BatchQuery,
+  BatchResult,
+  CounterResult,
+  HealthResult,
+  HotResult,
+  IncrementInput,
+  IncrementResult,
+};
+
+export interface HighPressClientOptions {
+  /** e.g. the stack's ApiUrl, or http://localhost:8080 */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <key>` on writes. */
+  apiKey?: string;
+  /** Per attempt. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Further attempts after a 429, a 503 or a network failure. Default 2. */
+  retries?: number;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** A non-2xx answer: the API's error envelope, with the HTTP status. */
+export class HighPressError extends Error {
+  override name = "HighPressError";
+  readonly status: number;
+  readonly title: string;
+  readonly details: { path: string; message: string }[];
+  /** Seconds, from Retry-After, when the server sent one. */
+  readonly retryAfter?: number;
+
+  constructor(status: number, body: Partial<ErrorBody>, retryAfter?: number) {
+    super(body.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.title = body.error ?? "Error";
+    this.details = body.details ?? [];
+    if (retryAfter !== undefined) this.retryAfter = retryAfter;
+  }
+}
+
+const RETRYABLE = new Set([429, 503]);
+
+export function createHighPressClient(options: HighPressClientOptions) {
+  const base = options.baseUrl.replace(/\/$/, "");
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const retries = options.retries ?? 2;
+
+  async function request<T>(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ body: T; headers: Headers }> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await doFetch(`${base}${path}`, {
+          method,
+          headers: {
+            accept: "application/json",
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+            ...headers,
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        if (attempt >= retries) throw error;
+        await sleep(backoff(attempt));
+        continue;
+      }
+      const parsed = (await res.json().catch(() => ({}))) as T & Partial<ErrorBody>;
+      if (res.ok) return { body: parsed, headers: res.headers };
+      const retryAfter = res.headers.has("retry-after") ? Number(res.headers.get("retry-after")) : undefined;
+      if (!RETRYABLE.has(res.status) || attempt >= retries)
+        throw new HighPressError(res.status, parsed, retryAfter);
+      await sleep(retryAfter !== undefined ? retryAfter * 1000 : backoff(attempt));
+    }
+  }
+
+  const writeHeaders = (): Record<string, string> =>
+    options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
+
+  return {
+    /** Adds to a counter (or adds/removes a user of a unique one); applies once, whatever the retries. */
+    async increment(
+      input: IncrementInput,
+      opts: { idempotencyKey?: string } = {},
+    ): Promise<IncrementResult & { replayed: boolean }> {
+      const key = opts.idempotencyKey ?? crypto.randomUUID();
+      const { body, headers } = await request<{ data: IncrementResult }>(
+        "POST",
+        "/api/v1/counter/increment",
+        input,
+        {
+          ...writeHeaders(),
+          "idempotency-key": key,
+        },
+      );
+      return { ...body.data, replayed: headers.get("idempotent-replayed") === "true" };
+    },
+    async get(
+      resourceId: string,
+      counterType: string,
+      opts: { userId?: string } = {},
+    ): Promise<CounterResult> {
+      const query = opts.userId === undefined ? "" : `?user_id=${encodeURIComponent(opts.userId)}`;
+      const path = `/api/v1/counter/${encodeURIComponent(resourceId)}/${encodeURIComponent(counterType)}${query}`;
+      return (await request<{ data: CounterResult }>("GET", path)).body.data;
+    },
+    async batch(queries: BatchQuery[]): Promise<BatchResult> {
+      return (await request<{ data: BatchResult }>("POST", "/api/v1/counter/batch", { queries })).body.data;
+    },
+    async hot(
+      counterType: string,
+      opts: { limit?: number; period?: HotResult["period"] } = {},
+    ): Promise<HotResult> {
+      const params = new URLSearchParams();
+      if (opts.limit !== undefined) params.set("limit", String(opts.limit));
+      if (opts.period !== undefined) params.set("period", opts.period);
+      const query = params.size > 0 ? `?${params}` : "";
+      return (
+        await request<{ data: HotResult }>(
+          "GET",
+          `/api/v1/counter/hot/${encodeURIComponent(counterType)}${query}`,
+        )
+      ).body.data;
+    },
+    async health(opts: { deep?: boolean } = {}): Promise<HealthResult> {
+      return (await request<HealthResult>("GET", opts.deep ? "/health?deep=1" : "/health")).body;
+    },
+  };
+}
+
+export type HighPressClient = ReturnType<typeof createHighPressClient>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const backoff = (attempt: number) => Math.min(100 * 2 ** attempt, 2000) * (0.5 + Math.random() / 2);

@@ -1,0 +1,52 @@
+// The API's documentation on the local server: /openapi.json and a Swagger UI page at /docs,
+// served from the swagger-ui-dist package (works offline). Mounted by shared/server.ts only:
+// no Lambda entry imports this module, so none of it reaches a bundle.
+
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { Hono } from "hono";
+import type { CounterTypes } from "./domain.ts";
+import { buildOpenApiDocument } from "./openapi.ts";
+import { VERSION } from "./version.ts";
+
+const ASSETS: Record<string, string> = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
+  "swagger-ui-standalone-preset.js": "application/javascript; charset=utf-8",
+  "favicon-32x32.png": "image/png",
+};
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>HighPress API</title>
+  <link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="docs"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#docs", deepLinking: true, tryItOutEnabled: true });
+  </script>
+</body>
+</html>
+`;
+
+export function mountDocs(app: Hono, counterTypes: CounterTypes): void {
+  const document = JSON.stringify(buildOpenApiDocument(counterTypes, VERSION), null, 2);
+  const assetsDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+  app.get("/openapi.json", (c) => c.body(document, 200, { "content-type": "application/json" }));
+  app.get("/docs", (c) => c.html(PAGE));
+  app.get("/docs/assets/:file", async (c) => {
+    const file = c.req.param("file");
+    const type = ASSETS[file];
+    if (!type) return c.notFound();
+    const content = await readFile(join(assetsDir, file));
+    return c.body(content, 200, { "content-type": type, "cache-control": "public, max-age=86400" });
+  });
+}

@@ -1,0 +1,69 @@
+// The response shapes of the API, one zod schema each. They generate the OpenAPI document,
+// type the client and check real answers in the tests; the Lambda bundles, which only
+// validate requests, never import them.
+
+import * as z from "zod/mini";
+
+const count = z.number().check(z.int(), z.minimum(0));
+
+export const IncrementResponse = z.object({
+  success: z.literal(true),
+  data: z.object({
+    resource_id: z.string(),
+    counter_type: z.string(),
+    count,
+    success: z.literal(true),
+    applied: z.boolean(),
+  }),
+});
+
+export const CounterResponse = z.object({
+  success: z.literal(true),
+  data: z.object({
+    resource_id: z.string(),
+    counter_type: z.string(),
+    count,
+    unique_users: z.optional(count),
+    member: z.optional(z.boolean()),
+  }),
+});
+
+export const BatchResponse = z.object({
+  success: z.literal(true),
+  data: z.array(z.object({ resource_id: z.string(), counter_type: z.string(), count })),
+});
+
+export const HotResponse = z.object({
+  success: z.literal(true),
+  data: z.object({
+    counter_type: z.string(),
+    period: z.enum(["hour", "day", "week", "all"]),
+    items: z.array(z.object({ resource_id: z.string(), count })),
+  }),
+});
+
+export const HealthResponse = z.object({
+  status: z.enum(["ok", "unavailable"]),
+  service: z.literal("highpress"),
+  version: z.string(),
+  store: z.enum(["memory", "redis", "upstash"]),
+  store_latency_ms: z.optional(z.number()),
+  // A failed deep check also carries the error envelope's fields.
+  error: z.optional(z.string()),
+  code: z.optional(z.number()),
+  message: z.optional(z.string()),
+});
+
+export const ErrorResponse = z.object({
+  error: z.string(),
+  code: z.number().check(z.int()),
+  message: z.string(),
+  details: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+});
+
+export type IncrementResult = z.output<typeof IncrementResponse>["data"];
+export type CounterResult = z.output<typeof CounterResponse>["data"];
+export type BatchResult = z.output<typeof BatchResponse>["data"];
+export type HotResult = z.output<typeof HotResponse>["data"];
+export type HealthResult = z.output<typeof HealthResponse>;
+export type ErrorBody = z.output<typeof ErrorResponse>;
