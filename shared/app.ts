@@ -4,6 +4,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
+import { cors } from "hono/cors";
 import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { CounterStore, CounterTypes } from "./domain.ts";
@@ -19,6 +20,10 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** Keys accepted on writes; empty means writes are open. */
   apiKeys: readonly string[];
+  /** Reads need a key too (READ_AUTH). Default false. */
+  readAuth?: boolean;
+  /** Browser origins allowed by CORS (CORS_ORIGINS); `*` for any. Default none. */
+  corsOrigins?: readonly string[];
   logger: Logger;
   /** The clock that picks ranking buckets and idempotency expiry; tests pass a fake one. */
   now?: () => number;
@@ -111,6 +116,43 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
 
   const app = new Hono();
 
+  // Standard headers for a JSON API: no sniffing, no framing, no caching of live counts.
+  app.use(async (c, next) => {
+    await next();
+    const headers = c.res.headers;
+    headers.set("X-Content-Type-Options", "nosniff");
+    headers.set("X-Frame-Options", "DENY");
+    headers.set("Referrer-Policy", "no-referrer");
+    headers.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
+    if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
+    if (headers.get("Content-Type")?.startsWith("application/json")) {
+      headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    }
+  });
+  const origins = deps.corsOrigins ?? [];
+  if (origins.length > 0) {
+    app.use(
+      cors({
+        origin: origins.includes("*") ? "*" : [...origins],
+        allowMethods: ["GET", "POST", "OPTIONS"],
+        allowHeaders: ["Content-Type", "Authorization", "X-Api-Key", "Idempotency-Key"],
+        exposeHeaders: [
+          "Idempotent-Replayed",
+          "Retry-After",
+          "RateLimit-Limit",
+          "RateLimit-Remaining",
+          "RateLimit-Reset",
+        ],
+        maxAge: 3600,
+      }),
+    );
+  }
+
+  const readAuth = deps.readAuth === true && keyDigests.length > 0;
+  const requireReadKey = (c: Context) => {
+    if (readAuth) requireWriteKey(c);
+  };
+
   function requireWriteKey(c: Context): void {
     if (keyDigests.length === 0) return;
     const bearer = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
@@ -185,6 +227,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
 
   if (groups.includes("batch")) {
     app.post("/api/v1/counter/batch", async (c) => {
+      requireReadKey(c);
       const refs = parseBatch(await readJson(c, maxBodyBytes), counterTypes);
       const readings = await store.read(refs);
       return c.json({
@@ -200,6 +243,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
 
   if (groups.includes("ranking")) {
     app.get("/api/v1/counter/hot/:counter_type", async (c) => {
+      requireReadKey(c);
       const query = parseRanking(
         c.req.param("counter_type"),
         c.req.query("limit"),
@@ -220,6 +264,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
 
   if (groups.includes("read")) {
     app.get("/api/v1/counter/:resource_id/:counter_type", async (c) => {
+      requireReadKey(c);
       const request = parseRead(
         c.req.param("resource_id"),
         c.req.param("counter_type"),

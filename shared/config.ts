@@ -30,6 +30,10 @@ export interface Config {
   host: string;
   /** API_KEYS accepted on writes; empty means writes are open. */
   apiKeys: readonly string[];
+  /** READ_AUTH: reads need an API key too. Default false: counters are public. Needs API_KEYS. */
+  readAuth: boolean;
+  /** CORS_ORIGINS: browser origins allowed to call the API, comma-separated, or *. Default none (no CORS). On Lambda the HTTP API answers CORS (stack context corsOrigins). */
+  corsOrigins: readonly string[];
   /** LOG_LEVEL: debug, info, warn or error. Default info. */
   logLevel: LogLevel;
 }
@@ -71,6 +75,18 @@ const EnvSchema = z.object({
   PORT: intIn(0, 65_535, 8080),
   HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "0.0.0.0"),
   API_KEYS: z._default(z.string(), ""),
+  READ_AUTH: z._default(z.enum(["true", "false", "1", "0"], "must be true or false"), "false"),
+  CORS_ORIGINS: z._default(
+    z
+      .string()
+      .check(
+        z.refine(
+          (s) => s.split(",").every((o) => o.trim() === "*" || /^https?:\/\/[^/\s]+$/.test(o.trim())),
+          "must be * or comma-separated origins such as https://app.example.com",
+        ),
+      ),
+    "",
+  ),
   LOG_LEVEL: z._default(
     z.enum(["debug", "info", "warn", "error"], "must be debug, info, warn or error"),
     "info",
@@ -116,6 +132,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     .map((k) => k.trim())
     .filter((k) => k !== "");
   if (apiKeys.some((k) => k.length < 16)) problems.push("API_KEYS: every key must be at least 16 characters");
+  if ((raw.READ_AUTH === "true" || raw.READ_AUTH === "1") && apiKeys.length === 0) {
+    problems.push("READ_AUTH: needs API_KEYS, or no one could read");
+  }
   if (!parsed.success || problems.length > 0 || typeof counterTypes === "string") {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
@@ -131,6 +150,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     port: Number(e.PORT),
     host: e.HOST,
     apiKeys,
+    readAuth: e.READ_AUTH === "true" || e.READ_AUTH === "1",
+    corsOrigins: e.CORS_ORIGINS.split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
     logLevel: e.LOG_LEVEL,
   };
   if (e.REDIS_URL) config.redisUrl = e.REDIS_URL;

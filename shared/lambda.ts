@@ -109,6 +109,8 @@ export function createLambdaHandler(
         counterTypes: config.counterTypes,
         maxBodyBytes: config.maxBodyBytes,
         apiKeys: config.apiKeys,
+        readAuth: config.readAuth,
+        corsOrigins: config.corsOrigins,
         logger,
       });
       logger.info("highpress function ready", {

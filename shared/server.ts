@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     counterTypes: config.counterTypes,
     maxBodyBytes: config.maxBodyBytes,
     apiKeys: config.apiKeys,
+    readAuth: config.readAuth,
+    corsOrigins: config.corsOrigins,
     logger,
   });
   mountDocs(app, config.counterTypes);

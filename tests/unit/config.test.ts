@@ -87,6 +87,12 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ REDIS_URL: "http://not-redis" })).toThrow(/REDIS_URL/);
     expect(() => loadConfig({ COUNTER_TYPES: "like:unique,like:total" })).toThrow(/listed twice/);
     expect(() => loadConfig({ API_KEYS: "short" })).toThrow(/API_KEYS/);
+    expect(() => loadConfig({ READ_AUTH: "true" })).toThrow(/READ_AUTH: needs API_KEYS/);
+    expect(() => loadConfig({ CORS_ORIGINS: "app.example.com" })).toThrow(/CORS_ORIGINS/);
+    expect(loadConfig({ CORS_ORIGINS: "https://a.example.com, http://localhost:3000" }).corsOrigins).toEqual([
+      "https://a.example.com",
+      "http://localhost:3000",
+    ]);
   });
 
   it("treats empty values as unset", () => {
