@@ -2,7 +2,7 @@
 // Built once per process (local server or Lambda init) from its dependencies; each Lambda
 // function mounts only its own route groups.
 
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { Hono } from "hono/tiny";
@@ -10,6 +10,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { CounterStore, CounterTypes } from "./domain.ts";
 import { HttpError, STATUS_TITLES, StoreUnavailableError, ValidationError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import type { RequestRecord } from "./observe.ts";
 import { parseBatch, parseIdempotencyKey, parseIncrement, parseRanking, parseRead } from "./validation.ts";
 import { VERSION } from "./version.ts";
 
@@ -27,6 +28,8 @@ export interface AppDeps {
   logger: Logger;
   /** The clock that picks ranking buckets and idempotency expiry; tests pass a fake one. */
   now?: () => number;
+  /** Told of every answered request. Default: one `request` line in the log at info. */
+  observe?: (record: RequestRecord) => void;
 }
 
 export type RouteGroup = "health" | "increment" | "read" | "ranking" | "batch";
@@ -57,6 +60,7 @@ export const ROUTES: readonly RouteInfo[] = [
 
 export const ALL_ROUTE_GROUPS: readonly RouteGroup[] = ["health", "increment", "read", "ranking", "batch"];
 
+const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const RETRY_AFTER_SECONDS = "1";
 
@@ -108,13 +112,48 @@ function sha256(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
 
-export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROUTE_GROUPS): Hono {
+export type HighPressApp = Hono<{ Variables: { requestId: string; storeMs: number } }>;
+
+export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROUTE_GROUPS): HighPressApp {
   const { store, counterTypes, maxBodyBytes, logger } = deps;
   const now = deps.now ?? Date.now;
   // Keys are compared as fixed-length digests in constant time, each one, every time.
   const keyDigests = deps.apiKeys.map(sha256);
 
-  const app = new Hono();
+  const app = new Hono<{ Variables: { requestId: string; storeMs: number } }>();
+  const observe = deps.observe ?? ((record: RequestRecord) => logger.info("request", { ...record }));
+
+  // One record per request: id (the caller's X-Request-Id, API Gateway's, or a new one),
+  // route template, status, latency and the part of it spent on the store.
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const given = c.req.header("x-request-id");
+    const event = (c.env as { event?: { requestContext?: { requestId?: string } } } | undefined)?.event;
+    const requestId =
+      given && REQUEST_ID.test(given) ? given : (event?.requestContext?.requestId ?? randomUUID());
+    c.set("requestId", requestId);
+    c.set("storeMs", 0);
+    await next();
+    c.res.headers.set("X-Request-Id", requestId);
+    const path = c.req.path;
+    observe({
+      request_id: requestId,
+      method: c.req.method,
+      route: ROUTES.find((r) => r.pattern.test(path))?.path ?? "unmatched",
+      status: c.res.status,
+      latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      store_ms: Math.round(c.get("storeMs") * 1000) / 1000,
+    });
+  });
+  /** Awaits a store call, adding its time to the request's store latency. */
+  const timed = async <T>(c: Context, work: Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work;
+    } finally {
+      c.set("storeMs", (c.get("storeMs") as number) + performance.now() - started);
+    }
+  };
 
   // Standard headers for a JSON API: no sniffing, no framing, no caching of live counts.
   app.use(async (c, next) => {
@@ -181,7 +220,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
       if (deep === undefined || deep === "0" || deep === "false") return c.json(body);
       const started = performance.now();
       try {
-        await store.ping();
+        await timed(c, store.ping());
       } catch (error) {
         logger.warn("deep health check failed", { error });
         c.header("Retry-After", RETRY_AFTER_SECONDS);
@@ -206,11 +245,14 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
       requireWriteKey(c);
       const idempotencyKey = parseIdempotencyKey(c.req.header("idempotency-key"));
       const request = parseIncrement(await readJson(c, maxBodyBytes), counterTypes);
-      const outcome = await store.increment({
-        ...request,
-        now: now(),
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      });
+      const outcome = await timed(
+        c,
+        store.increment({
+          ...request,
+          now: now(),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        }),
+      );
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json({
         success: true,
@@ -229,7 +271,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
     app.post("/api/v1/counter/batch", async (c) => {
       requireReadKey(c);
       const refs = parseBatch(await readJson(c, maxBodyBytes), counterTypes);
-      const readings = await store.read(refs);
+      const readings = await timed(c, store.read(refs));
       return c.json({
         success: true,
         data: refs.map((ref, i) => ({
@@ -250,7 +292,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
         c.req.query("period"),
         counterTypes,
       );
-      const items = await store.ranking({ ...query, now: now() });
+      const items = await timed(c, store.ranking({ ...query, now: now() }));
       return c.json({
         success: true,
         data: {
@@ -271,7 +313,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
         c.req.query("user_id"),
         counterTypes,
       );
-      const [reading] = await store.read([{ ...request, detail: true }]);
+      const [reading] = await timed(c, store.read([{ ...request, detail: true }]));
       const data: Record<string, unknown> = {
         resource_id: request.resourceId,
         counter_type: request.type,
@@ -313,7 +355,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
       );
     }
     if (error instanceof StoreUnavailableError) {
-      logger.warn("store unavailable", { path: c.req.path, error });
+      logger.warn("store unavailable", { request_id: c.get("requestId"), path: c.req.path, error });
       c.header("Retry-After", RETRY_AFTER_SECONDS);
       const message = error.mayHaveApplied
         ? "The counter store did not confirm the write in time: it may or may not have been applied. Retry with the same Idempotency-Key to apply it exactly once."
@@ -322,7 +364,12 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
           : "The counter store is unavailable. Retry shortly.";
       return fail(c, 503, message);
     }
-    logger.error("unexpected error", { path: c.req.path, method: c.req.method, error });
+    logger.error("unexpected error", {
+      request_id: c.get("requestId"),
+      path: c.req.path,
+      method: c.req.method,
+      error,
+    });
     return fail(c, 500, "An unexpected error occurred");
   });
 

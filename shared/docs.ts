@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { Hono } from "hono";
+import type { HighPressApp } from "./app.ts";
 import type { CounterTypes } from "./domain.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { VERSION } from "./version.ts";
@@ -37,7 +37,7 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-export function mountDocs(app: Hono, counterTypes: CounterTypes): void {
+export function mountDocs(app: HighPressApp, counterTypes: CounterTypes): void {
   const document = JSON.stringify(buildOpenApiDocument(counterTypes, VERSION), null, 2);
   const assetsDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
   app.get("/openapi.json", (c) => c.body(document, 200, { "content-type": "application/json" }));

@@ -8,6 +8,7 @@ import { createApp, type RouteGroup } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { ConfigError, STATUS_TITLES } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { emfLine } from "./observe.ts";
 import { createStore } from "./stores/create.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -22,6 +23,8 @@ export interface LambdaOptions {
   readSecret?: SecretReader;
   /** Default: JSON lines on stdout at LOG_LEVEL. */
   logger?: Logger;
+  /** Where the per-request EMF lines go. Default: stdout, where CloudWatch reads them. */
+  emit?: (line: string) => void;
 }
 
 export interface LambdaHandler {
@@ -95,6 +98,8 @@ export function createLambdaHandler(
       ? env.LOG_LEVEL
       : "info";
   const logger: Logger = options.logger ?? createLogger(level);
+  const emit = options.emit ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const functionName = env.AWS_LAMBDA_FUNCTION_NAME ?? groups.join("+");
   type Inner = (event: LambdaEvent, context?: LambdaContext) => Promise<APIGatewayProxyResult>;
 
   let starting: Promise<Inner> | undefined;
@@ -112,6 +117,8 @@ export function createLambdaHandler(
         readAuth: config.readAuth,
         corsOrigins: config.corsOrigins,
         logger,
+        // One line per request: the request log and its CloudWatch metrics (EMF) together.
+        observe: (record) => emit(emfLine(record, functionName)),
       });
       logger.info("highpress function ready", {
         routes: groups,

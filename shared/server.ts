@@ -7,6 +7,7 @@ import { loadConfig } from "./config.ts";
 import { mountDocs } from "./docs.ts";
 import { ConfigError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
+import { PrometheusMetrics } from "./observe.ts";
 import { createStore } from "./stores/create.ts";
 
 async function main(): Promise<void> {
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const store = await createStore(config, logger);
+  const metrics = new PrometheusMetrics();
   const app = createApp({
     store,
     counterTypes: config.counterTypes,
@@ -30,8 +32,13 @@ async function main(): Promise<void> {
     readAuth: config.readAuth,
     corsOrigins: config.corsOrigins,
     logger,
+    observe: (record) => {
+      metrics.record(record);
+      logger.info("request", { ...record });
+    },
   });
   mountDocs(app, config.counterTypes);
+  app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info("highpress listening", {

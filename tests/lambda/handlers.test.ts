@@ -12,6 +12,7 @@ let redis: RedisServer;
 let increment: LambdaHandler;
 let get: LambdaHandler;
 let batch: LambdaHandler;
+const emitted: string[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -19,11 +20,16 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     KEY_PREFIX: randomPrefix(),
     STORE_TIMEOUT_MS: "500",
-    LOG_LEVEL: "error",
   };
-  increment = createLambdaHandler(["increment"], { env });
-  get = createLambdaHandler(["health", "read", "ranking"], { env });
-  batch = createLambdaHandler(["batch"], { env });
+  const logger = memoryLogger();
+  const emit = (line: string) => emitted.push(line);
+  increment = createLambdaHandler(["increment"], { env, logger, emit });
+  get = createLambdaHandler(["health", "read", "ranking"], {
+    env: { ...env, AWS_LAMBDA_FUNCTION_NAME: "HighPressStack-GetFunction" },
+    logger,
+    emit,
+  });
+  batch = createLambdaHandler(["batch"], { env, logger, emit });
   await Promise.all([increment.warm, get.warm, batch.warm]);
 }, 30_000);
 afterAll(() => redis.stop());
@@ -151,6 +157,24 @@ describe("Lambda handlers with API Gateway v2 events", () => {
     }
     expect(status).toBe(200);
   }, 30_000);
+});
+
+describe("metrics on Lambda", () => {
+  it("writes one EMF line per request, with API Gateway's request id", async () => {
+    emitted.length = 0;
+    await get(apiGatewayEvent({ method: "GET", path: "/health" }), lambdaContext());
+    expect(emitted).toHaveLength(1);
+    const line = JSON.parse(emitted[0] ?? "{}");
+    expect(line).toMatchObject({
+      Function: "HighPressStack-GetFunction",
+      Route: "/health",
+      Requests: 1,
+      Errors: 0,
+      status: 200,
+      request_id: "Cq3cBjHLDoEEMzQ=",
+    });
+    expect(line._aws.CloudWatchMetrics[0].Dimensions).toEqual([["Function"], ["Function", "Route"]]);
+  });
 });
 
 describe("a function that cannot start", () => {

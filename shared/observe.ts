@@ -1,0 +1,111 @@
+// What the app records of each request, and the two places it goes besides the log:
+// Prometheus text for the local server's /metrics, and CloudWatch Embedded Metric Format
+// lines on Lambda (one line: the request log and its metrics together).
+
+export interface RequestRecord {
+  request_id: string;
+  method: string;
+  /** The route template (`/api/v1/counter/{resource_id}/{counter_type}`), or `unmatched`. */
+  route: string;
+  status: number;
+  latency_ms: number;
+  /** Time spent waiting on the store; 0 when the request never reached it. */
+  store_ms: number;
+}
+
+const BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+class Histogram {
+  readonly counts = new Array<number>(BUCKETS_S.length).fill(0);
+  sum = 0;
+  count = 0;
+  observe(seconds: number): void {
+    this.sum += seconds;
+    this.count++;
+    for (let i = 0; i < BUCKETS_S.length; i++)
+      if (seconds <= (BUCKETS_S[i] as number)) (this.counts[i] as number)++;
+  }
+}
+
+const quote = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+/** Prometheus metrics kept in process: requests by method, route and status; latencies by route. */
+export class PrometheusMetrics {
+  private readonly requests = new Map<string, number>();
+  private readonly latency = new Map<string, Histogram>();
+  private readonly storeLatency = new Map<string, Histogram>();
+
+  record(r: RequestRecord): void {
+    const key = `method="${r.method}",route="${quote(r.route)}",status="${r.status}"`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    const route = `route="${quote(r.route)}"`;
+    this.histogram(this.latency, route).observe(r.latency_ms / 1000);
+    if (r.store_ms > 0) this.histogram(this.storeLatency, route).observe(r.store_ms / 1000);
+  }
+
+  private histogram(map: Map<string, Histogram>, labels: string): Histogram {
+    let h = map.get(labels);
+    if (!h) {
+      h = new Histogram();
+      map.set(labels, h);
+    }
+    return h;
+  }
+
+  render(): string {
+    const lines = [
+      "# HELP highpress_requests_total Requests answered, by method, route and status.",
+      "# TYPE highpress_requests_total counter",
+      ...[...this.requests].map(([labels, n]) => `highpress_requests_total{${labels}} ${n}`),
+    ];
+    const histogram = (name: string, help: string, map: Map<string, Histogram>) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+      for (const [labels, h] of map) {
+        for (let i = 0; i < BUCKETS_S.length; i++)
+          lines.push(`${name}_bucket{${labels},le="${BUCKETS_S[i]}"} ${h.counts[i]}`);
+        lines.push(
+          `${name}_bucket{${labels},le="+Inf"} ${h.count}`,
+          `${name}_sum{${labels}} ${h.sum}`,
+          `${name}_count{${labels}} ${h.count}`,
+        );
+      }
+    };
+    histogram("highpress_request_duration_seconds", "Time to answer a request, by route.", this.latency);
+    histogram(
+      "highpress_store_duration_seconds",
+      "Time spent waiting on the store per request, by route.",
+      this.storeLatency,
+    );
+    return `${lines.join("\n")}\n`;
+  }
+}
+
+/** One CloudWatch EMF line per request: the request log with Requests, Errors, Latency and StoreLatency. */
+export function emfLine(r: RequestRecord, functionName: string, now = Date.now()): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [
+        {
+          Namespace: "HighPress",
+          Dimensions: [["Function"], ["Function", "Route"]],
+          Metrics: [
+            { Name: "Requests", Unit: "Count" },
+            { Name: "Errors", Unit: "Count" },
+            { Name: "Latency", Unit: "Milliseconds" },
+            { Name: "StoreLatency", Unit: "Milliseconds" },
+          ],
+        },
+      ],
+    },
+    level: "info",
+    msg: "request",
+    Function: functionName,
+    Route: r.route,
+    Requests: 1,
+    Errors: r.status >= 500 ? 1 : 0,
+    Latency: r.latency_ms,
+    StoreLatency: r.store_ms,
+    ...r,
+  });
+}

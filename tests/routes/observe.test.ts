@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { emfLine, PrometheusMetrics, type RequestRecord } from "../../shared/observe.ts";
+import { createMemoryStore } from "../../shared/stores/memory.ts";
+import { testApp } from "../support/app.ts";
+
+function observed() {
+  const records: RequestRecord[] = [];
+  const t = testApp(createMemoryStore(), { observe: (r) => records.push(r) });
+  return { t, records };
+}
+
+describe("one record per request", () => {
+  it("names the route template, status, latency and store latency", async () => {
+    const { t, records } = observed();
+    await t.increment({ resource_id: "o1", counter_type: "view", user_id: "u" });
+    await t.get("/api/v1/counter/o1/view");
+    await t.increment({ resource_id: "bad id", counter_type: "view", user_id: "u" });
+    await t.get("/no/such/route");
+    expect(records.map((r) => [r.method, r.route, r.status])).toEqual([
+      ["POST", "/api/v1/counter/increment", 200],
+      ["GET", "/api/v1/counter/{resource_id}/{counter_type}", 200],
+      ["POST", "/api/v1/counter/increment", 400],
+      ["GET", "unmatched", 404],
+    ]);
+    for (const r of records) expect(r.latency_ms).toBeGreaterThan(0);
+    expect(records[0]?.store_ms).toBeGreaterThan(0);
+    expect(records[0]?.store_ms).toBeLessThanOrEqual(records[0]?.latency_ms ?? 0);
+    expect(records[2]?.store_ms).toBe(0);
+  });
+
+  it("carries the caller's X-Request-Id, or a new one, back in the answer", async () => {
+    const { t, records } = observed();
+    const given = await t.get("/health", { "x-request-id": "trace-abc-123" });
+    expect(given.headers.get("x-request-id")).toBe("trace-abc-123");
+    const fresh = await t.get("/health");
+    const junk = await t.get("/health", { "x-request-id": "x".repeat(200) });
+    expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(junk.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(records.map((r) => r.request_id)).toEqual([
+      "trace-abc-123",
+      fresh.headers.get("x-request-id"),
+      junk.headers.get("x-request-id"),
+    ]);
+  });
+
+  it("goes to the log as one request line at info by default", async () => {
+    const t = testApp(createMemoryStore());
+    await t.get("/health", { "x-request-id": "log-1" });
+    const line = t.logger.lines.find((l) => l.msg === "request");
+    expect(line).toMatchObject({ level: "info", request_id: "log-1", route: "/health", status: 200 });
+  });
+});
+
+describe("Prometheus text", () => {
+  it("counts requests by method, route and status and buckets latencies", () => {
+    const metrics = new PrometheusMetrics();
+    const base = {
+      request_id: "x",
+      method: "POST",
+      route: "/api/v1/counter/increment",
+      latency_ms: 3,
+      store_ms: 1,
+    };
+    metrics.record({ ...base, status: 200 });
+    metrics.record({ ...base, status: 200, latency_ms: 30 });
+    metrics.record({ ...base, status: 400, store_ms: 0 });
+    const text = metrics.render();
+    expect(text).toContain(
+      'highpress_requests_total{method="POST",route="/api/v1/counter/increment",status="200"} 2',
+    );
+    expect(text).toContain(
+      'highpress_requests_total{method="POST",route="/api/v1/counter/increment",status="400"} 1',
+    );
+    expect(text).toContain(
+      'highpress_request_duration_seconds_bucket{route="/api/v1/counter/increment",le="0.005"} 2',
+    );
+    expect(text).toContain(
+      'highpress_request_duration_seconds_bucket{route="/api/v1/counter/increment",le="+Inf"} 3',
+    );
+    expect(text).toContain('highpress_store_duration_seconds_count{route="/api/v1/counter/increment"} 2');
+    expect(text).toMatch(/# TYPE highpress_request_duration_seconds histogram/);
+  });
+});
+
+describe("CloudWatch Embedded Metric Format", () => {
+  it("writes the request and its metrics in one line", () => {
+    const record: RequestRecord = {
+      request_id: "r1",
+      method: "GET",
+      route: "/health",
+      status: 503,
+      latency_ms: 12.5,
+      store_ms: 10,
+    };
+    const line = JSON.parse(emfLine(record, "HighPressStack-GetFunction", 1_795_687_500_000));
+    expect(line._aws.Timestamp).toBe(1_795_687_500_000);
+    expect(line._aws.CloudWatchMetrics[0].Namespace).toBe("HighPress");
+    expect(line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual([
+      "Requests",
+      "Errors",
+      "Latency",
+      "StoreLatency",
+    ]);
+    expect(line).toMatchObject({
+      Function: "HighPressStack-GetFunction",
+      Route: "/health",
+      Requests: 1,
+      Errors: 1,
+      Latency: 12.5,
+      request_id: "r1",
+    });
+  });
+});
