@@ -7,7 +7,8 @@ import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { CounterStore, CounterTypes } from "./domain.ts";
+import type { RateLimits } from "./config.ts";
+import type { CounterStore, CounterTypes, RateLimit } from "./domain.ts";
 import { HttpError, STATUS_TITLES, StoreUnavailableError, ValidationError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { RequestRecord } from "./observe.ts";
@@ -28,6 +29,8 @@ export interface AppDeps {
   logger: Logger;
   /** The clock that picks ranking buckets and idempotency expiry; tests pass a fake one. */
   now?: () => number;
+  /** Limits per client address, per API key and per user_id (writes). Default none. */
+  rateLimits?: RateLimits;
   /** Told of every answered request. Default: one `request` line in the log at info. */
   observe?: (record: RequestRecord) => void;
 }
@@ -63,6 +66,21 @@ export const ALL_ROUTE_GROUPS: readonly RouteGroup[] = ["health", "increment", "
 const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const RETRY_AFTER_SECONDS = "1";
+
+/**
+ * The client's address as the platform saw it: API Gateway's sourceIp on Lambda, the
+ * socket's peer locally. X-Forwarded-For is not trusted: anyone can send it.
+ */
+function clientAddress(c: Context): string | undefined {
+  const env = c.env as
+    | {
+        event?: { requestContext?: { http?: { sourceIp?: string }; identity?: { sourceIp?: string } } };
+        incoming?: { socket?: { remoteAddress?: string } };
+      }
+    | undefined;
+  const context = env?.event?.requestContext;
+  return context?.http?.sourceIp ?? context?.identity?.sourceIp ?? env?.incoming?.socket?.remoteAddress;
+}
 
 /** Reads the body as text, refusing more than `max` bytes before anything is parsed. */
 async function readBody(request: Request, max: number): Promise<string> {
@@ -191,18 +209,52 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
   const requireReadKey = (c: Context) => {
     if (readAuth) requireWriteKey(c);
   };
+  const rules = deps.rateLimits ?? {};
+  const limiting = Boolean(rules.ip || rules.key || rules.user);
+
+  /** The limits a request counts against: its address, its API key and, for writes, its user. */
+  function limitsFor(c: Context, userId?: string): RateLimit[] {
+    if (!limiting) return [];
+    const limits: RateLimit[] = [];
+    const address = rules.ip ? clientAddress(c) : undefined;
+    if (rules.ip && address) limits.push({ subject: `ip:${address}`, ...rules.ip });
+    // Only a configured key is counted, named by its digest: presenting made-up keys gets no
+    // fresh quota, and a key never appears in a store key.
+    const known = rules.key ? knownKeyDigest(c) : undefined;
+    if (rules.key && known) limits.push({ subject: `key:${known}`, ...rules.key });
+    if (rules.user && userId) limits.push({ subject: `user:${userId}`, ...rules.user });
+    return limits;
+  }
+  const checkLimits = async (c: Context) => {
+    const limits = limitsFor(c);
+    if (limits.length > 0) await timed(c, store.limit(limits, now()));
+  };
+
+  /** The digest (hex) of the presented key when it is one of the configured keys. */
+  function knownKeyDigest(c: Context): string | undefined {
+    const presented = presentedKey(c);
+    if (presented === undefined || keyDigests.length === 0) return undefined;
+    const digest = sha256(presented);
+    let known = false;
+    for (const k of keyDigests) known = timingSafeEqual(digest, k) || known;
+    return known ? digest.toString("hex").slice(0, 32) : undefined;
+  }
+
+  function presentedKey(c: Context): string | undefined {
+    const bearer = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+    return (bearer ?? c.req.header("x-api-key"))?.trim();
+  }
 
   function requireWriteKey(c: Context): void {
     if (keyDigests.length === 0) return;
-    const bearer = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
-    const presented = bearer ?? c.req.header("x-api-key");
+    const presented = presentedKey(c);
     if (presented === undefined) {
       throw new HttpError(
         401,
         "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)",
       );
     }
-    const digest = sha256(presented.trim());
+    const digest = sha256(presented);
     let ok = false;
     for (const known of keyDigests) ok = timingSafeEqual(digest, known) || ok;
     if (!ok) throw new HttpError(401, "Authorization: the API key is not valid");
@@ -251,6 +303,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
           ...request,
           now: now(),
           ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+          ...(limiting ? { limits: limitsFor(c, request.userId) } : {}),
         }),
       );
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -271,6 +324,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
     app.post("/api/v1/counter/batch", async (c) => {
       requireReadKey(c);
       const refs = parseBatch(await readJson(c, maxBodyBytes), counterTypes);
+      await checkLimits(c);
       const readings = await timed(c, store.read(refs));
       return c.json({
         success: true,
@@ -292,6 +346,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
         c.req.query("period"),
         counterTypes,
       );
+      await checkLimits(c);
       const items = await timed(c, store.ranking({ ...query, now: now() }));
       return c.json({
         success: true,
@@ -313,6 +368,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
         c.req.query("user_id"),
         counterTypes,
       );
+      await checkLimits(c);
       const [reading] = await timed(c, store.read([{ ...request, detail: true }]));
       const data: Record<string, unknown> = {
         resource_id: request.resourceId,

@@ -34,9 +34,27 @@ export interface Config {
   readAuth: boolean;
   /** CORS_ORIGINS: browser origins allowed to call the API, comma-separated, or *. Default none (no CORS). On Lambda the HTTP API answers CORS (stack context corsOrigins). */
   corsOrigins: readonly string[];
+  /**
+   * RATE_LIMIT_IP, RATE_LIMIT_KEY, RATE_LIMIT_USER: `N/S`, at most N requests every S
+   * seconds per client address, per API key, and per user_id (writes). Default: no limit.
+   * Counted in the store, so they hold across Lambda instances.
+   */
+  rateLimits: RateLimits;
   /** LOG_LEVEL: debug, info, warn or error. Default info. */
   logLevel: LogLevel;
 }
+
+export interface RateRule {
+  limit: number;
+  windowMs: number;
+}
+export interface RateLimits {
+  ip?: RateRule;
+  key?: RateRule;
+  user?: RateRule;
+}
+
+const RATE = /^(\d{1,9})\/(\d{1,6})$/;
 
 const TYPE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
@@ -75,6 +93,15 @@ const EnvSchema = z.object({
   PORT: intIn(0, 65_535, 8080),
   HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "0.0.0.0"),
   API_KEYS: z._default(z.string(), ""),
+  RATE_LIMIT_IP: z.optional(
+    z.string().check(z.regex(RATE, "must be N/S: at most N requests every S seconds")),
+  ),
+  RATE_LIMIT_KEY: z.optional(
+    z.string().check(z.regex(RATE, "must be N/S: at most N requests every S seconds")),
+  ),
+  RATE_LIMIT_USER: z.optional(
+    z.string().check(z.regex(RATE, "must be N/S: at most N requests every S seconds")),
+  ),
   READ_AUTH: z._default(z.enum(["true", "false", "1", "0"], "must be true or false"), "false"),
   CORS_ORIGINS: z._default(
     z
@@ -154,8 +181,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     corsOrigins: e.CORS_ORIGINS.split(",")
       .map((o) => o.trim())
       .filter(Boolean),
+    rateLimits: {},
     logLevel: e.LOG_LEVEL,
   };
+  for (const [name, value] of [
+    ["ip", e.RATE_LIMIT_IP],
+    ["key", e.RATE_LIMIT_KEY],
+    ["user", e.RATE_LIMIT_USER],
+  ] as const) {
+    const match = value?.match(RATE);
+    if (match) config.rateLimits[name] = { limit: Number(match[1]), windowMs: Number(match[2]) * 1000 };
+  }
   if (e.REDIS_URL) config.redisUrl = e.REDIS_URL;
   if (e.UPSTASH_REDIS_REST_URL) config.upstashUrl = e.UPSTASH_REDIS_REST_URL;
   if (e.UPSTASH_REDIS_REST_TOKEN) config.upstashToken = e.UPSTASH_REDIS_REST_TOKEN;

@@ -10,6 +10,19 @@ export type CounterTypes = ReadonlyMap<string, CounterKind>;
 export const PERIODS = ["hour", "day", "week", "all"] as const;
 export type Period = (typeof PERIODS)[number];
 
+/** A fixed-window rate limit on one subject: `ip:<address>`, `key:<hash>` or `user:<user_id>`. */
+export interface RateLimit {
+  subject: string;
+  limit: number;
+  windowMs: number;
+}
+
+/** The window an instant falls in, and the time left in it. */
+export function rateWindow(limit: RateLimit, now: number): { index: number; ttlMs: number } {
+  const index = Math.floor(now / limit.windowMs);
+  return { index, ttlMs: (index + 1) * limit.windowMs - now };
+}
+
 export interface IncrementCommand {
   resourceId: string;
   type: string;
@@ -21,6 +34,8 @@ export interface IncrementCommand {
   idempotencyKey?: string;
   /** Milliseconds since the epoch; picks the ranking buckets. */
   now: number;
+  /** Checked and counted before applying; a refusal throws RateLimitedError and applies nothing. */
+  limits?: readonly RateLimit[];
 }
 
 export interface IncrementOutcome {
@@ -70,6 +85,8 @@ export interface CounterStore {
   increment(command: IncrementCommand): Promise<IncrementOutcome>;
   read(queries: readonly CounterQuery[]): Promise<CounterReading[]>;
   ranking(query: RankingQuery): Promise<RankedItem[]>;
+  /** Counts one request against each limit, or throws RateLimitedError and counts nothing. */
+  limit(limits: readonly RateLimit[], now: number): Promise<void>;
   /** Round trip to the store; throws StoreUnavailableError when it does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -46,6 +46,33 @@ export class IdempotencyConflictError extends HttpError {
   }
 }
 
+const SUBJECTS: Record<string, string> = { ip: "client address", key: "API key", user: "user_id" };
+
+/** A rate limit refused the request; nothing was applied. */
+export class RateLimitedError extends HttpError {
+  override name = "RateLimitedError";
+  constructor(limit: { subject: string; limit: number; windowMs: number }, retryAfterMs: number) {
+    const kind = limit.subject.split(":")[0] ?? "client";
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const what = SUBJECTS[kind] ?? kind;
+    super(
+      429,
+      `Too many requests for this ${what}: at most ${limit.limit} every ${limit.windowMs / 1000} s. Retry in ${seconds} s; nothing was applied.`,
+      {
+        details: [
+          { path: kind, message: `at most ${limit.limit} requests every ${limit.windowMs / 1000} s` },
+        ],
+        headers: {
+          "Retry-After": String(seconds),
+          "RateLimit-Limit": String(limit.limit),
+          "RateLimit-Remaining": "0",
+          "RateLimit-Reset": String(seconds),
+        },
+      },
+    );
+  }
+}
+
 /**
  * The store did not answer in time or is unreachable. `mayHaveApplied` is true when a write
  * was sent and its outcome is unknown: the client must not assume it failed.

@@ -116,6 +116,7 @@ export function createLambdaHandler(
         apiKeys: config.apiKeys,
         readAuth: config.readAuth,
         corsOrigins: config.corsOrigins,
+        rateLimits: config.rateLimits,
         logger,
         // One line per request: the request log and its CloudWatch metrics (EMF) together.
         observe: (record) => emit(emfLine(record, functionName)),

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     apiKeys: config.apiKeys,
     readAuth: config.readAuth,
     corsOrigins: config.corsOrigins,
+    rateLimits: config.rateLimits,
     logger,
     observe: (record) => {
       metrics.record(record);

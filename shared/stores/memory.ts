@@ -13,9 +13,11 @@ import {
   type IncrementOutcome,
   type RankedItem,
   type RankingQuery,
+  type RateLimit,
+  rateWindow,
   requestFingerprint,
 } from "../domain.ts";
-import { IdempotencyConflictError } from "../errors.ts";
+import { IdempotencyConflictError, RateLimitedError } from "../errors.ts";
 
 interface IdempotencyRecord {
   fingerprint: string;
@@ -44,6 +46,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStor
   const members = new Map<string, Set<string>>();
   const idempotency = new Map<string, IdempotencyRecord>();
   const rankings = new Map<string, RankingBucket>();
+  const windows = new Map<string, { count: number; expiresAt: number }>();
   let lastSweep = 0;
 
   const counterKey = (resourceId: string, type: string) => `${type}\n${resourceId}`;
@@ -53,6 +56,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStor
     lastSweep = now;
     for (const [key, record] of idempotency) if (record.expiresAt <= now) idempotency.delete(key);
     for (const [key, bucket] of rankings) if (bucket.expiresAt <= now) rankings.delete(key);
+    for (const [key, window] of windows) if (window.expiresAt <= now) windows.delete(key);
   }
 
   function bucket(key: string, expiresAt: number, now: number): RankingBucket {
@@ -78,6 +82,23 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStor
     }
   }
 
+  /** As the Redis script: nothing is counted unless every window has room. */
+  function countAgainst(limits: readonly RateLimit[], now: number): void {
+    const current = limits.map((l) => {
+      const { index, ttlMs } = rateWindow(l, now);
+      const key = `${l.subject}\n${index}`;
+      const found = windows.get(key);
+      return { l, key, ttlMs, window: found && found.expiresAt > now ? found : undefined };
+    });
+    for (const { l, window } of current) {
+      if (window && window.count >= l.limit) throw new RateLimitedError(l, window.expiresAt - now);
+    }
+    for (const { key, ttlMs, window } of current) {
+      if (window) window.count++;
+      else windows.set(key, { count: 1, expiresAt: now + ttlMs });
+    }
+  }
+
   async function increment(command: IncrementCommand): Promise<IncrementOutcome> {
     const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
     sweep(now);
@@ -90,6 +111,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStor
         return { count: record.count, applied: record.applied, replayed: true };
       }
     }
+    countAgainst(command.limits ?? [], now);
     const key = counterKey(resourceId, type);
     let count: number;
     let applied = true;
@@ -151,6 +173,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStor
     increment,
     read,
     ranking,
+    async limit(limits, now) {
+      sweep(now);
+      countAgainst(limits, now);
+    },
     async ping() {},
     async close() {},
   };

@@ -13,10 +13,12 @@ import {
   type IncrementOutcome,
   type RankedItem,
   type RankingQuery,
+  type RateLimit,
+  rateWindow,
   requestFingerprint,
   type StoreName,
 } from "../domain.ts";
-import { IdempotencyConflictError, StoreUnavailableError } from "../errors.ts";
+import { IdempotencyConflictError, RateLimitedError, StoreUnavailableError } from "../errors.ts";
 import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
@@ -72,7 +74,8 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     try {
       return await work();
     } catch (error) {
-      if (error instanceof IdempotencyConflictError || transport.isCommandError(error)) throw error;
+      if (error instanceof IdempotencyConflictError || error instanceof RateLimitedError) throw error;
+      if (transport.isCommandError(error)) throw error;
       throw new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms or store unreachable`, {
         mayHaveApplied: write && !transport.isNotSent(error),
         cause: error,
@@ -93,8 +96,43 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     };
   }
 
+  function limitArgs(limits: readonly RateLimit[], now: number): { keys: string[]; args: string[] } {
+    const out = { keys: [] as string[], args: [] as string[] };
+    for (const l of limits) {
+      const { index, ttlMs } = rateWindow(l, now);
+      out.keys.push(keys.rateWindow(l.subject, index));
+      out.args.push(String(l.limit), String(ttlMs));
+    }
+    return out;
+  }
+
+  /** A rate-limit reply ({0, 0, 3, pttl, limit, which}) as the error it means. */
+  function refusal(reply: unknown[], limits: readonly RateLimit[]): RateLimitedError {
+    const which = limits[num(reply[5]) - 1] ?? limits[0];
+    return new RateLimitedError(which as RateLimit, Math.max(num(reply[3]), 1));
+  }
+
+  async function limit(limits: readonly RateLimit[], now: number): Promise<void> {
+    if (limits.length === 0) return;
+    // Cluster: each subject's window is in its own slot, so one call per subject, together.
+    const groups = cluster ? limits.map((l) => [l]) : [limits];
+    const replies = await call("rate limit", false, () =>
+      Promise.all(
+        groups.map(async (group) => {
+          const { keys: keyList, args } = limitArgs(group, now);
+          return { group, reply: (await run(scripts.limit, keyList, args)) as unknown[] };
+        }),
+      ),
+    );
+    const refused = replies.find((r) => num(r.reply[2]) === 3);
+    if (refused) throw refusal(refused.reply, refused.group);
+  }
+
   async function increment(command: IncrementCommand): Promise<IncrementOutcome> {
     const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
+    const limits = command.limits ?? [];
+    // On a cluster the windows are in other slots than the resource: check them first.
+    if (cluster) await limit(limits, now);
     const unique = kind === "unique";
     const counterKey = keys.counter(resourceId, type, unique);
     const ranking = rankingKeys(type, now);
@@ -103,7 +141,8 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       unique ? counterKey : keys.users(resourceId, type),
       idempotencyKey === undefined ? counterKey : keys.idempotency(resourceId, idempotencyKey),
     ];
-    if (!cluster) scriptKeys.push(...ranking.keys);
+    const windows = cluster ? { keys: [], args: [] } : limitArgs(limits, now);
+    if (!cluster) scriptKeys.push(...ranking.keys, ...windows.keys);
     const args = [
       unique ? "u" : "t",
       userId,
@@ -112,6 +151,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       idempotencyTtl,
       resourceId,
       ...ranking.ttls,
+      ...windows.args,
     ];
     const reply = (await call("increment", true, () =>
       run(scripts.increment, scriptKeys, args),
@@ -122,6 +162,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       replayed: num(reply[2]) === 1,
     };
     if (num(reply[2]) === 2) throw new IdempotencyConflictError();
+    if (num(reply[2]) === 3) throw refusal(reply, limits);
     if (cluster && outcome.applied && !outcome.replayed) {
       // The ranking lives in its own slot: a second call. The increment is already applied,
       // so a failure here is reported aside rather than failing (and inviting a retry of) it.
@@ -206,6 +247,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     increment,
     read,
     ranking,
+    limit,
     ping: () => call("ping", false, () => transport.ping()),
     close: () => transport.close(),
   };

@@ -21,6 +21,10 @@ export class KeyLayout {
   idempotency(resourceId: string, key: string): string {
     return `${this.prefix}:{${resourceId}}:i:${key}`;
   }
+  /** A rate-limit window of one subject (`ip:…`, `key:…`, `user:…`): its own hash tag. */
+  rateWindow(subject: string, window: number): string {
+    return `${this.prefix}:rl:{${subject}}:${window}`;
+  }
   /** `bucket` is `all` or a bucket id such as `d20261126`. */
   ranking(type: string, bucket: string): string {
     return `${this.prefix}:rank:{${type}}:${bucket}`;
@@ -47,12 +51,34 @@ local function rank(r, a, member, delta)
 end
 `;
 
+// Rate limits, fixed windows: KEYS[k..] are window counters, ARGV[a + 2i] the limit and
+// ARGV[a + 2i + 1] the TTL of the i-th (from 0). Nothing is counted unless every window has
+// room, so a refused request uses no quota. Returns nil, or {0, 0, 3, pttl, limit, i + 1}.
+const LIMIT_FN = `
+local function over_limit(k, a)
+  local n = #KEYS - k + 1
+  for i = 0, n - 1 do
+    local limit = tonumber(ARGV[a + 2 * i])
+    if tonumber(redis.call('GET', KEYS[k + i]) or '0') >= limit then
+      return {0, 0, 3, redis.call('PTTL', KEYS[k + i]), limit, i + 1}
+    end
+  end
+  for i = 0, n - 1 do
+    if redis.call('INCR', KEYS[k + i]) == 1 then redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 2 * i + 1]) end
+  end
+  return nil
+end
+`;
+
 // KEYS: 1 counter (set or string), 2 users HLL, 3 idempotency record, 4..7 rankings (absent
-// on Redis Cluster, where they live in another slot and go in a second call).
+// on Redis Cluster, where they live in another slot and go in a second call), 8.. rate-limit
+// windows (only when not on Cluster).
 // ARGV: 1 kind (u|t), 2 user, 3 delta, 4 fingerprint ('' without Idempotency-Key),
-// 5 idempotency TTL ms, 6 resource id, 7..9 bucket TTLs ms.
-// Returns {count, applied (0|1), replay (0 new, 1 replayed, 2 key reused for another request)}.
-const INCREMENT_BODY = `${RANK_FN}
+// 5 idempotency TTL ms, 6 resource id, 7..9 bucket TTLs ms, then per rate-limit window its
+// limit and its TTL ms.
+// Returns {count, applied (0|1), replay (0 new, 1 replayed, 2 key reused for another
+// request, 3 rate limited: then {0, 0, 3, ms until the window ends, limit, which window})}.
+const INCREMENT_BODY = `${RANK_FN}${LIMIT_FN}
 local kind, user, delta, fp = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 if fp ~= '' then
   local rec = redis.call('GET', KEYS[3])
@@ -61,6 +87,10 @@ if fp ~= '' then
     if sfp ~= fp then return {0, 0, 2} end
     return {tonumber(scount), tonumber(sapplied), 1}
   end
+end
+if #KEYS > 7 then
+  local limited = over_limit(8, 10)
+  if limited then return limited end
 end
 local count, applied
 if kind == 'u' then
@@ -82,6 +112,12 @@ if applied == 1 and #KEYS >= 7 then
   rank(4, 6, ARGV[6], delta)
 end
 return {count, applied, 0}
+`;
+
+// A rate-limit check on its own (reads, and writes on Redis Cluster): KEYS windows, ARGV
+// limit and TTL per window. Returns {1} when allowed, else over_limit's answer.
+const LIMIT_BODY = `${LIMIT_FN}
+return over_limit(1, 1) or {1}
 `;
 
 // Redis Cluster's second call: KEYS 1..4 rankings, ARGV 1 member, 2 delta, 3..5 bucket TTLs ms.
@@ -133,6 +169,7 @@ export interface LuaScript {
 
 export interface ScriptSet {
   increment: LuaScript;
+  limit: LuaScript;
   rank: LuaScript;
   read: LuaScript;
   ranking: LuaScript;
@@ -151,6 +188,7 @@ export function scriptsFor(dialect: ScriptDialect): ScriptSet {
   const readOnly = dialect === "upstash" ? write : "#!lua flags=no-writes\n";
   return {
     increment: script(write + INCREMENT_BODY),
+    limit: script(write + LIMIT_BODY),
     rank: script(write + RANK_BODY),
     read: script(write + READ_BODY),
     ranking: script(readOnly + RANKING_BODY),

@@ -39,7 +39,7 @@ const shapes: [string, (t: Requests) => Promise<Response>][] = [
 ];
 
 // What ioredis sends on its own to keep a connection or the cluster map up to date.
-const UPKEEP = new Set(["cluster", "info", "client", "command", "readonly", "select"]);
+const UPKEEP = new Set(["cluster", "info", "client", "command", "readonly", "select", "hello", "auth"]);
 
 /** Watches the commands requests send to Redis (not those run by scripts: they say "lua"). */
 async function monitor(ports: number[]) {
@@ -89,6 +89,42 @@ describe("round trips on Redis", () => {
       }
     });
   }
+});
+
+describe("round trips with rate limits on Redis", () => {
+  let backend: Awaited<ReturnType<typeof redisBackend>>;
+  beforeAll(async () => {
+    backend = await redisBackend();
+  }, 30_000);
+  afterAll(() => backend.stop());
+
+  it("an increment still takes 1 (the limits ride in its script); a read takes 1 more", async () => {
+    const t = testApp(backend.store(), {
+      apiKeys: ["k-0123456789abcdef"],
+      rateLimits: { user: { limit: 100, windowMs: 60_000 }, key: { limit: 100, windowMs: 60_000 } },
+    });
+    const write = () =>
+      t.increment(
+        { resource_id: "rl", counter_type: "view", user_id: "u" },
+        { "x-api-key": "k-0123456789abcdef" },
+      );
+    const read = () => t.get("/api/v1/counter/rl/view", { "x-api-key": "k-0123456789abcdef" });
+    expect((await write()).status).toBe(200);
+    expect((await read()).status).toBe(200);
+    const m = await monitor([backend.server.port]);
+    try {
+      await m.settle();
+      expect((await write()).status).toBe(200);
+      await m.settle();
+      expect(m.seen).toEqual(["evalsha"]);
+      m.seen.length = 0;
+      expect((await read()).status).toBe(200);
+      await m.settle();
+      expect(m.seen).toEqual(["evalsha", "evalsha"]);
+    } finally {
+      await m.stop();
+    }
+  });
 });
 
 describe("round trips on Redis Cluster", () => {

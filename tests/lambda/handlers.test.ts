@@ -159,6 +159,29 @@ describe("Lambda handlers with API Gateway v2 events", () => {
   }, 30_000);
 });
 
+describe("rate limits on Lambda", () => {
+  it("count per client address from API Gateway, across function instances", async () => {
+    const env = { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), RATE_LIMIT_IP: "2/60" };
+    const logger = memoryLogger();
+    // Two instances, as two Lambda execution environments: the window is in Redis.
+    const a = createLambdaHandler(["health", "read", "ranking"], { env, logger, emit: () => {} });
+    const b = createLambdaHandler(["health", "read", "ranking"], { env, logger, emit: () => {} });
+    const from = (ip: string) => {
+      const event = apiGatewayEvent({ method: "GET", path: "/api/v1/counter/rl/view" }) as unknown as {
+        requestContext: { http: { sourceIp: string } };
+      };
+      event.requestContext.http.sourceIp = ip;
+      return event as unknown as Parameters<LambdaHandler>[0];
+    };
+    expect((await a(from("198.51.100.7"))).statusCode).toBe(200);
+    expect((await b(from("198.51.100.7"))).statusCode).toBe(200);
+    const refused = await a(from("198.51.100.7"));
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers?.["retry-after"]).toMatch(/^\d+$/);
+    expect((await b(from("198.51.100.8"))).statusCode).toBe(200);
+  });
+});
+
 describe("metrics on Lambda", () => {
   it("writes one EMF line per request, with API Gateway's request id", async () => {
     emitted.length = 0;
