@@ -2,7 +2,7 @@
 // most two per increment on Redis Cluster; on Upstash one billed command per increment
 // and per batch of 100. Counted where they arrive: Redis MONITOR and the endpoint's log.
 
-import { Redis } from "ioredis";
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CounterStore } from "../../shared/domain.ts";
 import { testApp } from "../support/app.ts";
@@ -41,27 +41,43 @@ const shapes: [string, (t: Requests) => Promise<Response>][] = [
 // What ioredis sends on its own to keep a connection or the cluster map up to date.
 const UPKEEP = new Set(["cluster", "info", "client", "command", "readonly", "select", "hello", "auth"]);
 
-/** Watches the commands requests send to Redis (not those run by scripts: they say "lua"). */
+/**
+ * Watches the commands requests send to Redis, through `redis-cli monitor` (commands run by
+ * scripts say "lua" and are left out). redis-cli rather than ioredis: an ioredis client in
+ * MONITOR mode can take a monitored line for a reply and fail ("Command queue state error").
+ */
 async function monitor(ports: number[]) {
   const seen: string[] = [];
-  const monitors = await Promise.all(
-    ports.map(async (port) => {
-      const base = new Redis({ port });
-      base.on("error", () => {});
-      const m = await base.monitor();
-      base.disconnect();
-      m.on("error", () => {});
-      m.on("monitor", (_time: string, args: string[], source: string) => {
-        const name = String(args[0]).toLowerCase();
-        if (source !== "lua" && !UPKEEP.has(name)) seen.push(name);
-      });
-      return m;
-    }),
+  const children = ports.map((port) =>
+    spawn("redis-cli", ["-p", String(port), "monitor"], { stdio: ["ignore", "pipe", "ignore"] }),
+  );
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          let buffer = "";
+          child.stdout.on("data", (chunk: Buffer) => {
+            buffer += chunk.toString("utf8");
+            const lines = buffer.split("\n");
+            buffer = lines.pop() ?? "";
+            for (const line of lines) {
+              if (line.trim() === "OK") resolve();
+              const match = line.match(/^\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"/);
+              if (!match) continue;
+              const [, source, name] = match;
+              if (source !== "lua" && !UPKEEP.has(String(name).toLowerCase()))
+                seen.push(String(name).toLowerCase());
+            }
+          });
+        }),
+    ),
   );
   return {
     seen,
     settle: () => new Promise((r) => setTimeout(r, 100)),
-    stop: () => Promise.all(monitors.map((m) => m.disconnect())),
+    stop: async () => {
+      for (const child of children) child.kill();
+    },
   };
 }
 
