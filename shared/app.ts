@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { RateLimits } from "./config.ts";
+import type { Config, RateLimits } from "./config.ts";
 import type { CounterStore, CounterTypes, RateLimit } from "./domain.ts";
 import { HttpError, STATUS_TITLES, StoreUnavailableError, ValidationError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -33,6 +33,23 @@ export interface AppDeps {
   rateLimits?: RateLimits;
   /** Told of every answered request. Default: one `request` line in the log at info. */
   observe?: (record: RequestRecord) => void;
+}
+
+/** The settings of the app that come from configuration: every entry point passes these alike. */
+export type AppSettings = Pick<
+  AppDeps,
+  "counterTypes" | "maxBodyBytes" | "apiKeys" | "readAuth" | "corsOrigins" | "rateLimits"
+>;
+
+export function appSettings(config: Config): AppSettings {
+  return {
+    counterTypes: config.counterTypes,
+    maxBodyBytes: config.maxBodyBytes,
+    apiKeys: config.apiKeys,
+    readAuth: config.readAuth,
+    corsOrigins: config.corsOrigins,
+    rateLimits: config.rateLimits,
+  };
 }
 
 export type RouteGroup = "health" | "increment" | "read" | "ranking" | "batch";
@@ -130,7 +147,9 @@ function sha256(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
 
-export type HighPressApp = Hono<{ Variables: { requestId: string; storeMs: number } }>;
+/** Per-request values: the request id, time spent on the store, the key check's answer. */
+type HighPressEnv = { Variables: { requestId: string; storeMs: number; keyDigest: string | null } };
+export type HighPressApp = Hono<HighPressEnv>;
 
 export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROUTE_GROUPS): HighPressApp {
   const { store, counterTypes, maxBodyBytes, logger } = deps;
@@ -138,7 +157,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
   // Keys are compared as fixed-length digests in constant time, each one, every time.
   const keyDigests = deps.apiKeys.map(sha256);
 
-  const app = new Hono<{ Variables: { requestId: string; storeMs: number } }>();
+  const app: HighPressApp = new Hono<HighPressEnv>();
   const observe = deps.observe ?? ((record: RequestRecord) => logger.info("request", { ...record }));
 
   // One record per request: id (the caller's X-Request-Id, API Gateway's, or a new one),
@@ -220,7 +239,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
     if (rules.ip && address) limits.push({ subject: `ip:${address}`, ...rules.ip });
     // Only a configured key is counted, named by its digest: presenting made-up keys gets no
     // fresh quota, and a key never appears in a store key.
-    const known = rules.key ? knownKeyDigest(c) : undefined;
+    const known = rules.key && keyDigests.length > 0 ? knownKeyDigest(c) : undefined;
     if (rules.key && known) limits.push({ subject: `key:${known}`, ...rules.key });
     if (rules.user && userId) limits.push({ subject: `user:${userId}`, ...rules.user });
     return limits;
@@ -230,14 +249,25 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
     if (limits.length > 0) await timed(c, store.limit(limits, now()));
   };
 
-  /** The digest (hex) of the presented key when it is one of the configured keys. */
-  function knownKeyDigest(c: Context): string | undefined {
+  /**
+   * Checks the presented key once per request (constant time, against every configured key)
+   * and remembers the answer: authorisation and the per-key rate limit both ask.
+   * Returns the key's digest (hex) when it is a configured key, `null` when not, `undefined`
+   * when no key was presented.
+   */
+  function knownKeyDigest(c: Context): string | null | undefined {
+    const cached = c.get("keyDigest");
+    if (cached !== undefined) return cached === "" ? undefined : cached;
     const presented = presentedKey(c);
-    if (presented === undefined || keyDigests.length === 0) return undefined;
-    const digest = sha256(presented);
-    let known = false;
-    for (const k of keyDigests) known = timingSafeEqual(digest, k) || known;
-    return known ? digest.toString("hex").slice(0, 32) : undefined;
+    let answer: string | null | undefined;
+    if (presented !== undefined) {
+      const digest = sha256(presented);
+      let known = false;
+      for (const k of keyDigests) known = timingSafeEqual(digest, k) || known;
+      answer = known ? digest.toString("hex").slice(0, 32) : null;
+    }
+    c.set("keyDigest", answer === undefined ? "" : answer);
+    return answer;
   }
 
   function presentedKey(c: Context): string | undefined {
@@ -247,17 +277,14 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
 
   function requireWriteKey(c: Context): void {
     if (keyDigests.length === 0) return;
-    const presented = presentedKey(c);
-    if (presented === undefined) {
+    const known = knownKeyDigest(c);
+    if (known === undefined) {
       throw new HttpError(
         401,
         "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)",
       );
     }
-    const digest = sha256(presented);
-    let ok = false;
-    for (const known of keyDigests) ok = timingSafeEqual(digest, known) || ok;
-    if (!ok) throw new HttpError(401, "Authorization: the API key is not valid");
+    if (known === null) throw new HttpError(401, "Authorization: the API key is not valid");
   }
 
   if (groups.includes("health")) {

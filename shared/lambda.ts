@@ -4,7 +4,7 @@
 
 import type { APIGatewayProxyResult, LambdaContext, LambdaEvent } from "hono/aws-lambda";
 import { handle } from "hono/aws-lambda";
-import { createApp, type RouteGroup } from "./app.ts";
+import { appSettings, createApp, type RouteGroup } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { ConfigError, STATUS_TITLES } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -111,12 +111,7 @@ export function createLambdaHandler(
       await store.ping().catch((error: unknown) => logger.warn("store not reachable at start", { error }));
       const app = createApp({
         store,
-        counterTypes: config.counterTypes,
-        maxBodyBytes: config.maxBodyBytes,
-        apiKeys: config.apiKeys,
-        readAuth: config.readAuth,
-        corsOrigins: config.corsOrigins,
-        rateLimits: config.rateLimits,
+        ...appSettings(config),
         logger,
         // One line per request: the request log and its CloudWatch metrics (EMF) together.
         observe: (record) => emit(emfLine(record, functionName)),

@@ -2,7 +2,7 @@
 // `npm start` runs it on the memory store unless COUNTER_STORE / REDIS_URL / UPSTASH_* say otherwise.
 
 import { serve } from "@hono/node-server";
-import { createApp } from "./app.ts";
+import { appSettings, createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { mountDocs } from "./docs.ts";
 import { ConfigError } from "./errors.ts";
@@ -26,12 +26,7 @@ async function main(): Promise<void> {
   const metrics = new PrometheusMetrics();
   const app = createApp({
     store,
-    counterTypes: config.counterTypes,
-    maxBodyBytes: config.maxBodyBytes,
-    apiKeys: config.apiKeys,
-    readAuth: config.readAuth,
-    corsOrigins: config.corsOrigins,
-    rateLimits: config.rateLimits,
+    ...appSettings(config),
     logger,
     observe: (record) => {
       metrics.record(record);
