@@ -50,9 +50,9 @@ const MODES: [string, HighPressStackProps][] = [
     {
       store: "elasticache",
       existingVpc: {
-        vpcId: "vpc-0abc",
+        vpcId: "vpc-0123456789abcdef0",
         availabilityZones: ["eu-west-1a", "eu-west-1b"],
-        privateSubnetIds: ["subnet-1", "subnet-2"],
+        privateSubnetIds: ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
       },
     },
   ],

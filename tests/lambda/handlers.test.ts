@@ -204,7 +204,7 @@ describe("a function that cannot start", () => {
   it("answers a 503 envelope, logs why, and tries again on the next invocation", async () => {
     const env: Record<string, string> = { COUNTER_STORE: "redis", LOG_LEVEL: "error" };
     const logger = memoryLogger();
-    const handler = createLambdaHandler(["increment"], { env, logger });
+    const handler = createLambdaHandler(["increment"], { env, logger, emit: () => {} });
     await handler.warm;
     const logged = logger.lines.find((l) => l.msg === "highpress function failed to start");
     expect(JSON.stringify(logged)).toContain("REDIS_URL: required when COUNTER_STORE is redis");
