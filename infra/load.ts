@@ -111,8 +111,11 @@ async function main(): Promise<number> {
   } finally {
     await local?.stop();
   }
+  // Worded unlike a test runner's "N passed, N failed": CI counts tests from that line.
   process.stdout.write(
-    `\nload: ${names.length - failed.length} passed, ${failed.length} failed${failed.length ? ` (${failed.join(", ")})` : ""}\n`,
+    failed.length === 0
+      ? `\nload: every scenario met its thresholds (${names.join(", ")})\n`
+      : `\nload: thresholds missed by ${failed.join(", ")}\n`,
   );
   return failed.length > 0 ? 1 : 0;
 }
