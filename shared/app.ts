@@ -160,8 +160,11 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
   const app: HighPressApp = new Hono<HighPressEnv>();
   const observe = deps.observe ?? ((record: RequestRecord) => logger.info("request", { ...record }));
 
-  // One record per request: id (the caller's X-Request-Id, API Gateway's, or a new one),
-  // route template, status, latency and the part of it spent on the store.
+  // One middleware for every request. Headers are set before the handler runs, into Hono's
+  // prepared headers: setting them on the finished response instead made @hono/node-server
+  // build and validate a full Headers object per request (about a tenth of the CPU).
+  // Then one record: id (the caller's X-Request-Id, API Gateway's, or a new one), route
+  // template, status, latency and the part of it spent on the store.
   app.use(async (c, next) => {
     const started = performance.now();
     const given = c.req.header("x-request-id");
@@ -170,8 +173,16 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
       given && REQUEST_ID.test(given) ? given : (event?.requestContext?.requestId ?? randomUUID());
     c.set("requestId", requestId);
     c.set("storeMs", 0);
+    c.header("X-Request-Id", requestId);
+    // A JSON API's headers: no sniffing, no framing, no caching of live counts. A route that
+    // serves something else (the docs page) lifts the CSP and sets its own caching.
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("X-Frame-Options", "DENY");
+    c.header("Referrer-Policy", "no-referrer");
+    c.header("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
+    c.header("Cache-Control", "no-store");
+    c.header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     await next();
-    c.res.headers.set("X-Request-Id", requestId);
     const path = c.req.path;
     observe({
       request_id: requestId,
@@ -192,19 +203,6 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
     }
   };
 
-  // Standard headers for a JSON API: no sniffing, no framing, no caching of live counts.
-  app.use(async (c, next) => {
-    await next();
-    const headers = c.res.headers;
-    headers.set("X-Content-Type-Options", "nosniff");
-    headers.set("X-Frame-Options", "DENY");
-    headers.set("Referrer-Policy", "no-referrer");
-    headers.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
-    if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
-    if (headers.get("Content-Type")?.startsWith("application/json")) {
-      headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-    }
-  });
   const origins = deps.corsOrigins ?? [];
   if (origins.length > 0) {
     app.use(

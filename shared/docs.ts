@@ -41,12 +41,19 @@ export function mountDocs(app: HighPressApp, counterTypes: CounterTypes): void {
   const document = JSON.stringify(buildOpenApiDocument(counterTypes, VERSION), null, 2);
   const assetsDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
   app.get("/openapi.json", (c) => c.body(document, 200, { "content-type": "application/json" }));
-  app.get("/docs", (c) => c.html(PAGE));
+  app.get("/docs", (c) => {
+    // The page runs Swagger UI's scripts: the API's deny-all CSP is not for it.
+    c.header("Content-Security-Policy", undefined);
+    c.header("Cache-Control", "no-cache");
+    return c.html(PAGE);
+  });
   app.get("/docs/assets/:file", async (c) => {
     const file = c.req.param("file");
     const type = ASSETS[file];
     if (!type) return c.notFound();
     const content = await readFile(join(assetsDir, file));
-    return c.body(content, 200, { "content-type": type, "cache-control": "public, max-age=86400" });
+    c.header("Content-Security-Policy", undefined);
+    c.header("Cache-Control", "public, max-age=86400");
+    return c.body(content, 200, { "content-type": type });
   });
 }
