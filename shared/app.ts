@@ -78,7 +78,7 @@ export const ROUTES: readonly RouteInfo[] = [
   route("read", "GET", "/api/v1/counter/{resource_id}/{counter_type}"),
 ];
 
-export const ALL_ROUTE_GROUPS: readonly RouteGroup[] = ["health", "increment", "read", "ranking", "batch"];
+const ALL_ROUTE_GROUPS: readonly RouteGroup[] = ["health", "increment", "read", "ranking", "batch"];
 
 const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;

@@ -24,7 +24,7 @@ function jsonSchema(schema: z.core.$ZodType, io: "input" | "output"): Json {
 }
 
 /** What each status means and what a client should do: the error catalogue. */
-export const ERROR_CATALOGUE: { status: number; when: string; todo: string }[] = [
+const ERROR_CATALOGUE: { status: number; when: string; todo: string }[] = [
   {
     status: 400,
     when: "A field, parameter or the body failed validation; `details` lists every problem.",

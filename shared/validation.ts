@@ -6,8 +6,8 @@ import { type CounterKind, type CounterTypes, PERIODS, type Period } from "./dom
 import { type ErrorDetail, ValidationError } from "./errors.ts";
 import { BatchBody, IDENTIFIER, IDENTIFIER_RULE, IncrementBody } from "./schemas.ts";
 
-export const MAX_TOTAL_INCREMENT = 1_000_000;
-export const MAX_RANKING_LIMIT = 100;
+const MAX_TOTAL_INCREMENT = 1_000_000;
+const MAX_RANKING_LIMIT = 100;
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
 

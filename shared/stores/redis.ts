@@ -25,7 +25,7 @@ class NotConnectedError extends Error {
 const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|OOM)\b/;
 
 /** Client options that make failures fast and never resend a write behind the caller's back. */
-export function redisClientOptions(timeoutMs: number): RedisOptions {
+function redisClientOptions(timeoutMs: number): RedisOptions {
   return {
     enableAutoPipelining: true,
     commandTimeout: timeoutMs,
