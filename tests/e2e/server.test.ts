@@ -1,8 +1,9 @@
 // The local server as a user runs it: a child process started like `npm start`, configured
 // only through the environment, on the memory store and on Redis over TLS (rediss://).
 
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runNode } from "../support/node-process.ts";
 import {
   freePort,
   makeTlsCertificate,
@@ -20,24 +21,17 @@ interface Running {
 
 async function startServer(env: Record<string, string>): Promise<Running> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "shared/server.ts"], {
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (chunk) => {
-    out += String(chunk);
-  });
-  child.stderr?.on("data", (chunk) => {
-    out += String(chunk);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 15_000;
-  while (!out.includes("highpress listening")) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, base: `http://127.0.0.1:${port}`, stdout: () => out, exited };
+  const server = await runNode(
+    ["shared/server.ts"],
+    { HOST: "127.0.0.1", PORT: String(port), ...env },
+    "highpress listening",
+  );
+  return {
+    child: server.process,
+    base: `http://127.0.0.1:${port}`,
+    stdout: server.output,
+    exited: server.exited,
+  };
 }
 
 const post = (base: string, body: unknown) =>
@@ -73,15 +67,10 @@ describe("npm start with no configuration", () => {
 
 describe("a bad configuration", () => {
   it("stops start-up with one message naming the variables", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "shared/server.ts"], {
-      env: { PATH: process.env.PATH ?? "", PORT: "not-a-port", COUNTER_STORE: "redis" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let err = "";
-    child.stderr.on("data", (chunk) => {
-      err += String(chunk);
-    });
-    const code = await new Promise((resolve) => child.once("exit", resolve));
+    const server = await runNode(["shared/server.ts"], { PORT: "not-a-port", COUNTER_STORE: "redis" });
+    const code = await server.exited;
+    // Everything it printed, stdout and stderr together: one line.
+    const err = server.output();
     expect(code).toBe(1);
     expect(err.trim().split("\n")).toHaveLength(1);
     expect(err).toContain("PORT");

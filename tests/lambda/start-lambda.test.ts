@@ -2,47 +2,18 @@
 // start-lambda` user would; then the invoke CLI through it and the smoke test against a
 // local server and it. Everything runs on a real Redis.
 
-import { type ChildProcess, spawn } from "node:child_process";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiGatewayEvent } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
+import { type NodeProcess, runNode } from "../support/node-process.ts";
 import { freePort, type RedisServer, startRedis } from "../support/redis-server.ts";
 
-interface Child {
-  process: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Child = NodeProcess;
 
-function run(args: string[], env: Record<string, string>, ready?: string): Promise<Child> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "error", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (c) => {
-    out += String(c);
-  });
-  child.stderr?.on("data", (c) => {
-    out += String(c);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const handle = { process: child, output: () => out, exited };
-  if (!ready) return Promise.resolve(handle);
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 30_000;
-    const poll = setInterval(() => {
-      if (out.includes(ready)) {
-        clearInterval(poll);
-        resolve(handle);
-      } else if (child.exitCode !== null || Date.now() > deadline) {
-        clearInterval(poll);
-        reject(new Error(`not ready: ${out}`));
-      }
-    }, 50);
-  });
-}
+/** The project's tools as a user runs them, quiet unless they fail. */
+const run = (args: string[], env: Record<string, string>, ready?: string) =>
+  runNode(args, { LOG_LEVEL: "error", ...env }, ready);
 
 let redis: RedisServer;
 let lambdaHost: Child;
