@@ -5,8 +5,9 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { HighPressApp } from "./app.ts";
+import { addRoute, type HighPressApp, respond } from "./app.ts";
 import type { CounterTypes } from "./domain.ts";
+import { HttpError } from "./errors.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { VERSION } from "./version.ts";
 
@@ -40,20 +41,24 @@ const PAGE = `<!doctype html>
 export function mountDocs(app: HighPressApp, counterTypes: CounterTypes): void {
   const document = JSON.stringify(buildOpenApiDocument(counterTypes, VERSION), null, 2);
   const assetsDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
-  app.get("/openapi.json", (c) => c.body(document, 200, { "content-type": "application/json" }));
-  app.get("/docs", (c) => {
-    // The page runs Swagger UI's scripts: the API's deny-all CSP is not for it.
-    c.header("Content-Security-Policy", undefined);
-    c.header("Cache-Control", "no-cache");
-    return c.html(PAGE);
-  });
-  app.get("/docs/assets/:file", async (c) => {
-    const file = c.req.param("file");
+  addRoute(app, "GET", "/openapi.json", "/openapi.json", (c) => respond(c, document));
+  // The page runs Swagger UI's scripts: the API's deny-all CSP is not for it.
+  addRoute(app, "GET", "/docs", "/docs", (c) =>
+    respond(c, PAGE, 200, {
+      "content-type": "text/html; charset=UTF-8",
+      "content-security-policy": undefined,
+      "cache-control": "no-cache",
+    }),
+  );
+  addRoute(app, "GET", "/docs/assets/:file", "/docs/assets/{file}", async (c) => {
+    const file = c.req.param("file") ?? "";
     const type = ASSETS[file];
-    if (!type) return c.notFound();
+    if (!type) throw new HttpError(404, `No documentation asset ${file.slice(0, 100)}`);
     const content = await readFile(join(assetsDir, file));
-    c.header("Content-Security-Policy", undefined);
-    c.header("Cache-Control", "public, max-age=86400");
-    return c.body(content, 200, { "content-type": type });
+    return respond(c, content, 200, {
+      "content-type": type,
+      "content-security-policy": undefined,
+      "cache-control": "public, max-age=86400",
+    });
   });
 }

@@ -2,7 +2,7 @@
 // `npm start` runs it on the memory store unless COUNTER_STORE / REDIS_URL / UPSTASH_* say otherwise.
 
 import { serve } from "@hono/node-server";
-import { appSettings, createApp } from "./app.ts";
+import { addRoute, appSettings, createApp, respond } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { mountDocs } from "./docs.ts";
 import { ConfigError } from "./errors.ts";
@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     },
   });
   mountDocs(app, config.counterTypes);
-  app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+  addRoute(app, "GET", "/metrics", "/metrics", (c) =>
+    respond(c, metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info("highpress listening", {

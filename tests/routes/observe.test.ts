@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { mountDocs } from "../../shared/docs.ts";
 import { emfLine, PrometheusMetrics, type RequestRecord } from "../../shared/observe.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { testApp } from "../support/app.ts";
+import { DEFAULT_TYPES, testApp } from "../support/app.ts";
 
 function observed() {
   const records: RequestRecord[] = [];
@@ -26,6 +27,19 @@ describe("one record per request", () => {
     expect(records[0]?.store_ms).toBeGreaterThan(0);
     expect(records[0]?.store_ms).toBeLessThanOrEqual(records[0]?.latency_ms ?? 0);
     expect(records[2]?.store_ms).toBe(0);
+  });
+
+  it("records the docs' routes under their own templates, errors included", async () => {
+    const { t, records } = observed();
+    mountDocs(t.app, DEFAULT_TYPES);
+    const missing = await t.get("/docs/assets/nope.js", { "x-request-id": "docs-1" });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("x-request-id")).toBe("docs-1");
+    await t.get("/openapi.json");
+    expect(records.map((r) => [r.route, r.status, r.request_id === "docs-1"])).toEqual([
+      ["/docs/assets/{file}", 404, true],
+      ["/openapi.json", 200, false],
+    ]);
   });
 
   it("carries the caller's X-Request-Id, or a new one, back in the answer", async () => {

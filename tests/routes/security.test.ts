@@ -68,6 +68,35 @@ describe("CORS", () => {
     expect(res.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("idempotent-replayed");
     const other = await t.get("/health", { origin: "https://evil.example.net" });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    // The answer depends on the Origin, so caches must key on it, whichever origin asked.
+    expect(res.headers.get("vary")).toBe("Origin");
+    expect(other.headers.get("vary")).toBe("Origin");
+    const refused = await t.app.request("/api/v1/counter/increment", {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example.net", "access-control-request-method": "POST" },
+    });
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("allows any origin with *, on answers, errors and preflights alike", async () => {
+    const t = testApp(createMemoryStore(), { corsOrigins: ["*"] });
+    const origin = { origin: "https://anywhere.example.org" };
+    const ok = await t.get("/api/v1/counter/a/view", origin);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("*");
+    expect(ok.headers.get("vary")).toBeNull();
+    const bad = await t.increment({ resource_id: "a", counter_type: "nope", user_id: "u" }, origin);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("access-control-allow-origin")).toBe("*");
+    expect(bad.headers.get("x-content-type-options")).toBe("nosniff");
+    const preflight = await t.app.request("/api/v1/counter/batch", {
+      method: "OPTIONS",
+      headers: { ...origin, "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(preflight.headers.get("access-control-max-age")).toBe("3600");
+    expect(preflight.headers.get("x-request-id")).toBeTruthy();
   });
 });
 
