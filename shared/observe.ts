@@ -29,25 +29,33 @@ class Histogram {
 
 const quote = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
-/** Prometheus metrics kept in process: requests by method, route and status; latencies by route. */
+/**
+ * Prometheus metrics kept in process: requests by method, route and status; latencies by
+ * route. Recording is on every request's path, so series are found by plain keys and their
+ * labels are escaped once, when the series is first seen.
+ */
 export class PrometheusMetrics {
-  private readonly requests = new Map<string, number>();
+  private readonly requests = new Map<string, { labels: string; count: number }>();
   private readonly latency = new Map<string, Histogram>();
   private readonly storeLatency = new Map<string, Histogram>();
 
   record(r: RequestRecord): void {
-    const key = `method="${r.method}",route="${quote(r.route)}",status="${r.status}"`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const route = `route="${quote(r.route)}"`;
-    this.histogram(this.latency, route).observe(r.latency_ms / 1000);
-    if (r.store_ms > 0) this.histogram(this.storeLatency, route).observe(r.store_ms / 1000);
+    const key = `${r.method} ${r.status} ${r.route}`;
+    const series = this.requests.get(key);
+    if (series) series.count++;
+    else {
+      const labels = `method="${quote(r.method)}",route="${quote(r.route)}",status="${r.status}"`;
+      this.requests.set(key, { labels, count: 1 });
+    }
+    this.histogram(this.latency, r.route).observe(r.latency_ms / 1000);
+    if (r.store_ms > 0) this.histogram(this.storeLatency, r.route).observe(r.store_ms / 1000);
   }
 
-  private histogram(map: Map<string, Histogram>, labels: string): Histogram {
-    let h = map.get(labels);
+  private histogram(map: Map<string, Histogram>, route: string): Histogram {
+    let h = map.get(route);
     if (!h) {
       h = new Histogram();
-      map.set(labels, h);
+      map.set(route, h);
     }
     return h;
   }
@@ -56,11 +64,12 @@ export class PrometheusMetrics {
     const lines = [
       "# HELP highpress_requests_total Requests answered, by method, route and status.",
       "# TYPE highpress_requests_total counter",
-      ...[...this.requests].map(([labels, n]) => `highpress_requests_total{${labels}} ${n}`),
+      ...[...this.requests.values()].map((s) => `highpress_requests_total{${s.labels}} ${s.count}`),
     ];
     const histogram = (name: string, help: string, map: Map<string, Histogram>) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
-      for (const [labels, h] of map) {
+      for (const [route, h] of map) {
+        const labels = `route="${quote(route)}"`;
         for (let i = 0; i < BUCKETS_S.length; i++)
           lines.push(`${name}_bucket{${labels},le="${BUCKETS_S[i]}"} ${h.counts[i]}`);
         lines.push(
