@@ -38,7 +38,33 @@ export interface IncrementRequest {
   delta: number;
 }
 
+/** Validates an increment body; a ValidationError names every field that is wrong. */
 export function parseIncrement(body: unknown, types: CounterTypes): IncrementRequest {
+  return acceptIncrement(body, types) ?? checkIncrement(body, types);
+}
+
+/**
+ * The common case, a valid body, checked by hand: the same rules as IncrementBody and
+ * checkIncrement, at a fraction of the cost on every increment's path. Undefined for anything
+ * else, which checkIncrement then explains. A property test holds the two to the same answers.
+ */
+export function acceptIncrement(body: unknown, types: CounterTypes): IncrementRequest | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const { resource_id, counter_type, user_id, increment } = body as Record<string, unknown>;
+  if (typeof resource_id !== "string" || !IDENTIFIER.test(resource_id)) return undefined;
+  if (typeof user_id !== "string" || !IDENTIFIER.test(user_id)) return undefined;
+  const kind = typeof counter_type === "string" ? types.get(counter_type) : undefined;
+  if (kind === undefined) return undefined;
+  const delta = increment === undefined ? 1 : increment;
+  if (typeof delta !== "number" || !Number.isSafeInteger(delta)) return undefined;
+  if (kind === "unique" ? delta !== 1 && delta !== -1 : delta < 1 || delta > MAX_TOTAL_INCREMENT) {
+    return undefined;
+  }
+  return { resourceId: resource_id, type: counter_type as string, kind, userId: user_id, delta };
+}
+
+/** The full check with the zod schema: every problem named, or the request when there is none. */
+export function checkIncrement(body: unknown, types: CounterTypes): IncrementRequest {
   const parsed = z.safeParse(IncrementBody, body);
   const details = parsed.success ? [] : detailsOf(parsed.error);
   const raw = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;

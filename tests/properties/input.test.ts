@@ -7,7 +7,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CounterStore } from "../../shared/domain.ts";
 import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
-import { json, testApp } from "../support/app.ts";
+import { acceptIncrement, checkIncrement } from "../../shared/validation.ts";
+import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 
@@ -218,5 +219,41 @@ describe("after all that junk", () => {
     } finally {
       direct.disconnect();
     }
+  });
+});
+
+describe("the hand-written check of valid increments", () => {
+  it("accepts exactly what the zod schema and the kind rules accept, with the same result", () => {
+    const field = (valid: fc.Arbitrary<unknown>) =>
+      fc.oneof({ arbitrary: valid, weight: 6 }, junkValue, fc.constant(undefined));
+    const body = fc.oneof(
+      fc.record(
+        {
+          resource_id: field(fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,128}$/)),
+          counter_type: field(fc.constantFrom("like", "follow", "view", "share")),
+          user_id: field(fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,128}$/)),
+          increment: field(fc.oneof(fc.constantFrom(-1, 0, 1, 2, 1_000_000, 1_000_001), fc.integer())),
+          extra: fc.anything(),
+        },
+        { requiredKeys: ["resource_id", "counter_type", "user_id", "increment"] },
+      ),
+      fc.anything(),
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(body, (value) => {
+        const fast = acceptIncrement(value, DEFAULT_TYPES);
+        let full: unknown;
+        try {
+          full = checkIncrement(value, DEFAULT_TYPES);
+        } catch {
+          full = undefined;
+        }
+        expect(fast).toEqual(full);
+        if (fast) accepted++;
+      }),
+      { numRuns: 2000 },
+    );
+    expect(accepted).toBeGreaterThan(20); // the valid side was exercised, not only refusals
   });
 });
