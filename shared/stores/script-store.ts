@@ -47,6 +47,7 @@ export interface ScriptStoreOptions {
 }
 
 const num = (v: unknown): number => Number(v);
+const NOSCRIPT = /NOSCRIPT/i;
 
 export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
   const keys = new KeyLayout(options.keyPrefix);
@@ -54,46 +55,62 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
   const { timeoutMs, cluster } = options;
   const idempotencyTtl = String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS);
 
-  async function run(script: LuaScript, keyList: string[], args: string[]): Promise<unknown> {
-    try {
-      return await transport.evalsha(script.sha1, keyList, args);
-    } catch (error) {
-      // First use on this server: load it. Later calls find it by its SHA.
-      if (error instanceof Error && /NOSCRIPT/i.test(error.message)) {
-        return await transport.eval(script.source, keyList, args);
-      }
-      throw error;
-    }
+  /** An error from the store as the caller should see it: outages become StoreUnavailableError. */
+  function mapped(what: string, write: boolean, error: unknown): unknown {
+    if (error instanceof IdempotencyConflictError || error instanceof RateLimitedError) return error;
+    if (transport.isCommandError(error)) return error;
+    return new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms or store unreachable`, {
+      mayHaveApplied: write && !transport.isNotSent(error),
+      cause: error,
+    });
   }
 
   /**
-   * Runs a store call and maps outages to StoreUnavailableError. The transport holds the
-   * deadline (ioredis commandTimeout, a fetch AbortSignal): one timer per call, not two.
+   * Runs a script by its SHA, loading it on first use on a server (NOSCRIPT), with failures
+   * mapped. The transport holds the deadline (ioredis commandTimeout, a fetch AbortSignal):
+   * one timer per call, not two. One async step per call: this is every request's path.
    */
-  async function call<T>(what: string, write: boolean, work: () => Promise<T>): Promise<T> {
+  async function exec(
+    what: string,
+    write: boolean,
+    script: LuaScript,
+    keyList: string[],
+    args: string[],
+  ): Promise<unknown> {
     try {
-      return await work();
+      return await transport.evalsha(script.sha1, keyList, args);
     } catch (error) {
-      if (error instanceof IdempotencyConflictError || error instanceof RateLimitedError) throw error;
-      if (transport.isCommandError(error)) throw error;
-      throw new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms or store unreachable`, {
-        mayHaveApplied: write && !transport.isNotSent(error),
-        cause: error,
-      });
+      if (!(error instanceof Error && NOSCRIPT.test(error.message))) throw mapped(what, write, error);
+    }
+    try {
+      return await transport.eval(script.source, keyList, args);
+    } catch (error) {
+      throw mapped(what, write, error);
     }
   }
 
+  // The ranking keys and bucket TTLs of a counter type, kept for the current second: they
+  // change once an hour, and a TTL late by under a second is nothing against the buckets'
+  // margin of minutes.
+  const rankingCache = new Map<string, { second: number; keys: string[]; ttls: string[] }>();
   function rankingKeys(type: string, now: number): { keys: string[]; ttls: string[] } {
+    const second = Math.floor(now / 1000);
+    const cached = rankingCache.get(type);
+    if (cached?.second === second) return cached;
     const { hour, day, week } = windowBucketsAt(now);
-    return {
+    const start = second * 1000;
+    const entry = {
+      second,
       keys: [
         keys.ranking(type, "all"),
         keys.ranking(type, hour.id),
         keys.ranking(type, day.id),
         keys.ranking(type, week.id),
       ],
-      ttls: [String(hour.expiresAt - now), String(day.expiresAt - now), String(week.expiresAt - now)],
+      ttls: [String(hour.expiresAt - start), String(day.expiresAt - start), String(week.expiresAt - start)],
     };
+    rankingCache.set(type, entry);
+    return entry;
   }
 
   function limitArgs(limits: readonly RateLimit[], now: number): { keys: string[]; args: string[] } {
@@ -116,13 +133,11 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     if (limits.length === 0) return;
     // Cluster: each subject's window is in its own slot, so one call per subject, together.
     const groups = cluster ? limits.map((l) => [l]) : [limits];
-    const replies = await call("rate limit", false, () =>
-      Promise.all(
-        groups.map(async (group) => {
-          const { keys: keyList, args } = limitArgs(group, now);
-          return { group, reply: (await run(scripts.limit, keyList, args)) as unknown[] };
-        }),
-      ),
+    const replies = await Promise.all(
+      groups.map(async (group) => {
+        const { keys: keyList, args } = limitArgs(group, now);
+        return { group, reply: (await exec("rate limit", false, scripts.limit, keyList, args)) as unknown[] };
+      }),
     );
     const refused = replies.find((r) => num(r.reply[2]) === 3);
     if (refused) throw refusal(refused.reply, refused.group);
@@ -136,13 +151,12 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     const unique = kind === "unique";
     const counterKey = keys.counter(resourceId, type, unique);
     const ranking = rankingKeys(type, now);
+    // Built element by element: this runs for every increment.
     const scriptKeys = [
       counterKey,
       unique ? counterKey : keys.users(resourceId, type),
       idempotencyKey === undefined ? counterKey : keys.idempotency(resourceId, idempotencyKey),
     ];
-    const windows = cluster ? { keys: [], args: [] } : limitArgs(limits, now);
-    if (!cluster) scriptKeys.push(...ranking.keys, ...windows.keys);
     const args = [
       unique ? "u" : "t",
       userId,
@@ -150,12 +164,19 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       idempotencyKey === undefined ? "" : requestFingerprint(command),
       idempotencyTtl,
       resourceId,
-      ...ranking.ttls,
-      ...windows.args,
+      ranking.ttls[0] as string,
+      ranking.ttls[1] as string,
+      ranking.ttls[2] as string,
     ];
-    const reply = (await call("increment", true, () =>
-      run(scripts.increment, scriptKeys, args),
-    )) as unknown[];
+    if (!cluster) {
+      for (const key of ranking.keys) scriptKeys.push(key);
+      if (limits.length > 0) {
+        const windows = limitArgs(limits, now);
+        for (const key of windows.keys) scriptKeys.push(key);
+        for (const arg of windows.args) args.push(arg);
+      }
+    }
+    const reply = (await exec("increment", true, scripts.increment, scriptKeys, args)) as unknown[];
     const outcome: IncrementOutcome = {
       count: num(reply[0]),
       applied: num(reply[1]) === 1,
@@ -166,9 +187,11 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     if (cluster && outcome.applied && !outcome.replayed) {
       // The ranking lives in its own slot: a second call. The increment is already applied,
       // so a failure here is reported aside rather than failing (and inviting a retry of) it.
-      await call("ranking update", true, () =>
-        run(scripts.rank, ranking.keys, [resourceId, String(delta), ...ranking.ttls]),
-      ).catch((error: unknown) => options.onBackgroundError?.(error));
+      await exec("ranking update", true, scripts.rank, ranking.keys, [
+        resourceId,
+        String(delta),
+        ...ranking.ttls,
+      ]).catch((error: unknown) => options.onBackgroundError?.(error));
     }
     return outcome;
   }
@@ -200,7 +223,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     if (queries.length === 0) return [];
     if (!cluster) {
       const { keys: keyList, args } = readArgs(queries);
-      const reply = (await call("read", false, () => run(scripts.read, keyList, args))) as unknown[];
+      const reply = (await exec("read", false, scripts.read, keyList, args)) as unknown[];
       return decodeReadings(queries, reply);
     }
     // Cluster: one script per resource (one slot each), sent together; the client pipelines
@@ -212,25 +235,28 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       else groups.set(q.resourceId, [i]);
     });
     const readings: CounterReading[] = new Array(queries.length);
-    await call("read", false, () =>
-      Promise.all(
-        [...groups.values()].map(async (indexes) => {
-          const part = indexes.map((i) => queries[i] as CounterQuery);
-          const { keys: keyList, args } = readArgs(part);
-          const decoded = decodeReadings(part, (await run(scripts.read, keyList, args)) as unknown[]);
-          indexes.forEach((queryIndex, j) => {
-            readings[queryIndex] = decoded[j] as CounterReading;
-          });
-        }),
-      ),
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const part = indexes.map((i) => queries[i] as CounterQuery);
+        const { keys: keyList, args } = readArgs(part);
+        const reply = (await exec("read", false, scripts.read, keyList, args)) as unknown[];
+        const decoded = decodeReadings(part, reply);
+        indexes.forEach((queryIndex, j) => {
+          readings[queryIndex] = decoded[j] as CounterReading;
+        });
+      }),
     );
     return readings;
   }
 
   async function ranking(query: RankingQuery): Promise<RankedItem[]> {
     const bucket = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
-    const reply = (await call("ranking", false, () =>
-      run(scripts.ranking, [keys.ranking(query.type, bucket)], [String(query.limit)]),
+    const reply = (await exec(
+      "ranking",
+      false,
+      scripts.ranking,
+      [keys.ranking(query.type, bucket)],
+      [String(query.limit)],
     )) as unknown[][];
     const pairs = (flat: unknown[] | undefined): RankedItem[] => {
       const items: RankedItem[] = [];
@@ -248,7 +274,10 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     read,
     ranking,
     limit,
-    ping: () => call("ping", false, () => transport.ping()),
+    ping: () =>
+      transport.ping().catch((error: unknown) => {
+        throw mapped("ping", false, error);
+      }),
     close: () => transport.close(),
   };
 }
