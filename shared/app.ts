@@ -146,17 +146,18 @@ function clientAddress(c: Context): string | undefined {
   return context?.http?.sourceIp ?? context?.identity?.sourceIp ?? env?.incoming?.socket?.remoteAddress;
 }
 
+const tooLarge = (max: number) => new HttpError(413, `body: must be at most ${max} bytes`);
+
 /** Reads the body as text, refusing more than `max` bytes before anything is parsed. */
 async function readBody(request: Request, max: number): Promise<string> {
-  const tooLarge = () => new HttpError(413, `body: must be at most ${max} bytes`);
   const declared = request.headers.get("content-length");
   if (declared !== null) {
-    if (Number(declared) > max) throw tooLarge();
+    if (Number(declared) > max) throw tooLarge(max);
     // With a length the server frames the body by it, so the runtime's own text() (a fast
     // path on @hono/node-server, with no web stream) reads at most `max` bytes. The check
     // after it covers runtimes that do not enforce the header.
     const text = await request.text();
-    if (text.length > max || Buffer.byteLength(text) > max) throw tooLarge();
+    if (text.length > max || Buffer.byteLength(text) > max) throw tooLarge(max);
     return text;
   }
   if (!request.body) return "";
@@ -170,7 +171,7 @@ async function readBody(request: Request, max: number): Promise<string> {
     size += value.byteLength;
     if (size > max) {
       await reader.cancel().catch(() => {});
-      throw tooLarge();
+      throw tooLarge(max);
     }
     chunks.push(value);
   }
@@ -242,7 +243,7 @@ export function createApp(deps: AppDeps, groups: readonly RouteGroup[] = ALL_ROU
   const keyDigests = deps.apiKeys.map(sha256);
 
   const app: HighPressApp = new Hono<HighPressEnv>();
-  const observe = deps.observe ?? ((record: RequestRecord) => logger.info("request", { ...record }));
+  const observe = deps.observe ?? ((record: RequestRecord) => logger.info("request", record));
 
   // CORS (CORS_ORIGINS): answers to an allowed Origin name it and expose the API's own
   // headers. Done here rather than with hono/cors: the headers join the plain-object answer,

@@ -2,7 +2,8 @@
 // Prometheus text for the local server's /metrics, and CloudWatch Embedded Metric Format
 // lines on Lambda (one line: the request log and its metrics together).
 
-export interface RequestRecord {
+// A type, not an interface: it is passed as log fields, a Record<string, unknown>.
+export type RequestRecord = {
   request_id: string;
   method: string;
   /** The route template (`/api/v1/counter/{resource_id}/{counter_type}`), or `unmatched`. */
@@ -11,7 +12,7 @@ export interface RequestRecord {
   latency_ms: number;
   /** Time spent waiting on the store; 0 when the request never reached it. */
   store_ms: number;
-}
+};
 
 const BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 

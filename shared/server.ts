@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     logger,
     observe: (record) => {
       metrics.record(record);
-      logger.info("request", { ...record });
+      logger.info("request", record);
     },
   });
   mountDocs(app, config.counterTypes);
