@@ -148,8 +148,16 @@ export class HighPressStack extends Stack {
             apigwv2.CorsHttpMethod.POST,
             apigwv2.CorsHttpMethod.OPTIONS,
           ],
-          allowHeaders: ["content-type", "authorization", "x-api-key", "idempotency-key"],
-          exposeHeaders: ["idempotent-replayed", "retry-after"],
+          // The same lists as the app's own CORS (shared/app.ts), which the local server uses.
+          allowHeaders: ["content-type", "authorization", "x-api-key", "idempotency-key", "x-request-id"],
+          exposeHeaders: [
+            "idempotent-replayed",
+            "retry-after",
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "x-request-id",
+          ],
           maxAge: Duration.hours(1),
         }
       : undefined;

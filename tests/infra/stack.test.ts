@@ -247,8 +247,8 @@ describe("CORS", () => {
       {
         CorsConfiguration: {
           AllowOrigins: ["https://app.example.com"],
-          AllowHeaders: Match.arrayWith(["x-api-key", "idempotency-key"]),
-          ExposeHeaders: Match.arrayWith(["idempotent-replayed"]),
+          AllowHeaders: Match.arrayWith(["x-api-key", "idempotency-key", "x-request-id"]),
+          ExposeHeaders: Match.arrayWith(["idempotent-replayed", "ratelimit-reset", "x-request-id"]),
         },
       },
     );
