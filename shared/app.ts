@@ -148,6 +148,11 @@ function clientAddress(c: Context): string | undefined {
 
 const tooLarge = (max: number) => new HttpError(413, `body: must be at most ${max} bytes`);
 
+function checkedSize(text: string, max: number): string {
+  if (text.length > max || Buffer.byteLength(text) > max) throw tooLarge(max);
+  return text;
+}
+
 /** Reads the body as text, refusing more than `max` bytes before anything is parsed. */
 async function readBody(request: Request, max: number): Promise<string> {
   const declared = request.headers.get("content-length");
@@ -156,9 +161,7 @@ async function readBody(request: Request, max: number): Promise<string> {
     // With a length the server frames the body by it, so the runtime's own text() (a fast
     // path on @hono/node-server, with no web stream) reads at most `max` bytes. The check
     // after it covers runtimes that do not enforce the header.
-    const text = await request.text();
-    if (text.length > max || Buffer.byteLength(text) > max) throw tooLarge(max);
-    return text;
+    return checkedSize(await request.text(), max);
   }
   if (!request.body) return "";
   // No length (chunked): count while reading and stop at the limit.
@@ -183,7 +186,13 @@ async function readJson(c: Context, max: number): Promise<unknown> {
   if (type !== undefined && !JSON_TYPE.test(type)) {
     throw new HttpError(415, `Content-Type: must be application/json, got ${type.slice(0, 64)}`);
   }
-  const text = await readBody(c.req.raw, max);
+  // On Lambda the body is already a string in the event: read it there, not back out of the
+  // web Request's stream that Hono's adapter made of it.
+  const event = (c.env as { event?: { body?: unknown; isBase64Encoded?: boolean } } | undefined)?.event;
+  const text =
+    typeof event?.body === "string" && !event.isBase64Encoded
+      ? checkedSize(event.body, max)
+      : await readBody(c.req.raw, max);
   try {
     return JSON.parse(text);
   } catch {
