@@ -4,7 +4,7 @@
 import * as z from "zod/mini";
 import { type CounterKind, type CounterTypes, PERIODS, type Period } from "./domain.ts";
 import { type ErrorDetail, ValidationError } from "./errors.ts";
-import { BatchBody, IDENTIFIER, IDENTIFIER_RULE, IncrementBody } from "./schemas.ts";
+import { BatchBody, IDENTIFIER, IDENTIFIER_RULE, IncrementBody, MAX_BATCH } from "./schemas.ts";
 
 const MAX_TOTAL_INCREMENT = 1_000_000;
 const MAX_RANKING_LIMIT = 100;
@@ -103,7 +103,34 @@ export interface CounterRef {
   kind: CounterKind;
 }
 
+/** Validates a batch body; a ValidationError names every query field that is wrong. */
 export function parseBatch(body: unknown, types: CounterTypes): CounterRef[] {
+  return acceptBatch(body, types) ?? checkBatch(body, types);
+}
+
+/**
+ * A valid batch checked by hand, as acceptIncrement does for increments: the same rules as
+ * BatchBody and checkBatch, at a fraction of zod's cost for 100 queries. Undefined for
+ * anything else, which checkBatch explains. A property test holds the two to the same answers.
+ */
+export function acceptBatch(body: unknown, types: CounterTypes): CounterRef[] | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const queries = (body as Record<string, unknown>).queries;
+  if (!Array.isArray(queries) || queries.length < 1 || queries.length > MAX_BATCH) return undefined;
+  const refs: CounterRef[] = [];
+  for (const q of queries as unknown[]) {
+    if (typeof q !== "object" || q === null || Array.isArray(q)) return undefined;
+    const { resource_id, counter_type } = q as Record<string, unknown>;
+    if (typeof resource_id !== "string" || !IDENTIFIER.test(resource_id)) return undefined;
+    const kind = typeof counter_type === "string" ? types.get(counter_type) : undefined;
+    if (kind === undefined) return undefined;
+    refs.push({ resourceId: resource_id, type: counter_type as string, kind });
+  }
+  return refs;
+}
+
+/** The full check with the zod schema: every problem named, or the queries when there is none. */
+export function checkBatch(body: unknown, types: CounterTypes): CounterRef[] {
   const parsed = z.safeParse(BatchBody, body);
   if (!parsed.success) throw new ValidationError(detailsOf(parsed.error));
   const details: ErrorDetail[] = [];

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CounterStore } from "../../shared/domain.ts";
 import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
-import { acceptIncrement, checkIncrement } from "../../shared/validation.ts";
+import { acceptBatch, acceptIncrement, checkBatch, checkIncrement } from "../../shared/validation.ts";
 import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
@@ -253,6 +253,57 @@ describe("the hand-written check of valid increments", () => {
         if (fast) accepted++;
       }),
       { numRuns: 2000 },
+    );
+    expect(accepted).toBeGreaterThan(20); // the valid side was exercised, not only refusals
+  });
+});
+
+describe("the hand-written check of valid batches", () => {
+  it("accepts exactly what the zod schema and the counter types accept, with the same result", () => {
+    const identifier = fc.stringMatching(/^[A-Za-z0-9_.:@-]{1,128}$/);
+    const query = fc.oneof(
+      {
+        arbitrary: fc.record(
+          {
+            resource_id: fc.oneof({ arbitrary: identifier, weight: 20 }, junkValue),
+            counter_type: fc.oneof(
+              { arbitrary: fc.constantFrom("like", "follow", "view"), weight: 20 },
+              fc.constant("share"),
+              junkValue,
+            ),
+            extra: fc.anything(),
+          },
+          { requiredKeys: ["resource_id", "counter_type"] },
+        ),
+        weight: 30,
+      },
+      fc.anything(),
+    );
+    const body = fc.oneof(
+      { arbitrary: fc.record({ queries: fc.array(query, { minLength: 0, maxLength: 102 }) }), weight: 6 },
+      fc.record({ queries: fc.anything() }),
+      // Around the limit of 100 queries, where an off-by-one would hide.
+      fc
+        .integer({ min: 99, max: 101 })
+        .map((n) => ({
+          queries: Array.from({ length: n }, (_, i) => ({ resource_id: `r${i}`, counter_type: "view" })),
+        })),
+      fc.anything(),
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(body, (value) => {
+        const fast = acceptBatch(value, DEFAULT_TYPES);
+        let full: unknown;
+        try {
+          full = checkBatch(value, DEFAULT_TYPES);
+        } catch {
+          full = undefined;
+        }
+        expect(fast).toEqual(full);
+        if (fast) accepted++;
+      }),
+      { numRuns: 1000 },
     );
     expect(accepted).toBeGreaterThan(20); // the valid side was exercised, not only refusals
   });
