@@ -15,8 +15,16 @@ export const FUNCTIONS = {
 export type FunctionId = keyof typeof FUNCTIONS;
 export const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
 
-/** The store client a bundle carries: `upstash` (@upstash/redis) or `redis` (ioredis). */
-export type BundleStore = "upstash" | "redis";
+/** The store a deployed bundle carries: `upstash` (@upstash/redis) or `redis` (ioredis). */
+export type DeployedStore = "upstash" | "redis";
+
+/**
+ * The store a bundle carries: a deployed one's, or `memory`, which carries no store client
+ * and is only for trying the functions locally with no store (`npm run invoke`). A deployed
+ * bundle has no memory store, so a function that lost its store settings fails loudly
+ * instead of counting in one instance's memory.
+ */
+export type BundleStore = DeployedStore | "memory";
 
 /** Runs on Lambda's nodejs24.x and on the Node 20 used here. */
 export const BUNDLE_TARGET = "node20";

@@ -11,8 +11,8 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import {
   BUNDLE_TARGET,
-  type BundleStore,
   bundleDefine,
+  type DeployedStore,
   ESM_REQUIRE_BANNER,
   EXTERNAL_MODULES,
   FUNCTIONS,
@@ -23,7 +23,7 @@ const ROOT = join(import.meta.dirname, "..");
 
 export interface CounterFunctionProps {
   /** Which store client the bundle carries. */
-  store: BundleStore;
+  store: DeployedStore;
   environment: Record<string, string>;
   /** Default 512 MB: Lambda gives CPU in proportion, and TLS plus JSON want some. */
   memorySize?: number;

@@ -8,11 +8,11 @@ import { type BundleStore, buildBundles, FUNCTION_IDS, type FunctionId } from ".
 
 export type LambdaEntry = (event: unknown, context: unknown) => Promise<unknown>;
 
-/** The bundle a local run needs: the store client the environment configures (memory needs none). */
+/** The bundle a local run needs: the store the environment configures. */
 export function bundleStoreFor(env: NodeJS.ProcessEnv): BundleStore {
   const store =
     env.COUNTER_STORE ?? (env.UPSTASH_REDIS_REST_URL ? "upstash" : env.REDIS_URL ? "redis" : "memory");
-  return store === "redis" ? "redis" : "upstash";
+  return store === "redis" || store === "memory" ? store : "upstash";
 }
 
 export function lambdaContextFor(id: FunctionId, timeoutMs = 10_000) {

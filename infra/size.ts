@@ -12,10 +12,10 @@ import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { startRedis } from "../tests/support/redis-server.ts";
 import { startUpstashEndpoint } from "../tests/support/upstash-endpoint.ts";
-import { type BundleStore, buildBundles } from "./bundling.ts";
+import { buildBundles, type DeployedStore } from "./bundling.ts";
 
 const RUNS = Number(process.env.SIZE_RUNS ?? 15);
-const BUDGET_KIB: Record<BundleStore, number> = { upstash: 150, redis: 300 };
+const BUDGET_KIB: Record<DeployedStore, number> = { upstash: 150, redis: 300 };
 const BUDGET_MS = 50;
 
 const median = (values: number[]) => {
@@ -56,7 +56,7 @@ const PRINT_AND_EXIT = "process.stdout.write(String(performance.now())); process
 async function main(): Promise<void> {
   const redis = await startRedis();
   const upstash = await startUpstashEndpoint(redis.url);
-  const envFor: Record<BundleStore, NodeJS.ProcessEnv> = {
+  const envFor: Record<DeployedStore, NodeJS.ProcessEnv> = {
     redis: { PATH: process.env.PATH, REDIS_URL: redis.url, LOG_LEVEL: "error" },
     upstash: {
       PATH: process.env.PATH,

@@ -1,22 +1,28 @@
 // Builds the configured store and its client, once per process (server start, Lambda init).
-// A Lambda bundle is built with HP_BUNDLED_STORE defined as one store: the other branch's
-// dynamic import is then dead code and its client (ioredis or @upstash/redis) is left out.
+// A Lambda bundle is built with HP_BUNDLED_STORE defined as one store: the other branches'
+// dynamic imports are then dead code, and the other stores (ioredis, @upstash/redis, the
+// memory store) are left out.
 
 import type { Config } from "../config.ts";
 import type { CounterStore } from "../domain.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { createMemoryStore } from "./memory.ts";
 
 export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {
   const { keyPrefix, storeTimeoutMs: timeoutMs } = config;
   const bundled = process.env.HP_BUNDLED_STORE;
-  if (bundled !== undefined && config.store !== bundled && config.store !== "memory") {
+  if (bundled !== undefined && config.store !== bundled) {
     throw new ConfigError(
       `COUNTER_STORE: this bundle carries the ${bundled} store only, not ${config.store}`,
     );
   }
-  if (process.env.HP_BUNDLED_STORE !== "upstash" && config.store === "redis") {
+  // Each branch names the define itself: esbuild drops a branch only when its condition is a
+  // constant where it stands, not through a variable.
+  if (
+    process.env.HP_BUNDLED_STORE !== "upstash" &&
+    process.env.HP_BUNDLED_STORE !== "memory" &&
+    config.store === "redis"
+  ) {
     const { createRedisClient, createRedisStore } = await import("./redis.ts");
     // loadConfig guarantees the URL for this store.
     const client = createRedisClient(config.redisUrl as string, config.redisCluster, timeoutMs);
@@ -34,10 +40,18 @@ export async function createStore(config: Config, logger: Logger): Promise<Count
         logger.warn("ranking update failed after an applied increment", { error }),
     });
   }
-  if (process.env.HP_BUNDLED_STORE !== "redis" && config.store === "upstash") {
+  if (
+    process.env.HP_BUNDLED_STORE !== "redis" &&
+    process.env.HP_BUNDLED_STORE !== "memory" &&
+    config.store === "upstash"
+  ) {
     const { createUpstashClient, createUpstashStore } = await import("./upstash.ts");
     const client = createUpstashClient(config.upstashUrl as string, config.upstashToken as string, timeoutMs);
     return createUpstashStore(client, { keyPrefix, timeoutMs });
   }
-  return createMemoryStore();
+  if (process.env.HP_BUNDLED_STORE === undefined || process.env.HP_BUNDLED_STORE === "memory") {
+    const { createMemoryStore } = await import("./memory.ts");
+    return createMemoryStore();
+  }
+  throw new ConfigError(`COUNTER_STORE: ${config.store} is not a store`);
 }

@@ -2,7 +2,7 @@
 // Lambda runtime would, with secrets read through the real AWS SDK from a local Secrets
 // Manager endpoint.
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltBundle, buildBundles } from "../../infra/bundling.ts";
@@ -127,6 +127,35 @@ describe("built bundles", () => {
     expect(res?.statusCode).toBe(503);
     expect(JSON.parse(res?.body ?? "{}")).toMatchObject({ error: "Service Unavailable", code: 503 });
     expect(secrets.reads).toContain("highpress/missing");
+  });
+
+  it("a deployed bundle carries no memory store: without store settings it answers 503", async () => {
+    const envs: Record<string, string>[] = [
+      { LOG_LEVEL: "error" },
+      { COUNTER_STORE: "memory", LOG_LEVEL: "error" },
+    ];
+    for (const env of envs) {
+      const [res] = await invokeBuilt(bundle("IncrementFunction", "upstash"), [incrementEvent("b5")], env);
+      expect(res?.statusCode).toBe(503);
+    }
+    for (const store of ["upstash", "redis"]) {
+      expect(readFileSync(bundle("IncrementFunction", store), "utf8")).not.toContain(`name:"memory"`);
+    }
+  });
+
+  it("the memory bundle, for trying the functions locally, counts in memory and carries no client", async () => {
+    const [memory] = await buildBundles(dir, "memory", ["IncrementFunction"]);
+    if (!memory) throw new Error("no memory bundle");
+    const [first, second] = await invokeBuilt(memory.file, [incrementEvent("m1"), incrementEvent("m1")], {
+      LOG_LEVEL: "error",
+    });
+    expect(JSON.parse(first?.body ?? "{}").data.count).toBe(2);
+    expect(JSON.parse(second?.body ?? "{}").data.count).toBe(4);
+    const code = readFileSync(memory.file, "utf8");
+    expect(code).toContain(`name:"memory"`); // the marker the deployed bundles are checked for
+    expect(code).not.toContain("autoResendUnfulfilledCommands");
+    expect(code).not.toContain("upstash-sync-token");
+    expect(memory.bytes).toBeLessThan(bundles.find((b) => b.store === "upstash")?.bytes ?? 0);
   });
 
   it("a bundle refuses a store it does not carry", async () => {

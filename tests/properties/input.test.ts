@@ -283,11 +283,9 @@ describe("the hand-written check of valid batches", () => {
       { arbitrary: fc.record({ queries: fc.array(query, { minLength: 0, maxLength: 102 }) }), weight: 6 },
       fc.record({ queries: fc.anything() }),
       // Around the limit of 100 queries, where an off-by-one would hide.
-      fc
-        .integer({ min: 99, max: 101 })
-        .map((n) => ({
-          queries: Array.from({ length: n }, (_, i) => ({ resource_id: `r${i}`, counter_type: "view" })),
-        })),
+      fc.integer({ min: 99, max: 101 }).map((n) => ({
+        queries: Array.from({ length: n }, (_, i) => ({ resource_id: `r${i}`, counter_type: "view" })),
+      })),
       fc.anything(),
     );
     let accepted = 0;
