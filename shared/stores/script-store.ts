@@ -151,7 +151,6 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     const unique = kind === "unique";
     const counterKey = keys.counter(resourceId, type, unique);
     const ranking = rankingKeys(type, now);
-    // Built element by element: this runs for every increment.
     const scriptKeys = [
       counterKey,
       unique ? counterKey : keys.users(resourceId, type),
@@ -164,16 +163,14 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       idempotencyKey === undefined ? "" : requestFingerprint(command),
       idempotencyTtl,
       resourceId,
-      ranking.ttls[0] as string,
-      ranking.ttls[1] as string,
-      ranking.ttls[2] as string,
+      ...ranking.ttls,
     ];
     if (!cluster) {
-      for (const key of ranking.keys) scriptKeys.push(key);
+      scriptKeys.push(...ranking.keys);
       if (limits.length > 0) {
         const windows = limitArgs(limits, now);
-        for (const key of windows.keys) scriptKeys.push(key);
-        for (const arg of windows.args) args.push(arg);
+        scriptKeys.push(...windows.keys);
+        args.push(...windows.args);
       }
     }
     const reply = (await exec("increment", true, scripts.increment, scriptKeys, args)) as unknown[];
