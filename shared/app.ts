@@ -121,7 +121,7 @@ export function respond(
 }
 
 /** `respond` with a JSON body. */
-export const json = (
+const json = (
   c: Context,
   data: unknown,
   status = 200,
