@@ -1,16 +1,17 @@
 // The CDK app: reads the deploy choices from context (-c key=value) and synthesises the
 // HighPress stack with cdk-nag's AwsSolutions checks, which fail synthesis on a finding.
+// A bad value stops synth with one line naming every bad key (the stack judges the app
+// settings with the app's own parser, so what synthesises also starts).
 //
 //   npm run synth                                  Upstash; URL and token secret asked at deploy
 //   npm run deploy -- -c store=upstash -c upstashUrl=https://... -c upstashTokenSecret=arn:...
 //   npm run deploy -- -c store=elasticache [-c vpcId=... -c vpcAzs=a,b -c privateSubnetIds=x,y]
-// Other context: stackName, apiKeysSecret, throttleRate, throttleBurst, corsOrigins,
-// alarmEmail, alarmTopicArn, counterTypes, keyPrefix, logLevel, cacheMaxStorageGb,
-// cacheMaxEcpuPerSecond.
+// Every key is listed in the README's deploy section.
 
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { HighPressStack, type HighPressStackProps } from "./stack.ts";
+import { HighPressStack } from "./stack.ts";
+import { type HighPressStackProps, StackConfigError } from "./stack-props.ts";
 
 const app = new App();
 const problems: string[] = [];
@@ -23,51 +24,79 @@ const list = (key: string) =>
     ?.split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-const positive = (key: string): number | undefined => {
+const integer = (key: string): number | undefined => {
   const value = text(key);
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1)
-    problems.push(`${key}: must be a positive integer, got ${value}`);
+  if (!/^\d+$/.test(value)) problems.push(`${key}: must be a whole number, got ${value}`);
   return Number(value);
 };
+const flag = (key: string): boolean | undefined => {
+  const value = text(key);
+  if (value === undefined) return undefined;
+  if (value !== "true" && value !== "false") problems.push(`${key}: must be true or false, got ${value}`);
+  return value === "true";
+};
+const oneOf = <T extends string>(key: string, allowed: readonly T[]): T | undefined => {
+  const value = text(key);
+  if (value !== undefined && !allowed.includes(value as T))
+    problems.push(`${key}: must be ${allowed.join(" or ")}, got ${value}`);
+  return value as T | undefined;
+};
 
-const store = text("store") ?? "upstash";
-if (store !== "upstash" && store !== "elasticache")
-  problems.push(`store: must be upstash or elasticache, got ${store}`);
-const vpcId = text("vpcId");
-const vpcAzs = list("vpcAzs");
-const privateSubnetIds = list("privateSubnetIds");
-if (vpcId && (!vpcAzs?.length || vpcAzs.length !== privateSubnetIds?.length)) {
-  problems.push("vpcId: needs vpcAzs and privateSubnetIds, one subnet per availability zone");
-}
 const props: HighPressStackProps = {
-  store: store as HighPressStackProps["store"],
+  store: oneOf("store", ["upstash", "elasticache"] as const) ?? "upstash",
   description: "HighPress: real-time counters on Lambda and Redis",
 };
-const optional: [keyof HighPressStackProps, string | number | string[] | undefined][] = [
-  ["upstashUrl", text("upstashUrl")],
-  ["upstashTokenSecret", text("upstashTokenSecret")],
-  ["apiKeysSecret", text("apiKeysSecret")],
-  ["throttleRate", positive("throttleRate")],
-  ["throttleBurst", positive("throttleBurst")],
-  ["corsOrigins", list("corsOrigins")],
-  ["alarmEmail", text("alarmEmail")],
-  ["alarmTopicArn", text("alarmTopicArn")],
-  ["counterTypes", text("counterTypes")],
-  ["keyPrefix", text("keyPrefix")],
-  ["logLevel", text("logLevel")],
-  ["cacheMaxStorageGb", positive("cacheMaxStorageGb")],
-  ["cacheMaxEcpuPerSecond", positive("cacheMaxEcpuPerSecond")],
-];
-for (const [key, value] of optional) if (value !== undefined) Object.assign(props, { [key]: value });
-if (vpcId && vpcAzs && privateSubnetIds)
-  props.existingVpc = { vpcId, availabilityZones: vpcAzs, privateSubnetIds };
+const vpcId = text("vpcId");
+if (vpcId) {
+  props.existingVpc = {
+    vpcId,
+    availabilityZones: list("vpcAzs") ?? [],
+    privateSubnetIds: list("privateSubnetIds") ?? [],
+    ...(text("vpcCidr") ? { cidr: text("vpcCidr") } : {}),
+  };
+}
+const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
+  upstashUrl: text("upstashUrl"),
+  upstashTokenSecret: text("upstashTokenSecret"),
+  apiKeysSecret: text("apiKeysSecret"),
+  secretsKmsKey: text("secretsKmsKey"),
+  secretsEndpoint: oneOf("secretsEndpoint", ["create", "existing"] as const),
+  throttleRate: integer("throttleRate"),
+  throttleBurst: integer("throttleBurst"),
+  corsOrigins: list("corsOrigins"),
+  alarmEmail: text("alarmEmail"),
+  alarmTopicArn: text("alarmTopicArn"),
+  counterTypes: text("counterTypes"),
+  keyPrefix: text("keyPrefix"),
+  logLevel: text("logLevel"),
+  storeTimeoutMs: integer("storeTimeoutMs"),
+  maxBodyBytes: integer("maxBodyBytes"),
+  rateLimitIp: text("rateLimitIp"),
+  rateLimitKey: text("rateLimitKey"),
+  rateLimitUser: text("rateLimitUser"),
+  readAuth: flag("readAuth"),
+  cacheMaxStorageGb: integer("cacheMaxStorageGb"),
+  cacheMaxEcpuPerSecond: integer("cacheMaxEcpuPerSecond"),
+  cacheSnapshotRetentionDays: integer("cacheSnapshotRetentionDays"),
+  cacheRemoval: oneOf("cacheRemoval", ["retain", "snapshot", "destroy"] as const),
+  sourceMaps: flag("sourceMaps"),
+  tracing: flag("tracing"),
+};
+for (const [key, value] of Object.entries(optional))
+  if (value !== undefined) Object.assign(props, { [key]: value });
 
-if (problems.length > 0) {
-  process.stderr.write(`highpress: bad context: ${problems.join("; ")}\n`);
+function fail(all: readonly string[]): never {
+  process.stderr.write(`highpress: bad context: ${all.join("; ")}\n`);
   process.exit(1);
 }
 
-new HighPressStack(app, text("stackName") ?? "HighPressStack", props);
+if (problems.length > 0) fail(problems);
+try {
+  new HighPressStack(app, text("stackName") ?? "HighPressStack", props);
+} catch (error) {
+  if (error instanceof StackConfigError) fail(error.problems);
+  throw error;
+}
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

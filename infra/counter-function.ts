@@ -1,9 +1,10 @@
 // The team's defaults for a HighPress function, in one place: Node.js 24 on arm64, the
-// shared esbuild options (ESM, minified, source maps, no AWS SDK, one store client), JSON
-// logs in a log group with a retention period, and a role that can write only that group.
+// shared esbuild options (ESM, minified, no AWS SDK, one store client; source maps opt-in),
+// JSON logs in a log group with a retention period, and a role that can write only that
+// group (plus, in a VPC, manage its network interfaces; with tracing, write to X-Ray).
 
 import { join } from "node:path";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -13,6 +14,7 @@ import {
   BUNDLE_TARGET,
   bundleDefine,
   type DeployedStore,
+  deployedNodeOptions,
   ESM_REQUIRE_BANNER,
   EXTERNAL_MODULES,
   FUNCTIONS,
@@ -34,7 +36,28 @@ export interface CounterFunctionProps {
   vpc?: lambda.FunctionProps["vpc"];
   vpcSubnets?: lambda.FunctionProps["vpcSubnets"];
   securityGroups?: lambda.FunctionProps["securityGroups"];
+  /** Ship a source map and run with --enable-source-maps. Default false: it slows the cold start. */
+  sourceMaps?: boolean;
+  /** Lambda active tracing (X-Ray); CDK grants the role what it needs. Default false. */
+  tracing?: boolean;
 }
+
+/**
+ * What Lambda needs to attach a function to a VPC: the actions of the managed policy
+ * AWSLambdaENIManagementAccess, plus ec2:DescribeSubnets. CDK adds the managed
+ * AWSLambdaVPCAccessExecutionRole only to roles it creates itself, and Lambda refuses to
+ * create a VPC function whose role lacks them
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions).
+ * These EC2 actions do not support resource-level scoping: the resource is `*`.
+ */
+export const VPC_ENI_ACTIONS = [
+  "ec2:CreateNetworkInterface",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+  "ec2:DeleteNetworkInterface",
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:UnassignPrivateIpAddresses",
+];
 
 export class CounterFunction extends NodejsFunction {
   constructor(scope: Construct, id: FunctionId, props: CounterFunctionProps) {
@@ -54,6 +77,15 @@ export class CounterFunction extends NodejsFunction {
         resources: [logGroup.logGroupArn],
       }),
     );
+    if (props.vpc) role.addToPolicy(new iam.PolicyStatement({ actions: VPC_ENI_ACTIONS, resources: ["*"] }));
+    if (props.vpc || props.tracing) {
+      Validations.of(role).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "Only the VPC network-interface actions (Lambda's AWSLambdaENIManagementAccess) and X-Ray's PutTraceSegments/PutTelemetryRecords, none of which supports resource-level permissions.",
+      });
+    }
+    const nodeOptions = deployedNodeOptions(props.sourceMaps ?? false);
     super(scope, id, {
       entry: join(ROOT, FUNCTIONS[id].entry),
       handler: "handler",
@@ -66,7 +98,8 @@ export class CounterFunction extends NodejsFunction {
       loggingFormat: lambda.LoggingFormat.JSON,
       projectRoot: ROOT,
       depsLockFilePath: join(ROOT, "package-lock.json"),
-      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      environment: { ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...props.environment },
+      ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
@@ -75,7 +108,7 @@ export class CounterFunction extends NodejsFunction {
         target: BUNDLE_TARGET,
         mainFields: ["module", "main"],
         minify: true,
-        sourceMap: true,
+        sourceMap: props.sourceMaps ?? false,
         sourcesContent: false,
         externalModules: EXTERNAL_MODULES,
         define: bundleDefine(props.store),

@@ -163,7 +163,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push("READ_AUTH: needs API_KEYS, or no one could read");
   }
   if (!parsed.success || problems.length > 0 || typeof counterTypes === "string") {
-    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`, { problems });
   }
   const e = parsed.data;
 

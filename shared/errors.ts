@@ -89,6 +89,12 @@ export class StoreUnavailableError extends Error {
 /** A setting is missing or malformed: start-up stops with this message. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  /** Each problem on its own, `VARIABLE: what is wrong` (the CDK app names its context keys from them). */
+  readonly problems: readonly string[];
+  constructor(message: string, options?: { problems?: readonly string[]; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.problems = options?.problems ?? [message];
+  }
 }
 
 export const STATUS_TITLES: Readonly<Record<number, string>> = {

@@ -2,38 +2,22 @@
 // cdk-nag's AwsSolutions checks clean. Bundling is skipped here (see synth.test.ts).
 
 import { App, Stack } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Match } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { HighPressStack, type HighPressStackProps } from "../../infra/stack.ts";
-
-const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:highpress/upstash-token-AbCdEf";
-
-function synth(props: HighPressStackProps) {
-  // Path metadata is on in `cdk synth` (SAM finds functions by it); tests turn it on too.
-  const app = new App({ context: { "aws:cdk:bundling-stacks": [], "aws:cdk:enable-path-metadata": true } });
-  const stack = new HighPressStack(app, "HighPressStack", props);
-  return { stack, template: Template.fromStack(stack) };
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, asserted field by field.
-type Json = any;
-type Resources = Record<
-  string,
-  { Type: string; Properties: Record<string, Json>; Metadata?: Record<string, Json> }
->;
-const resourcesOf = (template: Template, type: string) => template.findResources(type) as Resources;
-
-/** Every IAM statement in the template, with the role it belongs to. */
-function statements(template: Template) {
-  return Object.values(resourcesOf(template, "AWS::IAM::Policy")).flatMap((p) =>
-    (p.Properties.PolicyDocument.Statement as Record<string, Json>[]).map((s) => ({
-      actions: ([] as string[]).concat(s.Action),
-      resources: ([] as unknown[]).concat(s.Resource),
-    })),
-  );
-}
+import { VPC_ENI_ACTIONS } from "../../infra/counter-function.ts";
+import type { HighPressStackProps } from "../../infra/stack.ts";
+import {
+  counterFunctions,
+  EXISTING_VPC,
+  type Resources,
+  resourcesOf,
+  roleOf,
+  SECRET_ARN,
+  statements,
+  synth,
+} from "../support/stack.ts";
 
 const MODES: [string, HighPressStackProps][] = [
   ["upstash (parameters)", {}],
@@ -49,18 +33,14 @@ const MODES: [string, HighPressStackProps][] = [
     "elasticache (existing VPC)",
     {
       store: "elasticache",
-      existingVpc: {
-        vpcId: "vpc-0123456789abcdef0",
-        availabilityZones: ["eu-west-1a", "eu-west-1b"],
-        privateSubnetIds: ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
-      },
+      existingVpc: EXISTING_VPC,
     },
   ],
 ];
 
 describe.each(MODES)("HighPressStack, %s", (_name, props) => {
   const { stack, template } = synth(props);
-  const functions = resourcesOf(template, "AWS::Lambda::Function");
+  const functions = counterFunctions(template);
 
   it("has the three functions with the team's defaults, under their construct ids", () => {
     expect(Object.keys(functions)).toHaveLength(3);
@@ -95,13 +75,7 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
       const names = Object.keys(env).sort();
       if (props.store === "elasticache") {
         expect(names).toEqual(
-          expect.arrayContaining([
-            "COUNTER_STORE",
-            "REDIS_URL",
-            "REDIS_CLUSTER",
-            "LOG_LEVEL",
-            "NODE_OPTIONS",
-          ]),
+          expect.arrayContaining(["COUNTER_STORE", "REDIS_URL", "REDIS_CLUSTER", "LOG_LEVEL"]),
         );
         expect(env.COUNTER_STORE).toBe("redis");
         expect(env.REDIS_CLUSTER).toBe("true");
@@ -166,18 +140,19 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
     expect(all.length).toBeGreaterThan(0);
     for (const statement of all) {
       for (const action of statement.actions) expect(action, JSON.stringify(statement)).not.toMatch(/\*/);
-      const eni = statement.actions.every((a) => a.startsWith("ec2:"));
+      const eni = statement.actions.every((a) => VPC_ENI_ACTIONS.includes(a));
       if (!eni) expect(statement.resources, JSON.stringify(statement)).not.toContain("*");
     }
     const roles = resourcesOf(template, "AWS::IAM::Role");
-    for (const role of Object.values(roles)) {
-      const managed = JSON.stringify(role.Properties.ManagedPolicyArns ?? []);
+    for (const fn of Object.values(functions)) {
+      const managed = JSON.stringify(roles[roleOf(fn)]?.Properties.ManagedPolicyArns ?? []);
       expect(managed).not.toContain("AWSLambdaBasicExecutionRole");
     }
   });
 
-  it("alarms on 5xx rate, function errors, throttles and p99 duration, with a dashboard", () => {
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 10);
+  it("alarms on 5xx rate, function errors, throttles and p99 duration (and the cache), with a dashboard", () => {
+    const cache = props.store === "elasticache";
+    template.resourceCountIs("AWS::CloudWatch::Alarm", cache ? 13 : 10);
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
     const metrics = alarms.map((a) => a.Properties.MetricName ?? "expression");
     expect(metrics.sort()).toEqual(
@@ -186,6 +161,7 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
         ...Array(3).fill("Errors"),
         ...Array(3).fill("Throttles"),
         "expression",
+        ...(cache ? ["expression", "ThrottledCmds", "BytesUsedForCache"] : []),
       ].sort(),
     );
     expect(alarms.find((a) => a.Properties.MetricName === "Duration")?.Properties.ExtendedStatistic).toBe(

@@ -1,0 +1,177 @@
+// ElastiCache Serverless (Valkey, TLS, cluster mode) in a VPC that only the functions can
+// reach: the VPC (new, or an existing one), the security groups, the Secrets Manager
+// endpoint the isolated subnets need, and the cache with its snapshots and removal rule.
+
+import { createHash } from "node:crypto";
+import { CfnDeletionPolicy, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as elasticache from "aws-cdk-lib/aws-elasticache";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { CACHE_LIMITS, type HighPressStackProps } from "./stack-props.ts";
+
+export interface CounterCache {
+  cache: elasticache.CfnServerlessCache;
+  /** The cache's name: the `clusterId` dimension of its CloudWatch metrics. */
+  name: string;
+  /** Where the functions run, for their `vpc`, `vpcSubnets` and `securityGroups`. */
+  network: { vpc: ec2.IVpc; vpcSubnets: ec2.SubnetSelection; securityGroups: ec2.ISecurityGroup[] };
+  /** REDIS_URL and REDIS_CLUSTER of the functions. */
+  environment: Record<string, string>;
+}
+
+/** 40 characters at most, lowercase letters, digits and single hyphens, no hyphen at the end. */
+const CACHE_NAME_MAX = 40;
+
+/**
+ * A name no other stack shares (a hash of the full stack name) that changes with every
+ * property whose change replaces the cache, so that CloudFormation can create the
+ * replacement before it deletes the old cache.
+ */
+export function cacheName(stack: Stack, replacing: Record<string, unknown>): string {
+  const hash = createHash("sha256")
+    .update(JSON.stringify([stack.stackName, stack.resolve(replacing)]))
+    .digest("hex")
+    .slice(0, 8);
+  const base = stack.stackName
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .slice(0, CACHE_NAME_MAX - hash.length - 1)
+    .replace(/-+$/, "");
+  return `${base || "highpress"}-${hash}`;
+}
+
+function newVpc(scope: Construct): ec2.Vpc {
+  const vpc = new ec2.Vpc(scope, "Vpc", {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [{ name: "private", subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+  });
+  // Rejected traffic only: what a security review needs, at a fraction of the cost.
+  vpc.addFlowLog("FlowLog", {
+    trafficType: ec2.FlowLogTrafficType.REJECT,
+    destination: ec2.FlowLogDestination.toCloudWatchLogs(
+      new logs.LogGroup(scope, "VpcFlowLogs", { retention: logs.RetentionDays.ONE_MONTH }),
+    ),
+  });
+  return vpc;
+}
+
+function vpcOf(scope: Construct, props: HighPressStackProps): ec2.IVpc {
+  const existing = props.existingVpc;
+  if (!existing) return newVpc(scope);
+  return ec2.Vpc.fromVpcAttributes(scope, "Vpc", {
+    vpcId: existing.vpcId,
+    availabilityZones: existing.availabilityZones,
+    isolatedSubnetIds: existing.privateSubnetIds,
+    ...(existing.cidr ? { vpcCidrBlock: existing.cidr } : {}),
+  });
+}
+
+/**
+ * Isolated subnets have no route out, so the functions read their secrets through an
+ * interface endpoint (cheaper than a NAT gateway). A VPC that has one already with private
+ * DNS cannot take a second (`secretsEndpoint=existing`): the functions may then reach 443
+ * inside the VPC's own range, where that endpoint lives.
+ */
+function secretsEndpoint(
+  scope: Construct,
+  vpc: ec2.IVpc,
+  subnets: ec2.SelectedSubnets,
+  functionsSg: ec2.SecurityGroup,
+  props: HighPressStackProps,
+): void {
+  if (props.secretsEndpoint === "existing") {
+    functionsSg.addEgressRule(
+      ec2.Peer.ipv4(vpc.vpcCidrBlock),
+      ec2.Port.tcp(443),
+      "functions to the VPC's Secrets Manager endpoint",
+    );
+    return;
+  }
+  const endpointSg = new ec2.SecurityGroup(scope, "SecretsEndpointSecurityGroup", {
+    vpc,
+    description: "Secrets Manager endpoint: reachable from the functions only",
+    allowAllOutbound: false,
+  });
+  endpointSg.addIngressRule(functionsSg, ec2.Port.tcp(443), "functions to Secrets Manager");
+  functionsSg.addEgressRule(endpointSg, ec2.Port.tcp(443), "functions to Secrets Manager");
+  vpc.addInterfaceEndpoint("SecretsManagerEndpoint", {
+    service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    subnets,
+    securityGroups: [endpointSg],
+    open: false,
+  });
+}
+
+/**
+ * ServerlessCache takes no `DeletionPolicy: Snapshot` (CloudFormation's DeletionPolicy
+ * attribute page lists the types that do); its own FinalSnapshotName takes the snapshot
+ * when CloudFormation deletes it.
+ */
+function applyRemoval(cache: elasticache.CfnServerlessCache, name: string, props: HighPressStackProps): void {
+  const removal = props.cacheRemoval ?? "snapshot";
+  if (removal === "retain") {
+    cache.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return;
+  }
+  cache.cfnOptions.deletionPolicy = CfnDeletionPolicy.DELETE;
+  cache.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.DELETE;
+  if (removal === "snapshot") cache.finalSnapshotName = `${name}-final`;
+}
+
+/** The cache, its network, and what the functions need to reach it. */
+export function counterCache(
+  scope: Construct,
+  props: HighPressStackProps,
+  needsSecrets: boolean,
+): CounterCache {
+  const vpc = vpcOf(scope, props);
+  const subnets = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED });
+  const functionsSg = new ec2.SecurityGroup(scope, "FunctionsSecurityGroup", {
+    vpc,
+    description: "HighPress functions",
+    allowAllOutbound: false,
+  });
+  const cacheSg = new ec2.SecurityGroup(scope, "CacheSecurityGroup", {
+    vpc,
+    description: "HighPress cache: reachable from the functions only",
+    allowAllOutbound: false,
+  });
+  // 6379: the endpoint; 6380: the reader endpoint of ElastiCache Serverless.
+  cacheSg.addIngressRule(functionsSg, ec2.Port.tcpRange(6379, 6380), "functions to the cache");
+  functionsSg.addEgressRule(cacheSg, ec2.Port.tcpRange(6379, 6380), "functions to the cache");
+  if (needsSecrets) secretsEndpoint(scope, vpc, subnets, functionsSg, props);
+
+  const replacing = { engine: "valkey", subnetIds: subnets.subnetIds };
+  const name = cacheName(Stack.of(scope), replacing);
+  const cache = new elasticache.CfnServerlessCache(scope, "Cache", {
+    ...replacing,
+    majorEngineVersion: "8",
+    serverlessCacheName: name,
+    description: "HighPress counters",
+    securityGroupIds: [cacheSg.securityGroupId],
+    cacheUsageLimits: {
+      dataStorage: { maximum: cacheMaxStorageGb(props), unit: "GB" },
+      ecpuPerSecond: { maximum: cacheMaxEcpuPerSecond(props) },
+    },
+    snapshotRetentionLimit:
+      props.cacheSnapshotRetentionDays ?? CACHE_LIMITS.cacheSnapshotRetentionDays.fallback,
+  });
+  applyRemoval(cache, name, props);
+  return {
+    cache,
+    name,
+    network: { vpc, vpcSubnets: { subnets: subnets.subnets }, securityGroups: [functionsSg] },
+    environment: {
+      REDIS_URL: `rediss://${cache.attrEndpointAddress}:${cache.attrEndpointPort}`,
+      REDIS_CLUSTER: "true",
+    },
+  };
+}
+
+export const cacheMaxStorageGb = (props: HighPressStackProps) =>
+  props.cacheMaxStorageGb ?? CACHE_LIMITS.cacheMaxStorageGb.fallback;
+export const cacheMaxEcpuPerSecond = (props: HighPressStackProps) =>
+  props.cacheMaxEcpuPerSecond ?? CACHE_LIMITS.cacheMaxEcpuPerSecond.fallback;

@@ -1,0 +1,196 @@
+// What a HighPress stack can be asked for, and the check that refuses a stack that would
+// deploy broken: every problem is named at synth, before CloudFormation sees anything.
+
+import type { StackProps } from "aws-cdk-lib";
+import { loadConfig } from "../shared/config.ts";
+import { ConfigError } from "../shared/errors.ts";
+
+export type StoreMode = "upstash" | "elasticache";
+
+/** What happens to the cache when the stack is deleted (or the cache replaced). */
+export type CacheRemoval = "retain" | "snapshot" | "destroy";
+
+export interface HighPressStackProps extends StackProps {
+  /** Where counters live. Default upstash. */
+  store?: StoreMode;
+  /** Upstash REST URL. Default: the UpstashRestUrl parameter, asked at deploy. */
+  upstashUrl?: string;
+  /** Secret holding the Upstash token, by name or ARN. Default: the UpstashTokenSecretArn parameter. */
+  upstashTokenSecret?: string;
+  /** Secret holding the API keys accepted on writes (JSON array or comma-separated). Default: writes open, and synth warns. */
+  apiKeysSecret?: string;
+  /** A customer-managed KMS key (ARN) that encrypts the secrets; the functions may decrypt with it through Secrets Manager only. */
+  secretsKmsKey?: string;
+  /** An existing VPC for ElastiCache mode (DNS hostnames and DNS support on); default: a new VPC with two AZs and no NAT gateway. */
+  existingVpc?: { vpcId: string; availabilityZones: string[]; privateSubnetIds: string[]; cidr?: string };
+  /** `existing`: the VPC already has a Secrets Manager interface endpoint with private DNS; do not create one. Default create. */
+  secretsEndpoint?: "create" | "existing";
+  /** Stage throttling: steady requests per second and burst. Default 1000 and 2000. */
+  throttleRate?: number;
+  throttleBurst?: number;
+  /** Origins allowed by CORS; default none (no CORS). */
+  corsOrigins?: string[];
+  /** Alarms notify this address (a new encrypted SNS topic), or this existing topic. Default: alarms only. */
+  alarmEmail?: string;
+  alarmTopicArn?: string;
+  /** The app's own settings, as the functions' environment (defaults as the service's; see .env.example). */
+  counterTypes?: string;
+  keyPrefix?: string;
+  logLevel?: string;
+  storeTimeoutMs?: number;
+  maxBodyBytes?: number;
+  rateLimitIp?: string;
+  rateLimitKey?: string;
+  rateLimitUser?: string;
+  readAuth?: boolean;
+  /** ElastiCache Serverless limits, a ceiling on its bill. Default 10 GB and 5000 ECPU/s. */
+  cacheMaxStorageGb?: number;
+  cacheMaxEcpuPerSecond?: number;
+  /** Daily snapshots kept, 0 (none) to 35. Default 7. */
+  cacheSnapshotRetentionDays?: number;
+  /** Default snapshot: a final snapshot is taken when the cache is deleted. */
+  cacheRemoval?: CacheRemoval;
+  /** Ship source maps and run with --enable-source-maps (slower cold starts). Default false. */
+  sourceMaps?: boolean;
+  /** Lambda active tracing (X-Ray). Default false. */
+  tracing?: boolean;
+}
+
+/**
+ * ElastiCache Serverless usage limits: 1,000-15,000,000 ECPU per second
+ * (https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ECPUPerSecond.html),
+ * 1-5,000 GB of data (.../API_DataStorage.html); daily snapshots kept up to 35 days
+ * (.../API_CreateServerlessCache.html, SnapshotRetentionLimit).
+ */
+export const CACHE_LIMITS = {
+  cacheMaxEcpuPerSecond: { min: 1_000, max: 15_000_000, fallback: 5_000 },
+  cacheMaxStorageGb: { min: 1, max: 5_000, fallback: 10 },
+  cacheSnapshotRetentionDays: { min: 0, max: 35, fallback: 7 },
+} as const;
+
+/** Each app setting the stack can pass on, by its context name, and the variable the app reads. */
+const APP_SETTINGS = {
+  counterTypes: "COUNTER_TYPES",
+  keyPrefix: "KEY_PREFIX",
+  logLevel: "LOG_LEVEL",
+  storeTimeoutMs: "STORE_TIMEOUT_MS",
+  maxBodyBytes: "MAX_BODY_BYTES",
+  rateLimitIp: "RATE_LIMIT_IP",
+  rateLimitKey: "RATE_LIMIT_KEY",
+  rateLimitUser: "RATE_LIMIT_USER",
+  readAuth: "READ_AUTH",
+} as const satisfies Record<string, string>;
+
+/** The app settings given to the stack, as the functions' environment variables. */
+export function appSettingsEnvironment(props: HighPressStackProps): Record<string, string> {
+  const environment: Record<string, string> = { LOG_LEVEL: "info" };
+  for (const [key, variable] of Object.entries(APP_SETTINGS)) {
+    const value = props[key as keyof typeof APP_SETTINGS];
+    if (value !== undefined) environment[variable] = String(value);
+  }
+  return environment;
+}
+
+/**
+ * The app's own parser judges the settings, so a value that synthesises also starts. The
+ * keys live in a secret read at run time; a stand-in takes their place here so that rules
+ * that depend on them (READ_AUTH needs keys) are judged as they will be on Lambda.
+ */
+function appSettingProblems(props: HighPressStackProps): string[] {
+  const contextName = Object.fromEntries(Object.entries(APP_SETTINGS).map(([k, v]) => [v, k]));
+  try {
+    loadConfig({
+      ...appSettingsEnvironment(props),
+      COUNTER_STORE: "memory",
+      API_KEYS: props.apiKeysSecret ? "stand-in-for-the-keys-in-the-secret" : undefined,
+    });
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.problems.map((problem) => {
+      const variable = problem.split(":")[0] ?? "";
+      const key = contextName[variable];
+      if (variable === "READ_AUTH" && key) return "readAuth: needs apiKeysSecret, or no one could read";
+      return key ? `${key}: ${problem.slice(variable.length + 2)} (${variable})` : problem;
+    });
+  }
+}
+
+function rangeProblems(props: HighPressStackProps): string[] {
+  const problems: string[] = [];
+  for (const [key, { min, max }] of Object.entries(CACHE_LIMITS)) {
+    const value = props[key as keyof typeof CACHE_LIMITS];
+    if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+      problems.push(`${key}: must be an integer from ${min} to ${max}, got ${value}`);
+    }
+  }
+  for (const key of ["throttleRate", "throttleBurst"] as const) {
+    const value = props[key];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      problems.push(`${key}: must be a positive integer, got ${value}`);
+    }
+  }
+  return problems;
+}
+
+function networkProblems(props: HighPressStackProps): string[] {
+  const problems: string[] = [];
+  const vpc = props.existingVpc;
+  if (vpc && (vpc.availabilityZones.length < 2 || vpc.privateSubnetIds.length < 2)) {
+    problems.push(
+      `vpcId: needs at least 2 availability zones and 2 private subnets (ElastiCache Serverless and Lambda spread over AZs), got ${vpc.availabilityZones.length} and ${vpc.privateSubnetIds.length}`,
+    );
+  }
+  if (vpc && vpc.availabilityZones.length !== vpc.privateSubnetIds.length) {
+    problems.push("privateSubnetIds: give one subnet per availability zone in vpcAzs, in the same order");
+  }
+  if (props.secretsEndpoint === "existing" && !vpc) {
+    problems.push("secretsEndpoint: existing needs an existing VPC (vpcId); a new VPC has no endpoint");
+  }
+  if (props.secretsEndpoint === "existing" && vpc && !vpc.cidr) {
+    problems.push("vpcCidr: needed with secretsEndpoint=existing, to let the functions reach that endpoint");
+  }
+  if (props.existingVpc && (props.store ?? "upstash") !== "elasticache") {
+    problems.push("vpcId: only ElastiCache mode runs in a VPC (store=elasticache)");
+  }
+  return problems;
+}
+
+function otherProblems(props: HighPressStackProps): string[] {
+  const problems: string[] = [];
+  if (props.alarmEmail && props.alarmTopicArn)
+    problems.push("alarmEmail: give alarmEmail or alarmTopicArn, not both");
+  if (
+    props.secretsKmsKey &&
+    !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(props.secretsKmsKey)
+  ) {
+    problems.push(
+      `secretsKmsKey: must be a KMS key ARN (arn:aws:kms:region:account:key/id), got ${props.secretsKmsKey}`,
+    );
+  }
+  if (props.secretsKmsKey && props.store === "elasticache" && !props.apiKeysSecret) {
+    problems.push("secretsKmsKey: no secret to decrypt in ElastiCache mode without apiKeysSecret");
+  }
+  if (props.cacheRemoval && !["retain", "snapshot", "destroy"].includes(props.cacheRemoval)) {
+    problems.push(`cacheRemoval: must be retain, snapshot or destroy, got ${props.cacheRemoval}`);
+  }
+  return problems;
+}
+
+/** Every problem with these props, each naming its context key; empty when the stack can deploy. */
+export function stackPropsProblems(props: HighPressStackProps): string[] {
+  return [
+    ...appSettingProblems(props),
+    ...rangeProblems(props),
+    ...networkProblems(props),
+    ...otherProblems(props),
+  ];
+}
+
+/** A stack asked for something that would not deploy or not start. */
+export class StackConfigError extends Error {
+  override name = "StackConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`bad context: ${problems.join("; ")}`);
+  }
+}
