@@ -3,8 +3,10 @@
 // function's init is complete (config, store client, one round trip to a local store),
 // against the same reading at the first line of an empty module; medians of repeated runs.
 // Process exit is not counted: Lambda freezes an environment after init, it does not exit
-// (and on Node 20 the teardown after a first fetch() alone takes tens of ms). Budgets from the deploy issue:
-// 150 KiB with Upstash, 300 KiB with ElastiCache, +50 ms over bare node.
+// (and on Node 20 the teardown after a first fetch() alone takes tens of ms). Each run has
+// the NODE_OPTIONS a deployed function has (`--source-maps` measures the opt-in source maps).
+// Budgets: 150 KiB with Upstash, 300 KiB with ElastiCache (the command fails over them),
+// +50 ms over bare node (a warning only: on a loaded machine the timing swings by 100 ms).
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -12,11 +14,13 @@ import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { startRedis } from "../tests/support/redis-server.ts";
 import { startUpstashEndpoint } from "../tests/support/upstash-endpoint.ts";
-import { buildBundles, type DeployedStore } from "./bundling.ts";
+import { buildBundles, type DeployedStore, deployedNodeOptions } from "./bundling.ts";
 
 const RUNS = Number(process.env.SIZE_RUNS ?? 15);
 const BUDGET_KIB: Record<DeployedStore, number> = { upstash: 150, redis: 300 };
 const BUDGET_MS = 50;
+const SOURCE_MAPS = process.argv.includes("--source-maps");
+const NODE_OPTIONS = deployedNodeOptions(SOURCE_MAPS);
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,7 +35,7 @@ const median = (values: number[]) => {
 function readyAtMs(code: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", code], {
-      env,
+      env: NODE_OPTIONS ? { ...env, NODE_OPTIONS } : env,
       stdio: ["ignore", "pipe", "pipe"],
       timeout: 30_000,
     });
@@ -66,7 +70,8 @@ async function main(): Promise<void> {
     },
   };
   const rows: string[][] = [];
-  let overBudget = 0;
+  let overSize = 0;
+  let overTime = 0;
   try {
     const bare: number[] = [];
     for (let i = 0; i < RUNS; i++) bare.push(await readyAtMs(PRINT_AND_EXIT, { PATH: process.env.PATH }));
@@ -80,17 +85,19 @@ async function main(): Promise<void> {
         const kib = bundle.bytes / 1024;
         const gzipKib = gzipSync(readFileSync(bundle.file)).length / 1024;
         const extra = median(times) - bareMs;
-        const ok = kib <= BUDGET_KIB[store] && extra <= BUDGET_MS;
-        if (!ok) overBudget++;
+        const sizeOk = kib <= BUDGET_KIB[store];
+        if (!sizeOk) overSize++;
+        if (extra > BUDGET_MS) overTime++;
         rows.push([
           bundle.id,
           store,
           kib.toFixed(1),
           gzipKib.toFixed(1),
           `${BUDGET_KIB[store]}`,
+          sizeOk ? "ok" : "OVER",
           median(times).toFixed(0),
-          extra.toFixed(0),
-          ok ? "ok" : "OVER",
+          `${extra.toFixed(0)} (${(Math.min(...times) - bareMs).toFixed(0)} to ${(Math.max(...times) - bareMs).toFixed(0)})`,
+          extra <= BUDGET_MS ? "ok" : "warn",
         ]);
       }
     }
@@ -100,15 +107,16 @@ async function main(): Promise<void> {
       "KiB",
       "gzip KiB",
       "budget KiB",
+      "size",
       "ready at ms",
-      "over bare node ms",
-      "budget",
+      "over bare node ms (range)",
+      `+${BUDGET_MS} ms`,
     ];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
     const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
     process.stdout.write(
       [
-        `Bundles: minified ESM, source maps excluded. Cold start: ms from process start to handler ready; bare node reaches an empty module at ${bareMs.toFixed(0)} ms (medians of ${RUNS}).`,
+        `Bundles: minified ESM, source map files not counted; run with NODE_OPTIONS=${NODE_OPTIONS ?? "(unset)"} as deployed${SOURCE_MAPS ? " with -c sourceMaps=true" : ""}. Cold start: ms from process start to handler ready; bare node reaches an empty module at ${bareMs.toFixed(0)} ms (medians of ${RUNS}, range over the runs).`,
         line(header),
         line(widths.map((w) => "-".repeat(w))),
         ...rows.map(line),
@@ -119,8 +127,13 @@ async function main(): Promise<void> {
     await upstash.close();
     await redis.stop();
   }
-  if (overBudget > 0) {
-    process.stderr.write(`${overBudget} bundle(s) over budget\n`);
+  if (overTime > 0) {
+    process.stderr.write(
+      `warning: ${overTime} bundle(s) load more than ${BUDGET_MS} ms slower than bare node (median); timings on a busy machine swing widely, so this does not fail the command\n`,
+    );
+  }
+  if (overSize > 0) {
+    process.stderr.write(`${overSize} bundle(s) over their size budget\n`);
     process.exitCode = 1;
   }
 }
