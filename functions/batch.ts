@@ -1,7 +1,7 @@
 // Lambda entry point: POST /api/v1/counter/batch.
 // Built once per execution environment; Lambda's init phase awaits the start.
 
-import { createLambdaHandler } from "../shared/lambda.ts";
+import { createLambdaHandler } from "../shared/runtime/lambda.ts";
 
 export const handler = createLambdaHandler(["batch"]);
 await handler.warm;

@@ -169,7 +169,7 @@ function cacheAlarms(scope: Construct, cache: CacheLimits): cloudwatch.Alarm[] {
   ];
 }
 
-/** The app's own EMF metrics (shared/observe.ts), per function. */
+/** The app's own EMF metrics (shared/http/observe.ts), per function. */
 function appMetricWidgets(functions: Record<string, CounterFunction>): cloudwatch.IWidget[] {
   const metric = (fn: CounterFunction, metricName: string, statistic: string) =>
     new cloudwatch.Metric({

@@ -2,8 +2,8 @@
 // deploy broken: every problem is named at synth, before CloudFormation sees anything.
 
 import type { StackProps } from "aws-cdk-lib";
-import { loadConfig } from "../shared/config.ts";
-import { ConfigError } from "../shared/errors.ts";
+import { ConfigError } from "../shared/domain/errors.ts";
+import { loadConfig } from "../shared/runtime/config.ts";
 
 export type StoreMode = "upstash" | "elasticache";
 

@@ -3,10 +3,10 @@
 // dynamic imports are then dead code, and the other stores (ioredis, @upstash/redis, the
 // memory store) are left out.
 
-import type { Config } from "../config.ts";
-import type { CounterStore } from "../domain.ts";
-import { ConfigError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
+import { ConfigError } from "../domain/errors.ts";
+import type { CounterStore } from "../domain/model.ts";
+import type { Config } from "../runtime/config.ts";
+import type { Logger } from "../runtime/logger.ts";
 
 export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {
   const { keyPrefix, storeTimeoutMs: timeoutMs } = config;

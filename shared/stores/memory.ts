@@ -2,7 +2,8 @@
 // call runs to completion before the next starts, which makes it atomic. Ranking buckets
 // and idempotency records expire on the command's clock, so memory stays bounded.
 
-import { bucketOf, WINDOW_PERIODS } from "../buckets.ts";
+import { bucketOf, WINDOW_PERIODS } from "../domain/buckets.ts";
+import { IdempotencyConflictError, RateLimitedError } from "../domain/errors.ts";
 import {
   type CounterQuery,
   type CounterReading,
@@ -16,8 +17,7 @@ import {
   type RateLimit,
   rateWindow,
   requestFingerprint,
-} from "../domain.ts";
-import { IdempotencyConflictError, RateLimitedError } from "../errors.ts";
+} from "../domain/model.ts";
 
 interface IdempotencyRecord {
   fingerprint: string;

@@ -3,7 +3,7 @@
 // after a reconnect, so a write is sent at most once and only on a live connection.
 
 import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from "ioredis";
-import type { CounterStore } from "../domain.ts";
+import type { CounterStore } from "../domain/model.ts";
 import { createScriptStore, type ScriptTransport } from "./script-store.ts";
 
 export type RedisClient = Redis | Cluster;

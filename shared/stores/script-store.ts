@@ -2,7 +2,8 @@
 // scripts, decoding, deadlines and error mapping live here; a ScriptTransport only carries
 // EVALSHA/EVAL to the server.
 
-import { bucketOf, windowBucketsAt } from "../buckets.ts";
+import { bucketOf, windowBucketsAt } from "../domain/buckets.ts";
+import { IdempotencyConflictError, RateLimitedError, StoreUnavailableError } from "../domain/errors.ts";
 import {
   type CounterQuery,
   type CounterReading,
@@ -17,8 +18,7 @@ import {
   rateWindow,
   requestFingerprint,
   type StoreName,
-} from "../domain.ts";
-import { IdempotencyConflictError, RateLimitedError, StoreUnavailableError } from "../errors.ts";
+} from "../domain/model.ts";
 import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */

@@ -3,7 +3,7 @@
 // apply a write twice) and every request carries its own deadline.
 
 import { errors, Redis } from "@upstash/redis";
-import type { CounterStore } from "../domain.ts";
+import type { CounterStore } from "../domain/model.ts";
 import { createScriptStore, type ScriptTransport } from "./script-store.ts";
 
 export interface UpstashStoreOptions {

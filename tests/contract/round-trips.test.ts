@@ -4,7 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CounterStore } from "../../shared/domain.ts";
+import type { CounterStore } from "../../shared/domain/model.ts";
 import { testApp } from "../support/app.ts";
 import { clusterBackend, redisBackend, upstashBackend } from "../support/backends.ts";
 

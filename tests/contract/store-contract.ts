@@ -2,8 +2,8 @@
 // same answers. Concurrency is driven through the real app, end to end.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import type { CounterStore, IncrementCommand } from "../../shared/domain.ts";
-import { IdempotencyConflictError, RateLimitedError } from "../../shared/errors.ts";
+import { IdempotencyConflictError, RateLimitedError } from "../../shared/domain/errors.ts";
+import type { CounterStore, IncrementCommand } from "../../shared/domain/model.ts";
 import { json, testApp } from "../support/app.ts";
 import type { Backend } from "../support/backends.ts";
 

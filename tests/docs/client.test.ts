@@ -1,8 +1,8 @@
 // The typed client against the real app: every call, typed errors, and safe retries.
 
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../shared/app.ts";
-import { createHighPressClient, HighPressError } from "../../shared/client.ts";
+import { createHighPressClient, HighPressError } from "../../shared/client/client.ts";
+import { createApp } from "../../shared/http/http-app.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { DEFAULT_TYPES, memoryLogger } from "../support/app.ts";
 

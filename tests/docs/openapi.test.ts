@@ -7,9 +7,9 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { type BuiltBundle, buildBundles } from "../../infra/bundling.ts";
-import { ROUTES } from "../../shared/app.ts";
-import { mountDocs } from "../../shared/docs.ts";
-import { buildOpenApiDocument } from "../../shared/openapi.ts";
+import { mountDocs } from "../../shared/http/docs.ts";
+import { ROUTES } from "../../shared/http/http-app.ts";
+import { buildOpenApiDocument } from "../../shared/http/openapi.ts";
 import {
   BatchResponse,
   CounterResponse,
@@ -17,10 +17,10 @@ import {
   HealthResponse,
   HotResponse,
   IncrementResponse,
-} from "../../shared/responses.ts";
-import { BatchBody, IncrementBody } from "../../shared/schemas.ts";
+} from "../../shared/http/responses.ts";
+import { BatchBody, IncrementBody } from "../../shared/http/schemas.ts";
+import { VERSION } from "../../shared/http/version.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { VERSION } from "../../shared/version.ts";
 import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is walked as plain JSON.

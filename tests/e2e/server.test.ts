@@ -22,7 +22,7 @@ interface Running {
 async function startServer(env: Record<string, string>): Promise<Running> {
   const port = await freePort();
   const server = await runNode(
-    ["shared/server.ts"],
+    ["shared/runtime/server.ts"],
     { HOST: "127.0.0.1", PORT: String(port), ...env },
     "highpress listening",
   );
@@ -67,7 +67,10 @@ describe("npm start with no configuration", () => {
 
 describe("a bad configuration", () => {
   it("stops start-up with one message naming the variables", async () => {
-    const server = await runNode(["shared/server.ts"], { PORT: "not-a-port", COUNTER_STORE: "redis" });
+    const server = await runNode(["shared/runtime/server.ts"], {
+      PORT: "not-a-port",
+      COUNTER_STORE: "redis",
+    });
     const code = await server.exited;
     // Everything it printed, stdout and stderr together: one line.
     const err = server.output();

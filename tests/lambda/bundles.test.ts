@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltBundle, buildBundles } from "../../infra/bundling.ts";
-import { VERSION } from "../../shared/version.ts";
+import { VERSION } from "../../shared/http/version.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { invokeBuilt } from "../support/built.ts";

@@ -2,7 +2,7 @@
 // same contract, envelopes and errors as the local server.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLambdaHandler, type LambdaHandler } from "../../shared/lambda.ts";
+import { createLambdaHandler, type LambdaHandler } from "../../shared/runtime/lambda.ts";
 import { apiGatewayEvent, type EventInput, lambdaContext } from "../support/apigw.ts";
 import { memoryLogger } from "../support/app.ts";
 import { randomPrefix } from "../support/backends.ts";

@@ -27,7 +27,7 @@ beforeAll(async () => {
   const port = await freePort();
   endpoint = `http://127.0.0.1:${port}`;
   lambdaHost = await run(
-    ["infra/start-lambda.ts"],
+    ["infra/tools/start-lambda.ts"],
     { ...storeEnv, LAMBDA_PORT: String(port) },
     "lambda invoke api listening",
   );
@@ -132,7 +132,10 @@ describe("start-lambda with the AWS SDK's Lambda client", () => {
 
 describe("the invoke and smoke tools against start-lambda", () => {
   it("npm run invoke -- <function> <event> --endpoint prints the function's answer", async () => {
-    const child = await run(["infra/invoke.ts", "get", "events/health.json", "--endpoint", endpoint], {});
+    const child = await run(
+      ["infra/tools/invoke.ts", "get", "events/health.json", "--endpoint", endpoint],
+      {},
+    );
     expect(await child.exited).toBe(0);
     const printed = JSON.parse(child.output().slice(child.output().indexOf("{"))) as {
       statusCode: number;
@@ -140,7 +143,10 @@ describe("the invoke and smoke tools against start-lambda", () => {
     };
     expect(printed.statusCode).toBe(200);
     expect(JSON.parse(printed.body)).toMatchObject({ status: "ok", store: "redis" });
-    const missing = await run(["infra/invoke.ts", "Nope", "events/health.json", "--endpoint", endpoint], {});
+    const missing = await run(
+      ["infra/tools/invoke.ts", "Nope", "events/health.json", "--endpoint", endpoint],
+      {},
+    );
     expect(await missing.exited).toBe(1);
     expect(missing.output()).toContain("ResourceNotFoundException");
   });
@@ -148,13 +154,13 @@ describe("the invoke and smoke tools against start-lambda", () => {
   it("npm run smoke passes every route of a local server and every function of start-lambda", async () => {
     const port = await freePort();
     const server = await run(
-      ["shared/server.ts"],
+      ["shared/runtime/server.ts"],
       { ...storeEnv, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info" },
       "highpress listening",
     );
     try {
       const smoke = await run(
-        ["infra/smoke.ts", "--api-url", `http://127.0.0.1:${port}`, "--invoke", "--endpoint", endpoint],
+        ["infra/tools/smoke.ts", "--api-url", `http://127.0.0.1:${port}`, "--invoke", "--endpoint", endpoint],
         {},
       );
       expect(await smoke.exited, smoke.output()).toBe(0);
@@ -166,7 +172,7 @@ describe("the invoke and smoke tools against start-lambda", () => {
   }, 30_000);
 
   it("npm run smoke fails, with the failing check named, when the API is wrong", async () => {
-    const smoke = await run(["infra/smoke.ts", "--api-url", endpoint], {});
+    const smoke = await run(["infra/tools/smoke.ts", "--api-url", endpoint], {});
     expect(await smoke.exited).toBe(1);
     expect(smoke.output()).toMatch(/GET \/health\s+\| FAIL/);
   });

@@ -5,9 +5,9 @@
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CounterStore } from "../../shared/domain.ts";
+import type { CounterStore } from "../../shared/domain/model.ts";
+import { acceptBatch, acceptIncrement, checkBatch, checkIncrement } from "../../shared/http/validation.ts";
 import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
-import { acceptBatch, acceptIncrement, checkBatch, checkIncrement } from "../../shared/validation.ts";
 import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { VERSION } from "../../shared/http/version.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { VERSION } from "../../shared/version.ts";
 import { json, testApp } from "../support/app.ts";
 
 describe("GET /health", () => {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { CounterStore } from "../../shared/domain.ts";
+import type { CounterStore } from "../../shared/domain/model.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { json, testApp } from "../support/app.ts";
 

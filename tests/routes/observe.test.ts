@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { mountDocs } from "../../shared/docs.ts";
-import { emfLine, PrometheusMetrics, type RequestRecord } from "../../shared/observe.ts";
+import { mountDocs } from "../../shared/http/docs.ts";
+import { emfLine, PrometheusMetrics, type RequestRecord } from "../../shared/http/observe.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { DEFAULT_TYPES, testApp } from "../support/app.ts";
 

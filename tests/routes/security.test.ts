@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mountDocs } from "../../shared/docs.ts";
+import { mountDocs } from "../../shared/http/docs.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
 

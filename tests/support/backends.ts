@@ -2,7 +2,7 @@
 // tests never see each other's keys, and every client is closed at the end.
 
 import { randomBytes } from "node:crypto";
-import type { CounterStore } from "../../shared/domain.ts";
+import type { CounterStore } from "../../shared/domain/model.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
 import { createUpstashClient, createUpstashStore } from "../../shared/stores/upstash.ts";

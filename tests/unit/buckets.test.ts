@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf } from "../../shared/buckets.ts";
+import { bucketOf } from "../../shared/domain/buckets.ts";
 
 const at = (iso: string) => Date.parse(iso);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../shared/config.ts";
-import { ConfigError } from "../../shared/errors.ts";
+import { ConfigError } from "../../shared/domain/errors.ts";
+import { loadConfig } from "../../shared/runtime/config.ts";
 
 describe("loadConfig", () => {
   it("defaults to the memory store with the spec's counter types", () => {

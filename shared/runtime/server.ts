@@ -2,13 +2,13 @@
 // `npm start` runs it on the memory store unless COUNTER_STORE / REDIS_URL / UPSTASH_* say otherwise.
 
 import { serve } from "@hono/node-server";
-import { addRoute, appSettings, createApp, respond } from "./app.ts";
+import { ConfigError } from "../domain/errors.ts";
+import { mountDocs } from "../http/docs.ts";
+import { addRoute, appSettings, createApp, respond } from "../http/http-app.ts";
+import { PrometheusMetrics } from "../http/observe.ts";
+import { createStore } from "../stores/create.ts";
 import { loadConfig } from "./config.ts";
-import { mountDocs } from "./docs.ts";
-import { ConfigError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
-import { PrometheusMetrics } from "./observe.ts";
-import { createStore } from "./stores/create.ts";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, startRedis } from "../tests/support/redis-server.ts";
+import { freePort, startRedis } from "../../tests/support/redis-server.ts";
 
 const DIR = "artillery";
 const BIN = join(DIR, "node_modules", ".bin", "artillery");
@@ -31,7 +31,7 @@ function ensureInstalled(): void {
 async function startLocal(): Promise<{ url: string; stop: () => Promise<void> }> {
   const redis = await startRedis();
   const port = await freePort();
-  const server: ChildProcess = spawn(process.execPath, ["--import", "tsx", "shared/server.ts"], {
+  const server: ChildProcess = spawn(process.execPath, ["--import", "tsx", "shared/runtime/server.ts"], {
     env: {
       PATH: process.env.PATH ?? "",
       REDIS_URL: redis.url,

@@ -1,5 +1,5 @@
 // A typed client for the HighPress API, for consumers. Its types come from the same schemas
-// as the OpenAPI document (shared/schemas.ts, shared/responses.ts); at run time it needs only fetch.
+// as the OpenAPI document (shared/http/schemas.ts, shared/http/responses.ts); at run time it needs only fetch.
 //
 //   const counters = createHighPressClient({ baseUrl: "https://api.example.com", apiKey });
 //   const { count } = await counters.increment({ resource_id: "a1", counter_type: "like", user_id: "u1" });
@@ -15,8 +15,8 @@ import type {
   HealthResult,
   HotResult,
   IncrementResult,
-} from "./responses.ts";
-import type { BatchQuery, IncrementInput } from "./schemas.ts";
+} from "../http/responses.ts";
+import type { BatchQuery, IncrementInput } from "../http/schemas.ts";
 
 export type {
   BatchQuery,

@@ -6,8 +6,8 @@
 
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
+import type { FunctionId } from "../bundling.ts";
 import { invokeThroughApi, lambdaClient, stackApiUrl, stackFunctionName } from "./aws.ts";
-import type { FunctionId } from "./bundling.ts";
 
 interface Check {
   name: string;

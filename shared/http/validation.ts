@@ -2,8 +2,8 @@
 // the field, plus the rules that depend on configuration (counter types and their kind).
 
 import * as z from "zod/mini";
-import { type CounterKind, type CounterTypes, PERIODS, type Period } from "./domain.ts";
-import { type ErrorDetail, ValidationError } from "./errors.ts";
+import { type ErrorDetail, ValidationError } from "../domain/errors.ts";
+import { type CounterKind, type CounterTypes, PERIODS, type Period } from "../domain/model.ts";
 import { BatchBody, IDENTIFIER, IDENTIFIER_RULE, IncrementBody, MAX_BATCH } from "./schemas.ts";
 
 const MAX_TOTAL_INCREMENT = 1_000_000;

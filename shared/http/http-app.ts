@@ -5,10 +5,10 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import type { Config, RateLimits } from "./config.ts";
-import type { CounterStore, CounterTypes, RateLimit } from "./domain.ts";
-import { HttpError, STATUS_TITLES, StoreUnavailableError, ValidationError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
+import { HttpError, STATUS_TITLES, StoreUnavailableError, ValidationError } from "../domain/errors.ts";
+import type { CounterStore, CounterTypes, RateLimit } from "../domain/model.ts";
+import type { Config, RateLimits } from "../runtime/config.ts";
+import type { Logger } from "../runtime/logger.ts";
 import type { RequestRecord } from "./observe.ts";
 import { parseBatch, parseIdempotencyKey, parseIncrement, parseRanking, parseRead } from "./validation.ts";
 import { VERSION } from "./version.ts";

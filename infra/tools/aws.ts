@@ -1,7 +1,7 @@
 // Looks a deployed HighPress stack up with the usual AWS region and credential chain:
 // its ApiUrl output and the physical names of its functions.
 
-import type { FunctionId } from "./bundling.ts";
+import type { FunctionId } from "../bundling.ts";
 
 export async function stackApiUrl(stackName: string): Promise<string> {
   const { CloudFormationClient, DescribeStacksCommand } = await import("@aws-sdk/client-cloudformation");

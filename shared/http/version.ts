@@ -5,4 +5,4 @@ import { createRequire } from "node:module";
 
 export const VERSION: string =
   process.env.HP_BUNDLED_VERSION ??
-  (createRequire(import.meta.url)("../package.json") as { version: string }).version;
+  (createRequire(import.meta.url)("../../package.json") as { version: string }).version;

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { FUNCTION_IDS, type FunctionId, functionIdOf } from "./bundling.ts";
+import { FUNCTION_IDS, type FunctionId, functionIdOf } from "../bundling.ts";
 import { bundleStoreFor, hostFunctions, type LambdaEntry, lambdaContextFor } from "./lambda-host.ts";
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;

@@ -12,9 +12,9 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
-import { apiGatewayEvent } from "../../tests/support/apigw.ts";
-import { freePort, startRedis } from "../../tests/support/redis-server.ts";
-import { buildBundles } from "../bundling.ts";
+import { apiGatewayEvent } from "../../../tests/support/apigw.ts";
+import { freePort, startRedis } from "../../../tests/support/redis-server.ts";
+import { buildBundles } from "../../bundling.ts";
 import { renderReport } from "./report.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -247,12 +247,12 @@ async function main(): Promise<void> {
     seed.disconnect();
     servers.push(
       await startServer(
-        ["infra/bench/floor.ts"],
+        ["infra/tools/bench/floor.ts"],
         { REDIS_URL: redis.url, PORT: String(floorPort) },
         `http://127.0.0.1:${floorPort}/api/v1/counter/a/view`,
       ),
       await startServer(
-        ["shared/server.ts"],
+        ["shared/runtime/server.ts"],
         {
           REDIS_URL: redis.url,
           PORT: String(hpPort),

@@ -4,12 +4,12 @@
 
 import type { APIGatewayProxyResult, LambdaContext, LambdaEvent } from "hono/aws-lambda";
 import { handle } from "hono/aws-lambda";
-import { appSettings, createApp, type RouteGroup } from "./app.ts";
+import { ConfigError, STATUS_TITLES } from "../domain/errors.ts";
+import { appSettings, createApp, type RouteGroup } from "../http/http-app.ts";
+import { emfLine } from "../http/observe.ts";
+import { createStore } from "../stores/create.ts";
 import { loadConfig } from "./config.ts";
-import { ConfigError, STATUS_TITLES } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { emfLine } from "./observe.ts";
-import { createStore } from "./stores/create.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -2,8 +2,8 @@
 // tests pass their own), validated with zod, failing with every bad variable named.
 
 import * as z from "zod/mini";
-import type { CounterKind, CounterTypes, StoreName } from "./domain.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../domain/errors.ts";
+import type { CounterKind, CounterTypes, StoreName } from "../domain/model.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 

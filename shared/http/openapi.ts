@@ -4,8 +4,8 @@
 // a Lambda bundle.
 
 import * as z from "zod/mini";
-import type { CounterTypes } from "./domain.ts";
-import { STATUS_TITLES } from "./errors.ts";
+import { STATUS_TITLES } from "../domain/errors.ts";
+import type { CounterTypes } from "../domain/model.ts";
 import {
   BatchResponse,
   CounterResponse,

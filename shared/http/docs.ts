@@ -1,13 +1,13 @@
 // The API's documentation on the local server: /openapi.json and a Swagger UI page at /docs,
-// served from the swagger-ui-dist package (works offline). Mounted by shared/server.ts only:
+// served from the swagger-ui-dist package (works offline). Mounted by shared/runtime/server.ts only:
 // no Lambda entry imports this module, so none of it reaches a bundle.
 
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { addRoute, type HighPressApp, respond } from "./app.ts";
-import type { CounterTypes } from "./domain.ts";
-import { HttpError } from "./errors.ts";
+import { HttpError } from "../domain/errors.ts";
+import type { CounterTypes } from "../domain/model.ts";
+import { addRoute, type HighPressApp, respond } from "./http-app.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { VERSION } from "./version.ts";
 

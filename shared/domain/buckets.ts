@@ -1,7 +1,7 @@
 // UTC calendar buckets for the hot ranking: which hour, day and ISO week an instant falls
 // in, and when each bucket may expire (a little after its window closes).
 
-import type { Period } from "./domain.ts";
+import type { Period } from "./model.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
