@@ -1,7 +1,7 @@
-// Lambda entry point: POST /api/v1/counter/increment.
+// Lambda entry point of IncrementFunction: the routes the route table (shared/http/routes.ts) gives it.
 // Built once per execution environment; Lambda's init phase awaits the start.
 
 import { createLambdaHandler } from "../shared/runtime/lambda.ts";
 
-export const handler = createLambdaHandler(["increment"]);
+export const handler = createLambdaHandler("IncrementFunction");
 await handler.warm;

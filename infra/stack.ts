@@ -11,7 +11,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import type { FunctionId } from "./bundling.ts";
+import { CATCH_ALL_FUNCTION, FUNCTION_IDS, type FunctionId, ROUTES } from "../shared/http/routes.ts";
 import { type CounterCache, cacheMaxEcpuPerSecond, cacheMaxStorageGb, counterCache } from "./cache.ts";
 import { CounterFunction } from "./counter-function.ts";
 import { monitoring } from "./monitoring.ts";
@@ -23,14 +23,6 @@ import {
 } from "./stack-props.ts";
 
 export type { HighPressStackProps, StoreMode } from "./stack-props.ts";
-
-const ROUTES: { id: FunctionId; method: apigwv2.HttpMethod; path: string }[] = [
-  { id: "IncrementFunction", method: apigwv2.HttpMethod.POST, path: "/api/v1/counter/increment" },
-  { id: "BatchFunction", method: apigwv2.HttpMethod.POST, path: "/api/v1/counter/batch" },
-  { id: "GetFunction", method: apigwv2.HttpMethod.GET, path: "/health" },
-  { id: "GetFunction", method: apigwv2.HttpMethod.GET, path: "/api/v1/counter/hot/{counter_type}" },
-  { id: "GetFunction", method: apigwv2.HttpMethod.GET, path: "/api/v1/counter/{resource_id}/{counter_type}" },
-];
 
 /** The warning synth prints for a stack whose writes anyone may make. */
 export const OPEN_WRITES_WARNING =
@@ -112,11 +104,10 @@ export class HighPressStack extends Stack {
         tracing: props.tracing ?? false,
         ...cache?.network,
       });
-    return {
-      IncrementFunction: make("IncrementFunction"),
-      GetFunction: make("GetFunction"),
-      BatchFunction: make("BatchFunction"),
-    };
+    return Object.fromEntries(FUNCTION_IDS.map((fid) => [fid, make(fid)])) as Record<
+      FunctionId,
+      CounterFunction
+    >;
   }
 
   private secretFrom(cid: string, nameOrArn: string): secretsmanager.ISecret {
@@ -201,7 +192,7 @@ export class HighPressStack extends Stack {
       apiName: `${this.stackName}-api`,
       description: "HighPress counter API",
       createDefaultStage: false,
-      defaultIntegration: integrations.GetFunction,
+      defaultIntegration: integrations[CATCH_ALL_FUNCTION],
       ...(props.corsOrigins?.length
         ? {
             corsPreflight: {
@@ -219,7 +210,11 @@ export class HighPressStack extends Stack {
         : {}),
     });
     for (const route of ROUTES) {
-      api.addRoutes({ path: route.path, methods: [route.method], integration: integrations[route.id] });
+      api.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: integrations[route.fn],
+      });
     }
     this.defaultStage(api, props);
     return api;

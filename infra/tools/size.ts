@@ -5,7 +5,7 @@
 // Process exit is not counted: Lambda freezes an environment after init, it does not exit
 // (and on Node 20 the teardown after a first fetch() alone takes tens of ms). Each run has
 // the NODE_OPTIONS a deployed function has (`--source-maps` measures the opt-in source maps).
-// Budgets: 150 KiB with Upstash, 300 KiB with ElastiCache (the command fails over them),
+// Budgets: BUNDLE_BUDGET_KIB (infra/bundling.ts; the command fails over them),
 // +50 ms over bare node (a warning only: on a loaded machine the timing swings by 100 ms).
 
 import { spawn } from "node:child_process";
@@ -14,10 +14,9 @@ import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { startRedis } from "../../tests/support/redis-server.ts";
 import { startUpstashEndpoint } from "../../tests/support/upstash-endpoint.ts";
-import { buildBundles, type DeployedStore, deployedNodeOptions } from "../bundling.ts";
+import { BUNDLE_BUDGET_KIB, buildBundles, type DeployedStore, deployedNodeOptions } from "../bundling.ts";
 
 const RUNS = Number(process.env.SIZE_RUNS ?? 15);
-const BUDGET_KIB: Record<DeployedStore, number> = { upstash: 150, redis: 300 };
 const BUDGET_MS = 50;
 const SOURCE_MAPS = process.argv.includes("--source-maps");
 const NODE_OPTIONS = deployedNodeOptions(SOURCE_MAPS);
@@ -85,7 +84,7 @@ async function main(): Promise<void> {
         const kib = bundle.bytes / 1024;
         const gzipKib = gzipSync(readFileSync(bundle.file)).length / 1024;
         const extra = median(times) - bareMs;
-        const sizeOk = kib <= BUDGET_KIB[store];
+        const sizeOk = kib <= BUNDLE_BUDGET_KIB[store];
         if (!sizeOk) overSize++;
         if (extra > BUDGET_MS) overTime++;
         rows.push([
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
           store,
           kib.toFixed(1),
           gzipKib.toFixed(1),
-          `${BUDGET_KIB[store]}`,
+          `${BUNDLE_BUDGET_KIB[store]}`,
           sizeOk ? "ok" : "OVER",
           median(times).toFixed(0),
           `${extra.toFixed(0)} (${(Math.min(...times) - bareMs).toFixed(0)} to ${(Math.max(...times) - bareMs).toFixed(0)})`,

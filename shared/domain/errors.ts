@@ -1,75 +1,22 @@
-// The error family of HighPress: each class maps to one HTTP status and one fixed title,
-// and the app turns them into the spec's JSON envelope in a single onError.
+// The domain's errors: what went wrong, in the domain's words, with no HTTP in them. The
+// HTTP edge alone maps each class to a status, a title and headers (shared/http/errors.ts).
 
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
-
-export class HttpError extends Error {
-  override name = "HttpError";
-  readonly status: number;
-  readonly details?: ErrorDetail[];
-  readonly headers?: Record<string, string>;
-
+/** A limit (per client address, API key, user_id, or failed authentications) refused the request; nothing was applied. */
+export class RateLimitedError extends Error {
+  override name = "RateLimitedError";
   constructor(
-    status: number,
-    message: string,
-    options?: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown },
+    readonly limit: { subject: string; limit: number; windowMs: number },
+    readonly retryAfterMs: number,
   ) {
-    super(message, { cause: options?.cause });
-    this.status = status;
-    if (options?.details) this.details = options.details;
-    if (options?.headers) this.headers = options.headers;
+    super(`rate limit ${limit.subject.split(":")[0]} exceeded`);
   }
 }
 
-export class ValidationError extends HttpError {
-  override name = "ValidationError";
-  constructor(details: ErrorDetail[]) {
-    const first = details[0];
-    const message = first ? `${first.path}: ${first.message}` : "invalid request";
-    // One sentence naming every offending field; `details` says what is wrong with each.
-    const others = [...new Set(details.slice(1).map((d) => d.path))].filter((p) => p !== first?.path);
-    super(400, others.length > 0 ? `${message} (also invalid: ${others.join(", ")})` : message, { details });
-  }
-}
-
-export class IdempotencyConflictError extends HttpError {
+/** An Idempotency-Key was reused with a different request; nothing was applied. */
+export class IdempotencyConflictError extends Error {
   override name = "IdempotencyConflictError";
   constructor() {
-    super(
-      422,
-      "Idempotency-Key: this key was already used with a different request (resource_id, counter_type, user_id or increment differ)",
-      { details: [{ path: "Idempotency-Key", message: "reused with a different request" }] },
-    );
-  }
-}
-
-const SUBJECTS: Record<string, string> = { ip: "client address", key: "API key", user: "user_id" };
-
-/** A rate limit refused the request; nothing was applied. */
-export class RateLimitedError extends HttpError {
-  override name = "RateLimitedError";
-  constructor(limit: { subject: string; limit: number; windowMs: number }, retryAfterMs: number) {
-    const kind = limit.subject.split(":")[0] ?? "client";
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    const what = SUBJECTS[kind] ?? kind;
-    super(
-      429,
-      `Too many requests for this ${what}: at most ${limit.limit} every ${limit.windowMs / 1000} s. Retry in ${seconds} s; nothing was applied.`,
-      {
-        details: [
-          { path: kind, message: `at most ${limit.limit} requests every ${limit.windowMs / 1000} s` },
-        ],
-        headers: {
-          "Retry-After": String(seconds),
-          "RateLimit-Limit": String(limit.limit),
-          "RateLimit-Remaining": "0",
-          "RateLimit-Reset": String(seconds),
-        },
-      },
-    );
+    super("Idempotency-Key reused with a different request");
   }
 }
 
@@ -96,16 +43,3 @@ export class ConfigError extends Error {
     this.problems = options?.problems ?? [message];
   }
 }
-
-export const STATUS_TITLES: Readonly<Record<number, string>> = {
-  400: "Invalid request format",
-  401: "Unauthorized",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  413: "Payload Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Entity",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};

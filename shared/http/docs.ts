@@ -5,18 +5,19 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { HttpError } from "../domain/errors.ts";
 import type { CounterTypes } from "../domain/model.ts";
+import { HttpError } from "./errors.ts";
 import { addRoute, type HighPressApp, respond } from "./http-app.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { VERSION } from "./version.ts";
 
-const ASSETS: Record<string, string> = {
-  "swagger-ui.css": "text/css; charset=utf-8",
-  "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
-  "swagger-ui-standalone-preset.js": "application/javascript; charset=utf-8",
-  "favicon-32x32.png": "image/png",
-};
+/** The assets served, by name: a Map, so that `__proto__` or `constructor` is no asset. */
+const ASSETS = new Map<string, string>([
+  ["swagger-ui.css", "text/css; charset=utf-8"],
+  ["swagger-ui-bundle.js", "application/javascript; charset=utf-8"],
+  ["swagger-ui-standalone-preset.js", "application/javascript; charset=utf-8"],
+  ["favicon-32x32.png", "image/png"],
+]);
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -38,27 +39,41 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
+const READ = { auth: "read" } as const;
+
 export function mountDocs(app: HighPressApp, counterTypes: CounterTypes): void {
   const document = JSON.stringify(buildOpenApiDocument(counterTypes, VERSION), null, 2);
   const assetsDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
-  addRoute(app, "GET", "/openapi.json", "/openapi.json", (c) => respond(c, document));
+  // Behind READ_AUTH like the reads: the document names every route.
+  addRoute(app, "/openapi.json", "/openapi.json", (c) => respond(c, document), READ);
   // The page runs Swagger UI's scripts: the API's deny-all CSP is not for it.
-  addRoute(app, "GET", "/docs", "/docs", (c) =>
-    respond(c, PAGE, 200, {
-      "content-type": "text/html; charset=UTF-8",
-      "content-security-policy": undefined,
-      "cache-control": "no-cache",
-    }),
+  addRoute(
+    app,
+    "/docs",
+    "/docs",
+    (c) =>
+      respond(c, PAGE, 200, {
+        "content-type": "text/html; charset=UTF-8",
+        "content-security-policy": undefined,
+        "cache-control": "no-cache",
+      }),
+    READ,
   );
-  addRoute(app, "GET", "/docs/assets/:file", "/docs/assets/{file}", async (c) => {
-    const file = c.req.param("file") ?? "";
-    const type = ASSETS[file];
-    if (!type) throw new HttpError(404, `No documentation asset ${file.slice(0, 100)}`);
-    const content = await readFile(join(assetsDir, file));
-    return respond(c, content, 200, {
-      "content-type": type,
-      "content-security-policy": undefined,
-      "cache-control": "public, max-age=86400",
-    });
-  });
+  addRoute(
+    app,
+    "/docs/assets/:file",
+    "/docs/assets/{file}",
+    async (c) => {
+      const file = c.req.param("file") ?? "";
+      const type = ASSETS.get(file);
+      if (!type) throw new HttpError(404, `No documentation asset ${file.slice(0, 100)}`);
+      const content = await readFile(join(assetsDir, file));
+      return respond(c, content, 200, {
+        "content-type": type,
+        "content-security-policy": undefined,
+        "cache-control": "public, max-age=86400",
+      });
+    },
+    READ,
+  );
 }

@@ -3,6 +3,7 @@
 // validate requests, never import them.
 
 import * as z from "zod/mini";
+import { PERIODS } from "../domain/model.ts";
 
 const count = z.number().check(z.int(), z.minimum(0));
 
@@ -37,7 +38,7 @@ export const HotResponse = z.object({
   success: z.literal(true),
   data: z.object({
     counter_type: z.string(),
-    period: z.enum(["hour", "day", "week", "all"]),
+    period: z.enum(PERIODS),
     items: z.array(z.object({ resource_id: z.string(), count })),
   }),
 });

@@ -7,6 +7,10 @@ import * as z from "zod/mini";
 export const IDENTIFIER = /^[A-Za-z0-9_.:@-]{1,128}$/;
 export const MAX_BATCH = 100;
 export const IDENTIFIER_RULE = "must be 1-128 characters from A-Z a-z 0-9 _ - . : @";
+/** Idempotency-Key: 1-128 printable ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
+export const MAX_RANKING_LIMIT = 100;
+export const DEFAULT_RANKING_LIMIT = 10;
 
 const required = (expected: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? "is required" : `must be ${expected}`;

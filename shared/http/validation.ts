@@ -2,14 +2,20 @@
 // the field, plus the rules that depend on configuration (counter types and their kind).
 
 import * as z from "zod/mini";
-import { type ErrorDetail, ValidationError } from "../domain/errors.ts";
 import { type CounterKind, type CounterTypes, PERIODS, type Period } from "../domain/model.ts";
-import { BatchBody, IDENTIFIER, IDENTIFIER_RULE, IncrementBody, MAX_BATCH } from "./schemas.ts";
+import { type ErrorDetail, ValidationError } from "./errors.ts";
+import {
+  BatchBody,
+  DEFAULT_RANKING_LIMIT,
+  IDEMPOTENCY_KEY,
+  IDENTIFIER,
+  IDENTIFIER_RULE,
+  IncrementBody,
+  MAX_BATCH,
+  MAX_RANKING_LIMIT,
+} from "./schemas.ts";
 
 const MAX_TOTAL_INCREMENT = 1_000_000;
-const MAX_RANKING_LIMIT = 100;
-
-const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
 
 function detailsOf(error: z.core.$ZodError): ErrorDetail[] {
   return error.issues.map((issue) => ({
@@ -179,7 +185,8 @@ export function parseRanking(
 ): RankingRequest {
   const details: ErrorDetail[] = [];
   kindOf(types, type, "counter_type", details);
-  const parsedLimit = limit === undefined ? 10 : /^\d{1,3}$/.test(limit) ? Number(limit) : Number.NaN;
+  const parsedLimit =
+    limit === undefined ? DEFAULT_RANKING_LIMIT : /^\d{1,3}$/.test(limit) ? Number(limit) : Number.NaN;
   if (!(parsedLimit >= 1 && parsedLimit <= MAX_RANKING_LIMIT)) {
     details.push({ path: "limit", message: `must be an integer from 1 to ${MAX_RANKING_LIMIT}` });
   }

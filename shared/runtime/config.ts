@@ -40,6 +40,12 @@ export interface Config {
    * Counted in the store, so they hold across Lambda instances.
    */
   rateLimits: RateLimits;
+  /** AUTH_FAILURE_LIMIT: `N/S`, failed authentications per client address before 429 (only with API_KEYS). Default 20/60. */
+  authFailureLimit: RateRule;
+  /** REQUEST_TIMEOUT_MS: local server, whole-request deadline including the body (408). Default 30000. */
+  requestTimeoutMs: number;
+  /** MAX_CONNECTIONS: local server, open connections at most. Default 10000. */
+  maxConnections: number;
   /** LOG_LEVEL: debug, info, warn or error. Default info. */
   logLevel: LogLevel;
 }
@@ -102,6 +108,12 @@ const EnvSchema = z.object({
   RATE_LIMIT_USER: z.optional(
     z.string().check(z.regex(RATE, "must be N/S: at most N requests every S seconds")),
   ),
+  AUTH_FAILURE_LIMIT: z._default(
+    z.string().check(z.regex(RATE, "must be N/S: at most N failures every S seconds")),
+    "20/60",
+  ),
+  REQUEST_TIMEOUT_MS: intIn(1000, 600_000, 30_000),
+  MAX_CONNECTIONS: intIn(1, 1_000_000, 10_000),
   READ_AUTH: z._default(z.enum(["true", "false", "1", "0"], "must be true or false"), "false"),
   CORS_ORIGINS: z._default(
     z
@@ -131,6 +143,11 @@ function parseCounterTypes(raw: string): CounterTypes | string {
     types.set(name, kind);
   }
   return types;
+}
+
+function rateRule(value: string | undefined): RateRule | undefined {
+  const match = value?.match(RATE);
+  return match ? { limit: Number(match[1]), windowMs: Number(match[2]) * 1000 } : undefined;
 }
 
 /** Reads the configuration; throws one ConfigError naming every bad variable. */
@@ -182,6 +199,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       .map((o) => o.trim())
       .filter(Boolean),
     rateLimits: {},
+    authFailureLimit: rateRule(e.AUTH_FAILURE_LIMIT) ?? { limit: 20, windowMs: 60_000 },
+    requestTimeoutMs: Number(e.REQUEST_TIMEOUT_MS),
+    maxConnections: Number(e.MAX_CONNECTIONS),
     logLevel: e.LOG_LEVEL,
   };
   for (const [name, value] of [
@@ -189,8 +209,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ["key", e.RATE_LIMIT_KEY],
     ["user", e.RATE_LIMIT_USER],
   ] as const) {
-    const match = value?.match(RATE);
-    if (match) config.rateLimits[name] = { limit: Number(match[1]), windowMs: Number(match[2]) * 1000 };
+    const rule = rateRule(value);
+    if (rule) config.rateLimits[name] = rule;
   }
   if (e.REDIS_URL) config.redisUrl = e.REDIS_URL;
   if (e.UPSTASH_REDIS_REST_URL) config.upstashUrl = e.UPSTASH_REDIS_REST_URL;

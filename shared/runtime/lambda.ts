@@ -2,13 +2,16 @@
 // Secrets Manager, during Lambda's init phase, and answers a failed start with a logged
 // error and a 503 envelope (not a bare 502); the next invocation tries again.
 
-import type { APIGatewayProxyResult, LambdaContext, LambdaEvent } from "hono/aws-lambda";
-import { handle } from "hono/aws-lambda";
-import { ConfigError, STATUS_TITLES } from "../domain/errors.ts";
-import { appSettings, createApp, type RouteGroup } from "../http/http-app.ts";
-import { emfLine } from "../http/observe.ts";
+import { randomUUID } from "node:crypto";
+import { ConfigError } from "../domain/errors.ts";
+import { envelope, STATUS_TITLES } from "../http/errors.ts";
+import { appSettings, createApp } from "../http/http-app.ts";
+import { emfLine, type RequestRecord } from "../http/observe.ts";
+import { answerHeaders } from "../http/pipeline.ts";
+import type { FunctionId } from "../http/routes.ts";
 import { createStore } from "../stores/create.ts";
 import { loadConfig } from "./config.ts";
+import { lambdaPlatform, type ProxyResult, type Refusal, toResult, translate } from "./lambda-adapter.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -28,7 +31,8 @@ export interface LambdaOptions {
 }
 
 export interface LambdaHandler {
-  (event: LambdaEvent, context?: LambdaContext): Promise<APIGatewayProxyResult>;
+  /** Takes any event; always answers (never throws). */
+  (event: unknown, context?: unknown): Promise<ProxyResult>;
   /** Settles when the first start attempt has (a function awaits it in its init phase). */
   warm: Promise<void>;
 }
@@ -74,7 +78,7 @@ async function resolveSecrets(env: Env, readSecret: SecretReader): Promise<Env> 
   return resolved;
 }
 
-function startFailure(): APIGatewayProxyResult {
+function startFailure(): ProxyResult {
   return {
     statusCode: 503,
     headers: { "content-type": "application/json", "retry-after": "5" },
@@ -87,10 +91,28 @@ function startFailure(): APIGatewayProxyResult {
   };
 }
 
-export function createLambdaHandler(
-  groups: readonly RouteGroup[],
-  options: LambdaOptions = {},
-): LambdaHandler {
+/** A refusal by the adapter, answered like the app answers: envelope, headers, request id, record. */
+function refusalAnswer(
+  refusal: Refusal,
+  requestId: string,
+  method: string,
+  record: (r: RequestRecord) => void,
+): ProxyResult {
+  const started = performance.now();
+  const headers = answerHeaders(requestId, undefined, refusal.headers);
+  const body = `${JSON.stringify(envelope(refusal))}\n`;
+  record({
+    request_id: requestId,
+    method,
+    route: "unmatched",
+    status: refusal.status,
+    latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    store_ms: 0,
+  });
+  return { statusCode: refusal.status, headers, body, isBase64Encoded: false };
+}
+
+export function createLambdaHandler(fn: FunctionId, options: LambdaOptions = {}): LambdaHandler {
   const env = options.env ?? process.env;
   const readSecret = options.readSecret ?? readSecretFromAws;
   const level =
@@ -99,8 +121,10 @@ export function createLambdaHandler(
       : "info";
   const logger: Logger = options.logger ?? createLogger(level);
   const emit = options.emit ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const functionName = env.AWS_LAMBDA_FUNCTION_NAME ?? groups.join("+");
-  type Inner = (event: LambdaEvent, context?: LambdaContext) => Promise<APIGatewayProxyResult>;
+  const functionName = env.AWS_LAMBDA_FUNCTION_NAME ?? fn;
+  // One line per request: the request log and its CloudWatch metrics (EMF) together.
+  const record = (r: RequestRecord) => emit(emfLine(r, functionName));
+  type Inner = (event: unknown) => Promise<ProxyResult>;
 
   let starting: Promise<Inner> | undefined;
   const start = (): Promise<Inner> => {
@@ -109,19 +133,24 @@ export function createLambdaHandler(
       const store = await createStore(config, logger);
       // Connect now, in the init phase, so the first request does not pay for it.
       await store.ping().catch((error: unknown) => logger.warn("store not reachable at start", { error }));
-      const app = createApp({
-        store,
-        ...appSettings(config),
-        logger,
-        // One line per request: the request log and its CloudWatch metrics (EMF) together.
-        observe: (record) => emit(emfLine(record, functionName)),
-      });
+      const app = createApp(
+        { store, ...appSettings(config), logger, platform: lambdaPlatform, observe: record },
+        fn,
+      );
       logger.info("highpress function ready", {
-        routes: groups,
+        function: fn,
         store: config.store,
         writes: config.apiKeys.length > 0 ? "require an API key" : "OPEN: no API keys configured",
       });
-      return handle(app) as Inner;
+      return async (event: unknown) => {
+        const translated = translate(event);
+        if ("refusal" in translated) {
+          const id = translated.event?.requestContext?.requestId;
+          const requestId = typeof id === "string" && id ? id : randomUUID();
+          return refusalAnswer(translated.refusal, requestId, translated.method, record);
+        }
+        return toResult(await app.fetch(translated.request, translated.bindings));
+      };
     })().catch((error: unknown) => {
       starting = undefined;
       logger.error("highpress function failed to start", { error });
@@ -130,14 +159,27 @@ export function createLambdaHandler(
     return starting;
   };
 
-  const handler = (async (event: LambdaEvent, context?: LambdaContext) => {
+  const handler = (async (event: unknown) => {
     let inner: Inner;
     try {
       inner = await start();
     } catch {
       return startFailure();
     }
-    return inner(event, context);
+    try {
+      return await inner(event);
+    } catch (error) {
+      // Nothing here is expected to throw (the app answers its own errors); if it does, the
+      // client still gets the envelope, and the log says why.
+      logger.error("unexpected error in the Lambda adapter", { error });
+      const requestId = randomUUID();
+      return refusalAnswer(
+        { status: 500, message: "An unexpected error occurred" },
+        requestId,
+        "UNKNOWN",
+        record,
+      );
+    }
   }) as LambdaHandler;
   handler.warm = start().then(
     () => undefined,

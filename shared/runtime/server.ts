@@ -1,19 +1,31 @@
 // The local server: the same app as the Lambda functions, on @hono/node-server.
 // `npm start` runs it on the memory store unless COUNTER_STORE / REDIS_URL / UPSTASH_* say otherwise.
+// This adapter hands the app what only it knows: the client's address and whether the
+// client went away. Slow clients are cut off (REQUEST_TIMEOUT_MS, MAX_CONNECTIONS).
 
+import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Context } from "hono";
 import { ConfigError } from "../domain/errors.ts";
 import { mountDocs } from "../http/docs.ts";
-import { addRoute, appSettings, createApp, respond } from "../http/http-app.ts";
+import { addRoute, appSettings, createApp, type Platform, respond } from "../http/http-app.ts";
 import { PrometheusMetrics } from "../http/observe.ts";
 import { createStore } from "../stores/create.ts";
-import { loadConfig } from "./config.ts";
-import { createLogger } from "./logger.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { createLogger, type Logger } from "./logger.ts";
 
-async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+const nodePlatform: Platform = {
+  clientAddress: (c: Context) => getConnInfo(c).remote.address,
+  clientGone: (c: Context) => {
+    const incoming = (c.env as { incoming?: { destroyed?: boolean; aborted?: boolean } }).incoming;
+    return incoming?.destroyed === true || incoming?.aborted === true;
+  },
+};
+
+function configOrExit(): Config {
   try {
-    config = loadConfig(process.env);
+    return loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`highpress: ${error.message}\n`);
@@ -21,6 +33,37 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+}
+
+/** Bounds slow clients: the whole request (408), its headers below that, and open connections. */
+function bound(server: Server, config: Config): void {
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = Math.min(60_000, config.requestTimeoutMs);
+  server.maxConnections = config.maxConnections;
+}
+
+function stopOnSignals(
+  server: { close(cb: () => void): unknown },
+  onClosed: () => Promise<void>,
+  logger: Logger,
+) {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("highpress stopping", { signal });
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    server.close(() => {
+      onClosed().finally(() => process.exit(0));
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
   const logger = createLogger(config.logLevel);
   const store = await createStore(config, logger);
   const metrics = new PrometheusMetrics();
@@ -28,14 +71,20 @@ async function main(): Promise<void> {
     store,
     ...appSettings(config),
     logger,
+    platform: nodePlatform,
     observe: (record) => {
       metrics.record(record);
-      logger.info("request", record);
+      if (record.status === 499) logger.warn("request", record);
+      else logger.info("request", record);
     },
   });
   mountDocs(app, config.counterTypes);
-  addRoute(app, "GET", "/metrics", "/metrics", (c) =>
-    respond(c, metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  addRoute(
+    app,
+    "/metrics",
+    "/metrics",
+    (c) => respond(c, metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+    { auth: "read" },
   );
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
@@ -48,21 +97,19 @@ async function main(): Promise<void> {
       counter_types: Object.fromEntries(config.counterTypes),
       writes: config.apiKeys.length > 0 ? "require an API key" : "OPEN: no API_KEYS set, anyone can write",
     });
+  }) as Server;
+  bound(server, config);
+  server.on("error", (error: NodeJS.ErrnoException) => {
+    const why =
+      error.code === "EADDRINUSE"
+        ? `port ${config.port} is already in use (another HighPress? set PORT to another port)`
+        : error.code === "EACCES"
+          ? `port ${config.port} needs privileges (use a port above 1023)`
+          : `could not listen on ${config.host}:${config.port}: ${error.message}`;
+    process.stderr.write(`highpress: ${why}\n`);
+    process.exit(1);
   });
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("highpress stopping", { signal });
-    const force = setTimeout(() => process.exit(1), 5000);
-    force.unref();
-    server.close(() => {
-      store.close().finally(() => process.exit(0));
-    });
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  stopOnSignals(server, () => store.close(), logger);
 }
 
 await main();

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUNDLE_BUDGET_KIB } from "../../infra/bundling.ts";
 import { HighPressStack, type StoreMode } from "../../infra/stack.ts";
 import { apiGatewayEvent, type EventInput } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
@@ -156,7 +157,7 @@ describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (stor
     expect(answers.$default?.statusCode).toBe(405);
     expect(answers.$default?.headers.allow).toBe("POST");
 
-    const budgetKiB = store === "upstash" ? 150 : 300;
+    const budgetKiB = BUNDLE_BUDGET_KIB[store === "upstash" ? "upstash" : "redis"];
     for (const route of Object.values(routes)) {
       expect(statSync(route.bundle).size / 1024).toBeLessThanOrEqual(budgetKiB);
       const code = readFileSync(route.bundle, "utf8");

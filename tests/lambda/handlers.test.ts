@@ -23,13 +23,13 @@ beforeAll(async () => {
   };
   const logger = memoryLogger();
   const emit = (line: string) => emitted.push(line);
-  increment = createLambdaHandler(["increment"], { env, logger, emit });
-  get = createLambdaHandler(["health", "read", "ranking"], {
+  increment = createLambdaHandler("IncrementFunction", { env, logger, emit });
+  get = createLambdaHandler("GetFunction", {
     env: { ...env, AWS_LAMBDA_FUNCTION_NAME: "HighPressStack-GetFunction" },
     logger,
     emit,
   });
-  batch = createLambdaHandler(["batch"], { env, logger, emit });
+  batch = createLambdaHandler("BatchFunction", { env, logger, emit });
   await Promise.all([increment.warm, get.warm, batch.warm]);
 }, 30_000);
 afterAll(() => redis.stop());
@@ -164,8 +164,8 @@ describe("rate limits on Lambda", () => {
     const env = { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), RATE_LIMIT_IP: "2/60" };
     const logger = memoryLogger();
     // Two instances, as two Lambda execution environments: the window is in Redis.
-    const a = createLambdaHandler(["health", "read", "ranking"], { env, logger, emit: () => {} });
-    const b = createLambdaHandler(["health", "read", "ranking"], { env, logger, emit: () => {} });
+    const a = createLambdaHandler("GetFunction", { env, logger, emit: () => {} });
+    const b = createLambdaHandler("GetFunction", { env, logger, emit: () => {} });
     const from = (ip: string) => {
       const event = apiGatewayEvent({ method: "GET", path: "/api/v1/counter/rl/view" }) as unknown as {
         requestContext: { http: { sourceIp: string } };
@@ -204,7 +204,7 @@ describe("a function that cannot start", () => {
   it("answers a 503 envelope, logs why, and tries again on the next invocation", async () => {
     const env: Record<string, string> = { COUNTER_STORE: "redis", LOG_LEVEL: "error" };
     const logger = memoryLogger();
-    const handler = createLambdaHandler(["increment"], { env, logger, emit: () => {} });
+    const handler = createLambdaHandler("IncrementFunction", { env, logger, emit: () => {} });
     await handler.warm;
     const logged = logger.lines.find((l) => l.msg === "highpress function failed to start");
     expect(JSON.stringify(logged)).toContain("REDIS_URL: required when COUNTER_STORE is redis");

@@ -93,15 +93,17 @@ describe("start-lambda with the AWS SDK's Lambda client", () => {
     expect((failure as Error).message).toContain("NoSuchFunction");
   });
 
-  it("returns an error thrown by a function with X-Amz-Function-Error and the error payload", async () => {
-    const thrown = await invoke("GetFunction", null);
-    expect(thrown.out.StatusCode).toBe(200);
-    expect(thrown.out.FunctionError).toBe("Unhandled");
-    expect(thrown.payload).toMatchObject({
-      errorType: "TypeError",
-      errorMessage: expect.stringContaining("null"),
+  it("answers a null event with the JSON envelope, not a thrown error", async () => {
+    // The functions no longer throw on a malformed event (they once did, with a TypeError
+    // that came back as X-Amz-Function-Error: Unhandled).
+    const answered = await invoke("GetFunction", null);
+    expect(answered.out.StatusCode).toBe(200);
+    expect(answered.out.FunctionError).toBeUndefined();
+    expect(answered.payload).toMatchObject({ statusCode: 400 });
+    expect(JSON.parse(String(answered.payload?.body))).toMatchObject({
+      code: 400,
+      error: "Invalid request format",
     });
-    expect(Array.isArray(thrown.payload?.trace)).toBe(true);
   });
 
   it("accepts Event and DryRun invocations", async () => {

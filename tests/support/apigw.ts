@@ -1,6 +1,7 @@
 // API Gateway HTTP API (payload format 2.0) events, shaped as Lambda receives them.
 
-import type { LambdaContext, LambdaEvent } from "hono/aws-lambda";
+import type { LambdaContext } from "hono/aws-lambda";
+import type { ApiGatewayEvent as LambdaEvent } from "../../shared/runtime/lambda-adapter.ts";
 
 export interface EventInput {
   method: "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS";

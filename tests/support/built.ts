@@ -3,7 +3,7 @@
 
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import type { LambdaEvent } from "hono/aws-lambda";
+import type { ApiGatewayEvent as LambdaEvent } from "../../shared/runtime/lambda-adapter.ts";
 import { lambdaContext } from "./apigw.ts";
 
 export interface Invocation {

@@ -1,0 +1,144 @@
+// The guards in front of the handlers: API keys (checked once per request, in constant
+// time, against every key), failed authentications counted per client address, CORS, and
+// the subjects a request's rate limits count against.
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Context } from "hono";
+import type { CounterStore, RateLimit } from "../domain/model.ts";
+import type { RateLimits, RateRule } from "../runtime/config.ts";
+import { HttpError } from "./errors.ts";
+import type { Pipeline, Platform } from "./pipeline.ts";
+
+const sha256 = (value: string): Buffer => createHash("sha256").update(value).digest();
+
+/**
+ * The subject a client address is limited under: an IPv6 address by its /64 (one host has
+ * all of it), an IPv4-mapped IPv6 address as its IPv4 address, and no address as `unknown`,
+ * shared by every such request rather than not limited at all.
+ */
+export function addressSubject(address: string | undefined): string {
+  if (!address) return "unknown";
+  const mapped = address.match(/^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i);
+  if (mapped) return mapped[1] as string;
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = address.includes("::")
+    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
+
+export interface GuardDeps {
+  store: CounterStore;
+  apiKeys: readonly string[];
+  readAuth: boolean;
+  rateLimits: RateLimits;
+  /** Failed authentications per client address before 429 (AUTH_FAILURE_LIMIT). */
+  authFailureLimit: RateRule;
+  platform: Platform;
+  pipeline: Pipeline;
+  now: () => number;
+}
+
+export interface Guards {
+  /** Throws 401 (or 429 after too many failures from the address) unless the request may write. */
+  requireWriteKey(c: Context): Promise<void>;
+  /** The same for reads, when READ_AUTH is on. */
+  requireReadKey(c: Context): Promise<void>;
+  /** The limits a request counts against: its address, its key and, for writes, its user. */
+  limitsFor(c: Context, userId?: string): RateLimit[];
+  /** Counts a read against its limits (throws RateLimitedError past one). */
+  checkLimits(c: Context): Promise<void>;
+  /** Whether any RATE_LIMIT_* is set. */
+  limiting: boolean;
+}
+
+export function createGuards(deps: GuardDeps): Guards {
+  const keyDigests = deps.apiKeys.map(sha256);
+  const rules = deps.rateLimits;
+  const limiting = Boolean(rules.ip || rules.key || rules.user);
+
+  /** The presented key's digest (hex) when it is a configured key, null when not, undefined when none. */
+  function knownKeyDigest(c: Context): string | null | undefined {
+    const cached = c.get("keyDigest");
+    if (cached !== undefined) return cached === "" ? undefined : cached;
+    const bearer = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+    const presented = (bearer ?? c.req.header("x-api-key"))?.trim();
+    let answer: string | null | undefined;
+    if (presented !== undefined) {
+      const digest = sha256(presented);
+      let known = false;
+      // Every key is compared, every time: the time taken does not tell which one matched.
+      for (const k of keyDigests) known = timingSafeEqual(digest, k) || known;
+      answer = known ? digest.toString("hex").slice(0, 32) : null;
+    }
+    c.set("keyDigest", answer === undefined ? "" : answer);
+    return answer;
+  }
+
+  async function requireWriteKey(c: Context): Promise<void> {
+    if (keyDigests.length === 0) return;
+    const known = knownKeyDigest(c);
+    if (known) return;
+    // A failure counts against the address; past the limit the answer is 429, not 401.
+    const subject = `auth:${addressSubject(deps.platform.clientAddress(c))}`;
+    await deps.pipeline.timed(c, deps.store.limit([{ subject, ...deps.authFailureLimit }], deps.now()));
+    if (known === undefined) {
+      throw new HttpError(
+        401,
+        "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)",
+      );
+    }
+    throw new HttpError(401, "Authorization: the API key is not valid");
+  }
+
+  const readAuth = deps.readAuth && keyDigests.length > 0;
+  const requireReadKey = async (c: Context) => {
+    if (readAuth) await requireWriteKey(c);
+  };
+
+  function limitsFor(c: Context, userId?: string): RateLimit[] {
+    if (!limiting) return [];
+    const limits: RateLimit[] = [];
+    if (rules.ip)
+      limits.push({ subject: `ip:${addressSubject(deps.platform.clientAddress(c))}`, ...rules.ip });
+    // Only a configured key is counted, named by its digest: made-up keys get no fresh
+    // quota, and a key never appears in a store key.
+    const known = rules.key && keyDigests.length > 0 ? knownKeyDigest(c) : undefined;
+    if (rules.key && known) limits.push({ subject: `key:${known}`, ...rules.key });
+    if (rules.user && userId) limits.push({ subject: `user:${userId}`, ...rules.user });
+    return limits;
+  }
+  const checkLimits = async (c: Context) => {
+    const limits = limitsFor(c);
+    if (limits.length > 0) await deps.pipeline.timed(c, deps.store.limit(limits, deps.now()));
+  };
+  return { requireWriteKey, requireReadKey, limitsFor, checkLimits, limiting };
+}
+
+/** The allowed headers of a CORS preflight, and the exposed headers of an answer. */
+export const CORS_ALLOW_HEADERS = "Content-Type, Authorization, X-Api-Key, Idempotency-Key, X-Request-Id";
+const CORS_EXPOSE_HEADERS =
+  "Idempotent-Replayed, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, X-Request-Id";
+
+/** CORS headers for an Origin (CORS_ORIGINS); undefined when CORS is off. */
+export function corsHeaders(
+  origins: readonly string[],
+): ((origin: string | undefined) => Record<string, string>) | undefined {
+  if (origins.length === 0) return undefined;
+  const anyOrigin = origins.includes("*");
+  return (origin) => {
+    const vary: Record<string, string> = anyOrigin ? {} : { vary: "Origin" };
+    if (origin === undefined || !(anyOrigin || origins.includes(origin))) return vary;
+    return {
+      ...vary,
+      "access-control-allow-origin": anyOrigin ? "*" : origin,
+      "access-control-expose-headers": CORS_EXPOSE_HEADERS,
+    };
+  };
+}

@@ -1,0 +1,70 @@
+// The counter routes: increment, read one, read a batch.
+
+import { readJson } from "../body.ts";
+import { json } from "../pipeline.ts";
+import { parseBatch, parseIdempotencyKey, parseIncrement, parseRead } from "../validation.ts";
+import { type HandlerDeps, param, type RouteHandlers } from "./context.ts";
+
+export function counterHandlers(d: HandlerDeps): Pick<RouteHandlers, "increment" | "getCounter" | "batch"> {
+  const { store, counterTypes, guards, pipeline } = d;
+  return {
+    increment: async (c) => {
+      await guards.requireWriteKey(c);
+      const idempotencyKey = parseIdempotencyKey(c.req.header("idempotency-key"));
+      const request = parseIncrement(await readJson(c, d.maxBodyBytes, d.platform), counterTypes);
+      const outcome = await pipeline.timed(
+        c,
+        store.increment({
+          ...request,
+          now: d.now(),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+          ...(guards.limiting ? { limits: guards.limitsFor(c, request.userId) } : {}),
+        }),
+      );
+      const data = {
+        resource_id: request.resourceId,
+        counter_type: request.type,
+        count: outcome.count,
+        success: true,
+        applied: outcome.applied,
+      };
+      return json(
+        c,
+        { success: true, data },
+        200,
+        outcome.replayed ? { "idempotent-replayed": "true" } : undefined,
+      );
+    },
+    batch: async (c) => {
+      await guards.requireReadKey(c);
+      const refs = parseBatch(await readJson(c, d.maxBodyBytes, d.platform), counterTypes);
+      if (guards.limiting) await guards.checkLimits(c);
+      const readings = await pipeline.timed(c, store.read(refs));
+      const data = refs.map((ref, i) => ({
+        resource_id: ref.resourceId,
+        counter_type: ref.type,
+        count: readings[i]?.count ?? 0,
+      }));
+      return json(c, { success: true, data });
+    },
+    getCounter: async (c) => {
+      await guards.requireReadKey(c);
+      const request = parseRead(
+        param(c, "resource_id"),
+        param(c, "counter_type"),
+        c.req.query("user_id"),
+        counterTypes,
+      );
+      if (guards.limiting) await guards.checkLimits(c);
+      const [reading] = await pipeline.timed(c, store.read([{ ...request, detail: true }]));
+      const data: Record<string, unknown> = {
+        resource_id: request.resourceId,
+        counter_type: request.type,
+        count: reading?.count ?? 0,
+      };
+      if (reading?.uniqueUsers !== undefined) data.unique_users = reading.uniqueUsers;
+      if (reading?.member !== undefined) data.member = reading.member;
+      return json(c, { success: true, data });
+    },
+  };
+}

@@ -1,0 +1,33 @@
+// The health route: the service, and with deep=1 the store too.
+
+import { envelope, RETRY_AFTER_SECONDS } from "../errors.ts";
+import { json } from "../pipeline.ts";
+import { VERSION } from "../version.ts";
+import type { HandlerDeps, RouteHandlers } from "./context.ts";
+
+export function healthHandlers(d: HandlerDeps): Pick<RouteHandlers, "health"> {
+  return {
+    health: async (c) => {
+      const body: Record<string, unknown> = {
+        status: "ok",
+        service: "highpress",
+        version: VERSION,
+        store: d.store.name,
+      };
+      const deep = c.req.query("deep");
+      if (deep === undefined || deep === "0" || deep === "false") return json(c, body);
+      const started = performance.now();
+      try {
+        await d.pipeline.timed(c, d.store.ping());
+      } catch (error) {
+        d.logger.warn("deep health check failed", { error });
+        const failure = envelope({ status: 503, message: "The counter store is unreachable" });
+        return json(c, { ...body, status: "unavailable", ...failure }, 503, {
+          "retry-after": RETRY_AFTER_SECONDS,
+        });
+      }
+      body.store_latency_ms = Math.round((performance.now() - started) * 100) / 100;
+      return json(c, body);
+    },
+  };
+}

@@ -1,0 +1,255 @@
+// The route table: every route of the API declared once, with the Lambda function that
+// serves it, its schemas (path, query, headers, body, answer), examples and the error
+// statuses it can answer. The app (and its 404/405), the OpenAPI document, the CDK stack,
+// functions/*.ts and the typed client all read it; adding a route is one entry here plus
+// one handler (handlers/). The hand-written checks that the hot path runs (validation.ts)
+// sit beside the zod schemas named here, and the property tests hold them to one answer.
+
+import * as z from "zod/mini";
+import { PERIODS } from "../domain/model.ts";
+import {
+  BatchResponse,
+  CounterResponse,
+  HealthResponse,
+  HotResponse,
+  IncrementResponse,
+} from "./responses.ts";
+import {
+  BatchBody,
+  DEFAULT_RANKING_LIMIT,
+  IDEMPOTENCY_KEY,
+  IDENTIFIER,
+  IncrementBody,
+  MAX_RANKING_LIMIT,
+} from "./schemas.ts";
+
+/** The Lambda functions, each with the short name of its entry point (`functions/<short>.ts`). */
+export const FUNCTIONS = {
+  IncrementFunction: "increment",
+  GetFunction: "get",
+  BatchFunction: "batch",
+} as const;
+export type FunctionId = keyof typeof FUNCTIONS;
+export const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
+/** The function API Gateway sends whatever no route matches: it answers the JSON 404 or 405. */
+export const CATCH_ALL_FUNCTION: FunctionId = "GetFunction";
+
+export type RouteId = "health" | "increment" | "batch" | "hot" | "getCounter";
+export type Method = "GET" | "POST";
+
+/** The first unique and total counter types configured, for examples. */
+export interface ExampleTypes {
+  unique: string;
+  total: string;
+}
+
+export interface RouteSpec {
+  id: RouteId;
+  method: Method;
+  /** OpenAPI template: `{name}` is one path segment. */
+  path: string;
+  fn: FunctionId;
+  /** Who may call it: `write` needs an API key when keys are set; `read` only with READ_AUTH. */
+  auth: "none" | "read" | "write";
+  tag: "counters" | "ranking" | "service";
+  summary: string;
+  description?: string;
+  params?: z.ZodMiniObject;
+  query?: z.ZodMiniObject;
+  headers?: z.ZodMiniObject;
+  body?: { schema: z.ZodMiniType; examples: (t: ExampleTypes) => Record<string, unknown> };
+  /** The 200 answer: its schema (named in the document's components) and an example. */
+  answer: { name: string; schema: z.ZodMiniType; example: (t: ExampleTypes) => unknown };
+  /** Error statuses beyond 500 and 503 (which every route may answer), each with an example message. */
+  errors: [number, string][];
+}
+
+const identifier = z.string().check(z.regex(IDENTIFIER), z.minLength(1), z.maxLength(128));
+/** The document lists the configured types as this parameter's enum. */
+const counterType = z.string();
+const RANKING_LIMIT = z._default(
+  z.int().check(z.minimum(1), z.maximum(MAX_RANKING_LIMIT)),
+  DEFAULT_RANKING_LIMIT,
+);
+
+const BODY_ERRORS: [number, string][] = [
+  [413, "body: must be at most 65536 bytes"],
+  [415, "Content-Type: must be application/json, got text/plain"],
+];
+
+export const ROUTES: readonly RouteSpec[] = [
+  {
+    id: "health",
+    method: "GET",
+    path: "/health",
+    fn: "GetFunction",
+    auth: "none",
+    tag: "service",
+    summary: "Health of the service; with deep=1 also of the store",
+    query: z.object({ deep: z.optional(z.enum(["1", "true", "0", "false"])) }),
+    answer: {
+      name: "Health",
+      schema: HealthResponse,
+      example: () => ({
+        status: "ok",
+        service: "highpress",
+        version: "0.1.0",
+        store: "redis",
+        store_latency_ms: 0.4,
+      }),
+    },
+    errors: [],
+  },
+  {
+    id: "increment",
+    method: "POST",
+    path: "/api/v1/counter/increment",
+    fn: "IncrementFunction",
+    auth: "write",
+    tag: "counters",
+    summary: "Add to a counter, or add/remove a user of a unique counter",
+    description:
+      "`count` is the value after this request; `applied` is false when nothing changed. Concurrent increments are never lost or applied twice. With an `Idempotency-Key`, a retry of the same request within 24 h is not applied again and gets the first answer back (header `Idempotent-Replayed: true`).",
+    headers: z.object({
+      "Idempotency-Key": z.optional(
+        z.string().check(z.minLength(1), z.maxLength(128), z.regex(IDEMPOTENCY_KEY)),
+      ),
+    }),
+    body: {
+      schema: IncrementBody,
+      examples: (t) => ({
+        like: { resource_id: "article_001", counter_type: t.unique, user_id: "user_123", increment: 1 },
+        view: { resource_id: "article_001", counter_type: t.total, user_id: "user_123", increment: 1 },
+      }),
+    },
+    answer: {
+      name: "IncrementResult",
+      schema: IncrementResponse,
+      example: (t) => ({
+        success: true,
+        data: { resource_id: "article_001", counter_type: t.unique, count: 42, success: true, applied: true },
+      }),
+    },
+    errors: [
+      [400, "increment: must be 1 or -1 for the unique counter type like"],
+      [401, "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)"],
+      ...BODY_ERRORS,
+      [422, "Idempotency-Key: this key was already used with a different request"],
+      [429, "Too many requests"],
+    ],
+  },
+  {
+    id: "batch",
+    method: "POST",
+    path: "/api/v1/counter/batch",
+    fn: "BatchFunction",
+    auth: "read",
+    tag: "counters",
+    summary: "Read 1 to 100 counters in one store round trip",
+    body: {
+      schema: BatchBody,
+      examples: (t) => ({
+        two: {
+          queries: [
+            { resource_id: "article_001", counter_type: t.unique },
+            { resource_id: "article_001", counter_type: t.total },
+          ],
+        },
+      }),
+    },
+    answer: {
+      name: "BatchResult",
+      schema: BatchResponse,
+      example: (t) => ({
+        success: true,
+        data: [
+          { resource_id: "article_001", counter_type: t.unique, count: 3 },
+          { resource_id: "article_001", counter_type: t.total, count: 6 },
+        ],
+      }),
+    },
+    errors: [[400, "queries: must hold at most 100 queries"], ...BODY_ERRORS, [429, "Too many requests"]],
+  },
+  // Before the single read: `hot/{type}` would also match `{resource_id}/{counter_type}`.
+  {
+    id: "hot",
+    method: "GET",
+    path: "/api/v1/counter/hot/{counter_type}",
+    fn: "GetFunction",
+    auth: "read",
+    tag: "ranking",
+    summary: "The hot ranking: highest first, ties by resource_id",
+    description:
+      "`hour`, `day` and `week` are UTC calendar buckets (the ISO week): what was added in the current one. `all` ranks the counter values.",
+    params: z.object({ counter_type: counterType }),
+    query: z.object({
+      limit: z.optional(RANKING_LIMIT),
+      period: z.optional(z._default(z.enum(PERIODS), "day")),
+    }),
+    answer: {
+      name: "HotResult",
+      schema: HotResponse,
+      example: (t) => ({
+        success: true,
+        data: {
+          counter_type: t.unique,
+          period: "day",
+          items: [
+            { resource_id: "article_001", count: 120 },
+            { resource_id: "article_002", count: 80 },
+          ],
+        },
+      }),
+    },
+    errors: [
+      [400, "limit: must be an integer from 1 to 100"],
+      [429, "Too many requests"],
+    ],
+  },
+  {
+    id: "getCounter",
+    method: "GET",
+    path: "/api/v1/counter/{resource_id}/{counter_type}",
+    fn: "GetFunction",
+    auth: "read",
+    tag: "counters",
+    summary: "Read one counter",
+    description:
+      "A counter never incremented reads 0. Total types add `unique_users` (approximate). Unique types take `user_id` and add `member`. A resource named `hot` is read with the batch route: that path is the ranking.",
+    params: z.object({ resource_id: identifier, counter_type: counterType }),
+    query: z.object({ user_id: z.optional(identifier) }),
+    answer: {
+      name: "CounterResult",
+      schema: CounterResponse,
+      example: (t) => ({
+        success: true,
+        data: { resource_id: "article_001", counter_type: t.total, count: 6, unique_users: 4 },
+      }),
+    },
+    errors: [
+      [400, "resource_id: must be 1-128 characters from A-Z a-z 0-9 _ - . : @"],
+      [429, "Too many requests"],
+    ],
+  },
+];
+
+export const ROUTE: Readonly<Record<RouteId, RouteSpec>> = Object.fromEntries(
+  ROUTES.map((r) => [r.id, r]),
+) as Record<RouteId, RouteSpec>;
+
+/** The routes one function serves, in table order. */
+export const routesOf = (fn: FunctionId): RouteSpec[] => ROUTES.filter((r) => r.fn === fn);
+
+/** A matcher for a route's path, with an optional trailing slash, as Hono matches it. */
+export const pathPattern = (path: string): RegExp =>
+  new RegExp(`^${path.replace(/\{[a-z_]+\}/g, "[^/]+")}/?$`);
+
+/** The route's path in Hono's syntax (`:name`). */
+export const honoPath = (path: string): string => path.replace(/\{([a-z_]+)\}/g, ":$1");
+
+/** A route's path with its parameters filled in, each encoded as one segment. */
+export function pathOf(id: RouteId, params: Record<string, string> = {}): string {
+  return ROUTE[id].path.replace(/\{([a-z_]+)\}/g, (_, name: string) =>
+    encodeURIComponent(params[name] ?? ""),
+  );
+}
