@@ -35,11 +35,17 @@ function configOrExit(): Config {
   }
 }
 
-/** Bounds slow clients: the whole request (408), its headers below that, and open connections. */
-function bound(server: Server, config: Config): void {
-  server.requestTimeout = config.requestTimeoutMs;
-  server.headersTimeout = Math.min(60_000, config.requestTimeoutMs);
-  server.maxConnections = config.maxConnections;
+/**
+ * Bounds slow clients: the whole request, body included (Node answers 408 and closes), its
+ * headers below that, and open connections. Node checks the deadlines every
+ * connectionsCheckingInterval (30 s by default), so that is kept well below the deadline.
+ */
+function serverOptions(config: Config) {
+  return {
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+    connectionsCheckingInterval: Math.min(1000, Math.floor(config.requestTimeoutMs / 4)),
+  };
 }
 
 function stopOnSignals(
@@ -87,7 +93,13 @@ async function main(): Promise<void> {
     { auth: "read" },
   );
 
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  const options = {
+    fetch: app.fetch,
+    port: config.port,
+    hostname: config.host,
+    serverOptions: serverOptions(config),
+  };
+  const server = serve(options, (info) => {
     logger.info("highpress listening", {
       url: `http://${config.host}:${info.port}`,
       docs: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${info.port}/docs`,
@@ -98,7 +110,7 @@ async function main(): Promise<void> {
       writes: config.apiKeys.length > 0 ? "require an API key" : "OPEN: no API_KEYS set, anyone can write",
     });
   }) as Server;
-  bound(server, config);
+  server.maxConnections = config.maxConnections;
   server.on("error", (error: NodeJS.ErrnoException) => {
     const why =
       error.code === "EADDRINUSE"
