@@ -49,34 +49,43 @@ export interface ScriptStoreOptions {
 const num = (v: unknown): number => Number(v);
 const NOSCRIPT = /NOSCRIPT/i;
 
-export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
-  const keys = new KeyLayout(options.keyPrefix);
-  const scripts = scriptsFor(options.dialect);
-  const { timeoutMs, cluster } = options;
-  const idempotencyTtl = String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS);
+type Exec = (
+  what: string,
+  write: boolean,
+  script: LuaScript,
+  keyList: string[],
+  args: string[],
+) => Promise<unknown>;
 
-  /** An error from the store as the caller should see it: outages become StoreUnavailableError. */
-  function mapped(what: string, write: boolean, error: unknown): unknown {
+/** What the store's parts share: the transport, the key layout, the scripts, and exec. */
+interface Parts {
+  transport: ScriptTransport;
+  options: ScriptStoreOptions;
+  keys: KeyLayout;
+  scripts: ReturnType<typeof scriptsFor>;
+  exec: Exec;
+  mapped: (what: string, write: boolean, error: unknown) => unknown;
+}
+
+/** An error from the store as the caller should see it: outages become StoreUnavailableError. */
+function errorMapper(transport: ScriptTransport, timeoutMs: number) {
+  return (what: string, write: boolean, error: unknown): unknown => {
     if (error instanceof IdempotencyConflictError || error instanceof RateLimitedError) return error;
     if (transport.isCommandError(error)) return error;
     return new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms or store unreachable`, {
       mayHaveApplied: write && !transport.isNotSent(error),
       cause: error,
     });
-  }
+  };
+}
 
-  /**
-   * Runs a script by its SHA, loading it on first use on a server (NOSCRIPT), with failures
-   * mapped. The transport holds the deadline (ioredis commandTimeout, a fetch AbortSignal):
-   * one timer per call, not two. One async step per call: this is every request's path.
-   */
-  async function exec(
-    what: string,
-    write: boolean,
-    script: LuaScript,
-    keyList: string[],
-    args: string[],
-  ): Promise<unknown> {
+/**
+ * Runs a script by its SHA, loading it on first use on a server (NOSCRIPT), with failures
+ * mapped. The transport holds the deadline (ioredis commandTimeout, a fetch AbortSignal):
+ * one timer per call, not two. One async step per call: this is every request's path.
+ */
+function executor(transport: ScriptTransport, mapped: Parts["mapped"]): Exec {
+  return async (what, write, script, keyList, args) => {
     try {
       return await transport.evalsha(script.sha1, keyList, args);
     } catch (error) {
@@ -87,15 +96,19 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     } catch (error) {
       throw mapped(what, write, error);
     }
-  }
+  };
+}
 
-  // The ranking keys and bucket TTLs of a counter type, kept for the current second: they
-  // change once an hour, and a TTL late by under a second is nothing against the buckets'
-  // margin of minutes.
-  const rankingCache = new Map<string, { second: number; keys: string[]; ttls: string[] }>();
-  function rankingKeys(type: string, now: number): { keys: string[]; ttls: string[] } {
+/**
+ * The ranking keys and bucket TTLs of a counter type, kept for the current second: they
+ * change once an hour, and a TTL late by under a second is nothing against the buckets'
+ * margin of minutes.
+ */
+function rankingKeysOf(keys: KeyLayout) {
+  const cache = new Map<string, { second: number; keys: string[]; ttls: string[] }>();
+  return (type: string, now: number): { keys: string[]; ttls: string[] } => {
     const second = Math.floor(now / 1000);
-    const cached = rankingCache.get(type);
+    const cached = cache.get(type);
     if (cached?.second === second) return cached;
     const { hour, day, week } = windowBucketsAt(now);
     const start = second * 1000;
@@ -109,41 +122,56 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
       ],
       ttls: [String(hour.expiresAt - start), String(day.expiresAt - start), String(week.expiresAt - start)],
     };
-    rankingCache.set(type, entry);
+    cache.set(type, entry);
     return entry;
-  }
+  };
+}
 
-  function limitArgs(limits: readonly RateLimit[], now: number): { keys: string[]; args: string[] } {
-    const out = { keys: [] as string[], args: [] as string[] };
-    for (const l of limits) {
-      const { index, ttlMs } = rateWindow(l, now);
-      out.keys.push(keys.rateWindow(l.subject, index));
-      out.args.push(String(l.limit), String(ttlMs));
-    }
-    return out;
+function limitArgs(
+  keys: KeyLayout,
+  limits: readonly RateLimit[],
+  now: number,
+): { keys: string[]; args: string[] } {
+  const out = { keys: [] as string[], args: [] as string[] };
+  for (const l of limits) {
+    const { index, ttlMs } = rateWindow(l, now);
+    out.keys.push(keys.rateWindow(l.subject, index));
+    out.args.push(String(l.limit), String(ttlMs));
   }
+  return out;
+}
 
-  /** A rate-limit reply ({0, 0, 3, pttl, limit, which}) as the error it means. */
-  function refusal(reply: unknown[], limits: readonly RateLimit[]): RateLimitedError {
-    const which = limits[num(reply[5]) - 1] ?? limits[0];
-    return new RateLimitedError(which as RateLimit, Math.max(num(reply[3]), 1));
-  }
+/** A rate-limit reply ({0, 0, 3, pttl, limit, which}) as the error it means. */
+function refusal(reply: unknown[], limits: readonly RateLimit[]): RateLimitedError {
+  const which = limits[num(reply[5]) - 1] ?? limits[0];
+  return new RateLimitedError(which as RateLimit, Math.max(num(reply[3]), 1));
+}
 
-  async function limit(limits: readonly RateLimit[], now: number): Promise<void> {
+function limiter(p: Parts) {
+  return async (limits: readonly RateLimit[], now: number): Promise<void> => {
     if (limits.length === 0) return;
     // Cluster: each subject's window is in its own slot, so one call per subject, together.
-    const groups = cluster ? limits.map((l) => [l]) : [limits];
+    const groups = p.options.cluster ? limits.map((l) => [l]) : [limits];
     const replies = await Promise.all(
       groups.map(async (group) => {
-        const { keys: keyList, args } = limitArgs(group, now);
-        return { group, reply: (await exec("rate limit", false, scripts.limit, keyList, args)) as unknown[] };
+        const { keys: keyList, args } = limitArgs(p.keys, group, now);
+        return {
+          group,
+          reply: (await p.exec("rate limit", false, p.scripts.limit, keyList, args)) as unknown[],
+        };
       }),
     );
     const refused = replies.find((r) => num(r.reply[2]) === 3);
     if (refused) throw refusal(refused.reply, refused.group);
-  }
+  };
+}
 
-  async function increment(command: IncrementCommand): Promise<IncrementOutcome> {
+function incrementer(p: Parts, limit: CounterStore["limit"]) {
+  const { keys, options } = p;
+  const { cluster } = options;
+  const idempotencyTtl = String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS);
+  const rankingKeys = rankingKeysOf(keys);
+  return async (command: IncrementCommand): Promise<IncrementOutcome> => {
     const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
     const limits = command.limits ?? [];
     // On a cluster the windows are in other slots than the resource: check them first.
@@ -168,12 +196,12 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     if (!cluster) {
       scriptKeys.push(...ranking.keys);
       if (limits.length > 0) {
-        const windows = limitArgs(limits, now);
+        const windows = limitArgs(keys, limits, now);
         scriptKeys.push(...windows.keys);
         args.push(...windows.args);
       }
     }
-    const reply = (await exec("increment", true, scripts.increment, scriptKeys, args)) as unknown[];
+    const reply = (await p.exec("increment", true, p.scripts.increment, scriptKeys, args)) as unknown[];
     const outcome: IncrementOutcome = {
       count: num(reply[0]),
       applied: num(reply[1]) === 1,
@@ -184,45 +212,49 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     if (cluster && outcome.applied && !outcome.replayed) {
       // The ranking lives in its own slot: a second call. The increment is already applied,
       // so a failure here is reported aside rather than failing (and inviting a retry of) it.
-      await exec("ranking update", true, scripts.rank, ranking.keys, [
-        resourceId,
-        String(delta),
-        ...ranking.ttls,
-      ]).catch((error: unknown) => options.onBackgroundError?.(error));
+      await p
+        .exec("ranking update", true, p.scripts.rank, ranking.keys, [
+          resourceId,
+          String(delta),
+          ...ranking.ttls,
+        ])
+        .catch((error: unknown) => options.onBackgroundError?.(error));
     }
     return outcome;
-  }
+  };
+}
 
-  function readArgs(queries: readonly CounterQuery[]): { keys: string[]; args: string[] } {
-    const keyList: string[] = [];
-    const args: string[] = [];
-    for (const q of queries) {
-      const unique = q.kind === "unique";
-      const counterKey = keys.counter(q.resourceId, q.type, unique);
-      keyList.push(counterKey, unique ? counterKey : keys.users(q.resourceId, q.type));
-      const mode = unique ? (q.detail ? "U" : "u") : q.detail ? "T" : "t";
-      args.push(mode, q.userId ?? "");
-    }
-    return { keys: keyList, args };
+function readArgs(keys: KeyLayout, queries: readonly CounterQuery[]): { keys: string[]; args: string[] } {
+  const keyList: string[] = [];
+  const args: string[] = [];
+  for (const q of queries) {
+    const unique = q.kind === "unique";
+    const counterKey = keys.counter(q.resourceId, q.type, unique);
+    keyList.push(counterKey, unique ? counterKey : keys.users(q.resourceId, q.type));
+    const mode = unique ? (q.detail ? "U" : "u") : q.detail ? "T" : "t";
+    args.push(mode, q.userId ?? "");
   }
+  return { keys: keyList, args };
+}
 
-  function decodeReadings(queries: readonly CounterQuery[], reply: unknown[]): CounterReading[] {
-    return queries.map((q, i) => {
-      const reading: CounterReading = { count: num(reply[2 * i]) };
-      const extra = num(reply[2 * i + 1]);
-      if (q.detail && q.kind === "total") reading.uniqueUsers = extra;
-      if (q.detail && q.kind === "unique" && q.userId !== undefined) reading.member = extra === 1;
-      return reading;
-    });
-  }
+function decodeReadings(queries: readonly CounterQuery[], reply: unknown[]): CounterReading[] {
+  return queries.map((q, i) => {
+    const reading: CounterReading = { count: num(reply[2 * i]) };
+    const extra = num(reply[2 * i + 1]);
+    if (q.detail && q.kind === "total") reading.uniqueUsers = extra;
+    if (q.detail && q.kind === "unique" && q.userId !== undefined) reading.member = extra === 1;
+    return reading;
+  });
+}
 
-  async function read(queries: readonly CounterQuery[]): Promise<CounterReading[]> {
+function reader(p: Parts) {
+  const readPart = async (part: readonly CounterQuery[]) => {
+    const { keys: keyList, args } = readArgs(p.keys, part);
+    return decodeReadings(part, (await p.exec("read", false, p.scripts.read, keyList, args)) as unknown[]);
+  };
+  return async (queries: readonly CounterQuery[]): Promise<CounterReading[]> => {
     if (queries.length === 0) return [];
-    if (!cluster) {
-      const { keys: keyList, args } = readArgs(queries);
-      const reply = (await exec("read", false, scripts.read, keyList, args)) as unknown[];
-      return decodeReadings(queries, reply);
-    }
+    if (!p.options.cluster) return readPart(queries);
     // Cluster: one script per resource (one slot each), sent together; the client pipelines
     // them to each shard at once.
     const groups = new Map<string, number[]>();
@@ -234,42 +266,55 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     const readings: CounterReading[] = new Array(queries.length);
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
-        const part = indexes.map((i) => queries[i] as CounterQuery);
-        const { keys: keyList, args } = readArgs(part);
-        const reply = (await exec("read", false, scripts.read, keyList, args)) as unknown[];
-        const decoded = decodeReadings(part, reply);
+        const decoded = await readPart(indexes.map((i) => queries[i] as CounterQuery));
         indexes.forEach((queryIndex, j) => {
           readings[queryIndex] = decoded[j] as CounterReading;
         });
       }),
     );
     return readings;
-  }
+  };
+}
 
-  async function ranking(query: RankingQuery): Promise<RankedItem[]> {
+/** A flat [member, score, ...] reply as ranked items. */
+function pairs(flat: unknown[] | undefined): RankedItem[] {
+  const items: RankedItem[] = [];
+  for (let i = 0; flat && i + 1 < flat.length; i += 2)
+    items.push({ resourceId: String(flat[i]), count: num(flat[i + 1]) });
+  return items;
+}
+
+function ranker(p: Parts) {
+  return async (query: RankingQuery): Promise<RankedItem[]> => {
     const bucket = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
-    const reply = (await exec(
+    const key = p.keys.ranking(query.type, bucket);
+    const reply = (await p.exec(
       "ranking",
       false,
-      scripts.ranking,
-      [keys.ranking(query.type, bucket)],
+      p.scripts.ranking,
+      [key],
       [String(query.limit)],
     )) as unknown[][];
-    const pairs = (flat: unknown[] | undefined): RankedItem[] => {
-      const items: RankedItem[] = [];
-      for (let i = 0; flat && i + 1 < flat.length; i += 2) {
-        items.push({ resourceId: String(flat[i]), count: num(flat[i + 1]) });
-      }
-      return items;
-    };
     return [...pairs(reply[0]).sort(compareRanked), ...pairs(reply[1])].slice(0, query.limit);
-  }
+  };
+}
 
+export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
+  const mapped = errorMapper(transport, options.timeoutMs);
+  const parts: Parts = {
+    transport,
+    options,
+    keys: new KeyLayout(options.keyPrefix),
+    scripts: scriptsFor(options.dialect),
+    exec: executor(transport, mapped),
+    mapped,
+  };
+  const limit = limiter(parts);
   return {
     name: options.name,
-    increment,
-    read,
-    ranking,
+    increment: incrementer(parts, limit),
+    read: reader(parts),
+    ranking: ranker(parts),
     limit,
     ping: () =>
       transport.ping().catch((error: unknown) => {
