@@ -1,5 +1,6 @@
 // A typed client for the HighPress API, for consumers. Its types come from the same schemas
-// as the OpenAPI document (shared/http/schemas.ts, shared/http/responses.ts); at run time it needs only fetch.
+// as the OpenAPI document (shared/http/schemas.ts, shared/http/responses.ts), its paths from the
+// route table (shared/http/routes.ts); at run time it needs fetch and zod (the table's schemas).
 //
 //   const counters = createHighPressClient({ baseUrl: "https://api.example.com", apiKey });
 //   const { count } = await counters.increment({ resource_id: "a1", counter_type: "like", user_id: "u1" });
@@ -16,6 +17,7 @@ import type {
   HotResult,
   IncrementResult,
 } from "../http/responses.ts";
+import { pathOf, ROUTE } from "../http/routes.ts";
 import type { BatchQuery, IncrementInput } from "../http/schemas.ts";
 
 export type {
@@ -111,8 +113,8 @@ export function createHighPressClient(options: HighPressClientOptions) {
     ): Promise<IncrementResult & { replayed: boolean }> {
       const key = opts.idempotencyKey ?? crypto.randomUUID();
       const { body, headers } = await request<{ data: IncrementResult }>(
-        "POST",
-        "/api/v1/counter/increment",
+        ROUTE.increment.method,
+        pathOf("increment"),
         input,
         {
           ...writeHeaders(),
@@ -127,11 +129,12 @@ export function createHighPressClient(options: HighPressClientOptions) {
       opts: { userId?: string } = {},
     ): Promise<CounterResult> {
       const query = opts.userId === undefined ? "" : `?user_id=${encodeURIComponent(opts.userId)}`;
-      const path = `/api/v1/counter/${encodeURIComponent(resourceId)}/${encodeURIComponent(counterType)}${query}`;
-      return (await request<{ data: CounterResult }>("GET", path)).body.data;
+      const path = `${pathOf("getCounter", { resource_id: resourceId, counter_type: counterType })}${query}`;
+      return (await request<{ data: CounterResult }>(ROUTE.getCounter.method, path)).body.data;
     },
     async batch(queries: BatchQuery[]): Promise<BatchResult> {
-      return (await request<{ data: BatchResult }>("POST", "/api/v1/counter/batch", { queries })).body.data;
+      return (await request<{ data: BatchResult }>(ROUTE.batch.method, pathOf("batch"), { queries })).body
+        .data;
     },
     async hot(
       counterType: string,
@@ -143,13 +146,14 @@ export function createHighPressClient(options: HighPressClientOptions) {
       const query = params.size > 0 ? `?${params}` : "";
       return (
         await request<{ data: HotResult }>(
-          "GET",
-          `/api/v1/counter/hot/${encodeURIComponent(counterType)}${query}`,
+          ROUTE.hot.method,
+          `${pathOf("hot", { counter_type: counterType })}${query}`,
         )
       ).body.data;
     },
     async health(opts: { deep?: boolean } = {}): Promise<HealthResult> {
-      return (await request<HealthResult>("GET", opts.deep ? "/health?deep=1" : "/health")).body;
+      const path = opts.deep ? `${pathOf("health")}?deep=1` : pathOf("health");
+      return (await request<HealthResult>(ROUTE.health.method, path)).body;
     },
   };
 }
