@@ -38,56 +38,72 @@ export interface MemoryStoreOptions {
   idempotencyTtlMs?: number;
 }
 
-export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStore {
-  const idempotencyTtlMs = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
-  const totals = new Map<string, number>();
+/** Sets and counters of one kind, by counter key. */
+function setOf(map: Map<string, Set<string>>, key: string): Set<string> {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
+}
+
+const counterKey = (resourceId: string, type: string) => `${type}\n${resourceId}`;
+
+/** The store's state and its operations, each a small method over the maps. */
+class MemoryStore implements CounterStore {
+  readonly name = "memory" as const;
+  private readonly idempotencyTtlMs: number;
+  private readonly totals = new Map<string, number>();
   // Exact distinct users where Redis keeps a HyperLogLog: the same answers at small counts.
-  const users = new Map<string, Set<string>>();
-  const members = new Map<string, Set<string>>();
-  const idempotency = new Map<string, IdempotencyRecord>();
-  const rankings = new Map<string, RankingBucket>();
-  const windows = new Map<string, { count: number; expiresAt: number }>();
-  let lastSweep = 0;
+  private readonly users = new Map<string, Set<string>>();
+  private readonly members = new Map<string, Set<string>>();
+  private readonly idempotency = new Map<string, IdempotencyRecord>();
+  private readonly rankings = new Map<string, RankingBucket>();
+  private readonly windows = new Map<string, { count: number; expiresAt: number }>();
+  private lastSweep = 0;
 
-  const counterKey = (resourceId: string, type: string) => `${type}\n${resourceId}`;
-
-  function sweep(now: number): void {
-    if (now - lastSweep < SWEEP_EVERY_MS) return;
-    lastSweep = now;
-    for (const [key, record] of idempotency) if (record.expiresAt <= now) idempotency.delete(key);
-    for (const [key, bucket] of rankings) if (bucket.expiresAt <= now) rankings.delete(key);
-    for (const [key, window] of windows) if (window.expiresAt <= now) windows.delete(key);
+  constructor(options: MemoryStoreOptions) {
+    this.idempotencyTtlMs = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
   }
 
-  function bucket(key: string, expiresAt: number, now: number): RankingBucket {
-    let found = rankings.get(key);
+  private sweep(now: number): void {
+    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    for (const [key, record] of this.idempotency) if (record.expiresAt <= now) this.idempotency.delete(key);
+    for (const [key, bucket] of this.rankings) if (bucket.expiresAt <= now) this.rankings.delete(key);
+    for (const [key, window] of this.windows) if (window.expiresAt <= now) this.windows.delete(key);
+  }
+
+  private bucket(key: string, expiresAt: number, now: number): RankingBucket {
+    let found = this.rankings.get(key);
     if (!found || found.expiresAt <= now) {
       found = { expiresAt, scores: new Map() };
-      rankings.set(key, found);
+      this.rankings.set(key, found);
     }
     found.expiresAt = expiresAt;
     return found;
   }
 
-  function rank(command: IncrementCommand): void {
+  private rank(command: IncrementCommand): void {
     const { type, resourceId, delta, now } = command;
-    const all = bucket(`${type}\nall`, Number.POSITIVE_INFINITY, now).scores;
+    const all = this.bucket(`${type}\nall`, Number.POSITIVE_INFINITY, now).scores;
     const score = (all.get(resourceId) ?? 0) + delta;
     if (score <= 0) all.delete(resourceId);
     else all.set(resourceId, score);
     for (const period of WINDOW_PERIODS) {
       const b = bucketOf(period, now);
-      const scores = bucket(`${type}\n${b.id}`, b.expiresAt, now).scores;
+      const scores = this.bucket(`${type}\n${b.id}`, b.expiresAt, now).scores;
       scores.set(resourceId, (scores.get(resourceId) ?? 0) + delta);
     }
   }
 
   /** As the Redis script: nothing is counted unless every window has room. */
-  function countAgainst(limits: readonly RateLimit[], now: number): void {
+  private countAgainst(limits: readonly RateLimit[], now: number): void {
     const current = limits.map((l) => {
       const { index, ttlMs } = rateWindow(l, now);
       const key = `${l.subject}\n${index}`;
-      const found = windows.get(key);
+      const found = this.windows.get(key);
       return { l, key, ttlMs, window: found && found.expiresAt > now ? found : undefined };
     });
     for (const { l, window } of current) {
@@ -95,89 +111,85 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStor
     }
     for (const { key, ttlMs, window } of current) {
       if (window) window.count++;
-      else windows.set(key, { count: 1, expiresAt: now + ttlMs });
+      else this.windows.set(key, { count: 1, expiresAt: now + ttlMs });
     }
   }
 
-  async function increment(command: IncrementCommand): Promise<IncrementOutcome> {
-    const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
-    sweep(now);
-    const recordKey = idempotencyKey === undefined ? undefined : `${resourceId}\n${idempotencyKey}`;
-    const fingerprint = requestFingerprint(command);
-    if (recordKey !== undefined) {
-      const record = idempotency.get(recordKey);
-      if (record && record.expiresAt > now) {
-        if (record.fingerprint !== fingerprint) throw new IdempotencyConflictError();
-        return { count: record.count, applied: record.applied, replayed: true };
-      }
-    }
-    countAgainst(command.limits ?? [], now);
+  /** Applies the change to the counter: its count after, and whether anything changed. */
+  private apply(command: IncrementCommand): { count: number; applied: boolean } {
+    const { resourceId, type, kind, userId, delta } = command;
     const key = counterKey(resourceId, type);
-    let count: number;
-    let applied = true;
     if (kind === "unique") {
-      let set = members.get(key);
-      if (!set) {
-        set = new Set();
-        members.set(key, set);
-      }
+      const set = setOf(this.members, key);
       const had = set.has(userId);
-      applied = delta > 0 ? !had : had;
       if (delta > 0) set.add(userId);
       else set.delete(userId);
-      if (set.size === 0) members.delete(key);
-      count = set.size;
-    } else {
-      count = (totals.get(key) ?? 0) + delta;
-      totals.set(key, count);
-      let seen = users.get(key);
-      if (!seen) {
-        seen = new Set();
-        users.set(key, seen);
-      }
-      seen.add(userId);
+      if (set.size === 0) this.members.delete(key);
+      return { count: set.size, applied: delta > 0 ? !had : had };
     }
+    const count = (this.totals.get(key) ?? 0) + delta;
+    this.totals.set(key, count);
+    setOf(this.users, key).add(userId);
+    return { count, applied: true };
+  }
+
+  async increment(command: IncrementCommand): Promise<IncrementOutcome> {
+    const { resourceId, idempotencyKey, now } = command;
+    this.sweep(now);
+    const recordKey = idempotencyKey === undefined ? undefined : `${resourceId}\n${idempotencyKey}`;
+    const fingerprint = requestFingerprint(command);
+    const record = recordKey === undefined ? undefined : this.idempotency.get(recordKey);
+    if (record && record.expiresAt > now) {
+      if (record.fingerprint !== fingerprint) throw new IdempotencyConflictError();
+      return { count: record.count, applied: record.applied, replayed: true };
+    }
+    this.countAgainst(command.limits ?? [], now);
+    const { count, applied } = this.apply(command);
     if (recordKey !== undefined) {
-      idempotency.set(recordKey, { fingerprint, count, applied, expiresAt: now + idempotencyTtlMs });
+      this.idempotency.set(recordKey, {
+        fingerprint,
+        count,
+        applied,
+        expiresAt: now + this.idempotencyTtlMs,
+      });
     }
-    if (applied) rank(command);
+    if (applied) this.rank(command);
     return { count, applied, replayed: false };
   }
 
-  async function read(queries: readonly CounterQuery[]): Promise<CounterReading[]> {
+  async read(queries: readonly CounterQuery[]): Promise<CounterReading[]> {
     return queries.map((q) => {
       const key = counterKey(q.resourceId, q.type);
       if (q.kind === "unique") {
-        const set = members.get(key);
+        const set = this.members.get(key);
         const reading: CounterReading = { count: set?.size ?? 0 };
         if (q.detail && q.userId !== undefined) reading.member = set?.has(q.userId) ?? false;
         return reading;
       }
-      const reading: CounterReading = { count: totals.get(key) ?? 0 };
-      if (q.detail) reading.uniqueUsers = users.get(key)?.size ?? 0;
+      const reading: CounterReading = { count: this.totals.get(key) ?? 0 };
+      if (q.detail) reading.uniqueUsers = this.users.get(key)?.size ?? 0;
       return reading;
     });
   }
 
-  async function ranking(query: RankingQuery): Promise<RankedItem[]> {
+  async ranking(query: RankingQuery): Promise<RankedItem[]> {
     const id = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
-    const found = rankings.get(`${query.type}\n${id}`);
+    const found = this.rankings.get(`${query.type}\n${id}`);
     if (!found || found.expiresAt <= query.now) return [];
     const items: RankedItem[] = [];
     for (const [resourceId, count] of found.scores) if (count > 0) items.push({ resourceId, count });
     return items.sort(compareRanked).slice(0, query.limit);
   }
 
-  return {
-    name: "memory",
-    increment,
-    read,
-    ranking,
-    async limit(limits, now) {
-      sweep(now);
-      countAgainst(limits, now);
-    },
-    async ping() {},
-    async close() {},
-  };
+  async limit(limits: readonly RateLimit[], now: number): Promise<void> {
+    this.sweep(now);
+    this.countAgainst(limits, now);
+  }
+
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStore {
+  return new MemoryStore(options);
 }
