@@ -48,7 +48,9 @@ function setOf(map: Map<string, Set<string>>, key: string): Set<string> {
   return set;
 }
 
-const counterKey = (resourceId: string, type: string) => `${type}\n${resourceId}`;
+function counterKey(resourceId: string, type: string): string {
+  return `${type}\n${resourceId}`;
+}
 
 /** The store's state and its operations, each a small method over the maps. */
 class MemoryStore implements CounterStore {
