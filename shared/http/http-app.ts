@@ -24,7 +24,7 @@ import {
   type Platform,
   respond,
 } from "./pipeline.ts";
-import { type FunctionId, honoPath, pathPattern, ROUTES, type RouteSpec } from "./routes.ts";
+import { type FunctionId, honoPath, ROUTES, type RouteSpec, routesMatching } from "./routes.ts";
 
 export type { HighPressApp, Platform } from "./pipeline.ts";
 export { respond } from "./pipeline.ts";
@@ -102,8 +102,7 @@ export function addRoute(
 }
 
 /** The template a request is recorded under: the route it matches, or `unmatched`. */
-const routeOf = (c: Context): string =>
-  ROUTES.find((r) => pathPattern(r.path).test(c.req.path))?.path ?? "unmatched";
+const routeOf = (c: Context): string => routesMatching(c.req.path)[0]?.path ?? "unmatched";
 
 /**
  * 404 and 405, decided over every route of the table, not only those this app mounts:
@@ -114,9 +113,7 @@ function answerUnmatched(app: HighPressApp, pipeline: Pipeline): void {
   app.notFound((c) => {
     pipeline.begin(c);
     const path = c.req.path;
-    const methods = [
-      ...new Set(ROUTES.filter((r) => pathPattern(r.path).test(path)).map((r) => r.method as string)),
-    ];
+    const methods = [...new Set(routesMatching(path).map((r) => r.method as string))];
     const shown = path.slice(0, 200);
     const res =
       methods.length > 0 && !methods.includes(c.req.method)

@@ -175,6 +175,7 @@ export function buildOpenApiDocument(counterTypes: CounterTypes, version: string
     total: all.filter((t) => counterTypes.get(t) === "total"),
   };
   const examples: ExampleTypes = {
+    version,
     unique: types.unique[0] ?? all[0] ?? "like",
     total: types.total[0] ?? all[0] ?? "view",
   };

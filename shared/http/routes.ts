@@ -37,10 +37,11 @@ export const CATCH_ALL_FUNCTION: FunctionId = "GetFunction";
 export type RouteId = "health" | "increment" | "batch" | "hot" | "getCounter";
 export type Method = "GET" | "POST";
 
-/** The first unique and total counter types configured, for examples. */
+/** What examples are made of: the first unique and total counter types configured, the version. */
 export interface ExampleTypes {
   unique: string;
   total: string;
+  version: string;
 }
 
 export interface RouteSpec {
@@ -90,10 +91,10 @@ export const ROUTES: readonly RouteSpec[] = [
     answer: {
       name: "Health",
       schema: HealthResponse,
-      example: () => ({
+      example: (t) => ({
         status: "ok",
         service: "highpress",
-        version: "0.1.0",
+        version: t.version,
         store: "redis",
         store_latency_ms: 0.4,
       }),
@@ -241,8 +242,7 @@ export const ROUTE: Readonly<Record<RouteId, RouteSpec>> = Object.fromEntries(
 export const routesOf = (fn: FunctionId): RouteSpec[] => ROUTES.filter((r) => r.fn === fn);
 
 /** A matcher for a route's path, with an optional trailing slash, as Hono matches it. */
-export const pathPattern = (path: string): RegExp =>
-  new RegExp(`^${path.replace(/\{[a-z_]+\}/g, "[^/]+")}/?$`);
+const pathPattern = (path: string): RegExp => new RegExp(`^${path.replace(/\{[a-z_]+\}/g, "[^/]+")}/?$`);
 
 /** The route's path in Hono's syntax (`:name`). */
 export const honoPath = (path: string): string => path.replace(/\{([a-z_]+)\}/g, ":$1");
@@ -253,3 +253,10 @@ export function pathOf(id: RouteId, params: Record<string, string> = {}): string
     encodeURIComponent(params[name] ?? ""),
   );
 }
+
+/** Each route's path matcher, made once: for 404/405 and the template a request is recorded under. */
+const MATCHERS = ROUTES.map((route) => ({ route, pattern: pathPattern(route.path) }));
+
+/** The routes whose path matches, whatever their method. */
+export const routesMatching = (path: string): RouteSpec[] =>
+  MATCHERS.filter((m) => m.pattern.test(path)).map((m) => m.route);
