@@ -6,6 +6,7 @@
 
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
+import { pathOf } from "../../shared/http/routes.ts";
 import type { FunctionId } from "../bundling.ts";
 import { invokeThroughApi, lambdaClient, stackApiUrl, stackFunctionName } from "./aws.ts";
 
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
   const increment = (extra: Record<string, string> = {}) =>
     call(
       "POST",
-      "/api/v1/counter/increment",
+      pathOf("increment"),
       { resource_id: resource, counter_type: "view", user_id: "smoke", increment: 2 },
       { ...auth, ...extra },
     );
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
     {
       name: "GET /health",
       run: async () => {
-        const r = await call("GET", "/health");
+        const r = await call("GET", pathOf("health"));
         expect(r.status === 200 && r.json.status === "ok", `${r.status} ${JSON.stringify(r.json)}`);
         return `store ${r.json.store}, version ${r.json.version}`;
       },
@@ -79,7 +80,7 @@ async function main(): Promise<number> {
     {
       name: "GET /health?deep=1",
       run: async () => {
-        const r = await call("GET", "/health?deep=1");
+        const r = await call("GET", `${pathOf("health")}?deep=1`);
         expect(r.status === 200, `${r.status} ${r.json.message ?? ""}`);
         return `store latency ${r.json.store_latency_ms} ms`;
       },
@@ -106,7 +107,7 @@ async function main(): Promise<number> {
     {
       name: "GET counter",
       run: async () => {
-        const r = await call("GET", `/api/v1/counter/${resource}/view`);
+        const r = await call("GET", pathOf("getCounter", { resource_id: resource, counter_type: "view" }));
         expect(r.status === 200 && r.json.data?.count === 4, `${r.status} ${JSON.stringify(r.json)}`);
         return `count ${r.json.data.count}, unique_users ${r.json.data.unique_users}`;
       },
@@ -114,7 +115,7 @@ async function main(): Promise<number> {
     {
       name: "POST batch",
       run: async () => {
-        const r = await call("POST", "/api/v1/counter/batch", {
+        const r = await call("POST", pathOf("batch"), {
           queries: [
             { resource_id: resource, counter_type: "view" },
             { resource_id: resource, counter_type: "like" },
@@ -128,7 +129,7 @@ async function main(): Promise<number> {
     {
       name: "GET hot ranking",
       run: async () => {
-        const r = await call("GET", "/api/v1/counter/hot/view?period=hour&limit=100");
+        const r = await call("GET", `${pathOf("hot", { counter_type: "view" })}?period=hour&limit=100`);
         expect(
           r.status === 200 && Array.isArray(r.json.data?.items),
           `${r.status} ${JSON.stringify(r.json)}`,
@@ -141,7 +142,7 @@ async function main(): Promise<number> {
       run: async () => {
         const r = await call(
           "POST",
-          "/api/v1/counter/increment",
+          pathOf("increment"),
           { resource_id: "a b", counter_type: "view", user_id: "u" },
           auth,
         );
@@ -156,7 +157,7 @@ async function main(): Promise<number> {
       name: "404 and 405 are JSON",
       run: async () => {
         const missing = await call("GET", "/no-such-route");
-        const wrong = await call("DELETE", "/api/v1/counter/increment");
+        const wrong = await call("DELETE", pathOf("increment"));
         expect(missing.status === 404 && missing.json.code === 404, `404 check: ${missing.status}`);
         expect(wrong.status === 405 && wrong.json.code === 405, `405 check: ${wrong.status}`);
         return `Allow: ${wrong.headers.get("allow")}`;
@@ -194,13 +195,13 @@ async function main(): Promise<number> {
       },
     });
     checks.push(
-      invokeCheck("IncrementFunction", "POST", "/api/v1/counter/increment", {
+      invokeCheck("IncrementFunction", "POST", pathOf("increment"), {
         resource_id: resource,
         counter_type: "like",
         user_id: "smoke",
       }),
-      invokeCheck("GetFunction", "GET", "/health"),
-      invokeCheck("BatchFunction", "POST", "/api/v1/counter/batch", {
+      invokeCheck("GetFunction", "GET", pathOf("health")),
+      invokeCheck("BatchFunction", "POST", pathOf("batch"), {
         queries: [{ resource_id: resource, counter_type: "like" }],
       }),
     );

@@ -12,6 +12,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
+import { pathOf } from "../../../shared/http/routes.ts";
 import { apiGatewayEvent } from "../../../tests/support/apigw.ts";
 import { freePort, startRedis } from "../../../tests/support/redis-server.ts";
 import { buildBundles } from "../../bundling.ts";
@@ -53,7 +54,7 @@ const SCENARIOS: Scenario[] = [
     connections: 50,
     goal: 0.8,
     method: "POST",
-    path: () => "/api/v1/counter/increment",
+    path: () => pathOf("increment"),
     body: (i) => ({
       resource_id: `article_${i % 1000}`,
       counter_type: "view",
@@ -66,7 +67,7 @@ const SCENARIOS: Scenario[] = [
     connections: 50,
     goal: 0.7,
     method: "POST",
-    path: () => "/api/v1/counter/increment",
+    path: () => pathOf("increment"),
     body: (i) => ({
       resource_id: `article_${i % 1000}`,
       counter_type: "like",
@@ -79,13 +80,13 @@ const SCENARIOS: Scenario[] = [
     connections: 50,
     goal: 0.8,
     method: "GET",
-    path: (i) => `/api/v1/counter/article_${i % 1000}/view`,
+    path: (i) => pathOf("getCounter", { resource_id: `article_${i % 1000}`, counter_type: "view" }),
   },
   {
     name: "batch of 100",
     connections: 50,
     method: "POST",
-    path: () => "/api/v1/counter/batch",
+    path: () => pathOf("batch"),
     body: (i) => ({
       queries: Array.from({ length: 100 }, (_, j) => ({
         resource_id: `article_${(i + j) % 1000}`,
@@ -97,13 +98,13 @@ const SCENARIOS: Scenario[] = [
     name: "hot ranking",
     connections: 50,
     method: "GET",
-    path: () => "/api/v1/counter/hot/view?limit=10&period=day",
+    path: () => `${pathOf("hot", { counter_type: "view" })}?limit=10&period=day`,
   },
   {
     name: "hot key (one resource)",
     connections: 100,
     method: "POST",
-    path: () => "/api/v1/counter/increment",
+    path: () => pathOf("increment"),
     body: (i) => ({
       resource_id: "article_hot",
       counter_type: "view",
@@ -195,7 +196,7 @@ async function lambdaPath(redisUrl: string) {
     const events = Array.from({ length: 100 }, (_, i) =>
       apiGatewayEvent({
         method: "POST",
-        path: "/api/v1/counter/increment",
+        path: pathOf("increment"),
         body: { resource_id: `article_${i}`, counter_type: "view", user_id: `user_${i}`, increment: 1 },
       }),
     );
@@ -249,7 +250,7 @@ async function main(): Promise<void> {
       await startServer(
         ["infra/tools/bench/floor.ts"],
         { REDIS_URL: redis.url, PORT: String(floorPort) },
-        `http://127.0.0.1:${floorPort}/api/v1/counter/a/view`,
+        `http://127.0.0.1:${floorPort}${pathOf("getCounter", { resource_id: "a", counter_type: "view" })}`,
       ),
       await startServer(
         ["shared/runtime/server.ts"],
