@@ -2,8 +2,10 @@
 // start-lambda` user would; then the invoke CLI through it and the smoke test against a
 // local server and it. Everything runs on a real Redis.
 
+import type { AddressInfo } from "node:net";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createInvokeServer } from "../../infra/tools/start-lambda.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type NodeProcess, runNode } from "../support/node-process.ts";
@@ -104,6 +106,43 @@ describe("start-lambda with the AWS SDK's Lambda client", () => {
       code: 400,
       error: "Invalid request format",
     });
+  });
+
+  it("returns an error thrown by a function with X-Amz-Function-Error and the error payload", async () => {
+    // HighPress's own functions answer every event; a function that throws (a broken build,
+    // a future bug) is hosted here in-process to exercise start-lambda's Unhandled path.
+    const server = createInvokeServer(
+      new Map([
+        [
+          "GetFunction",
+          async () => {
+            throw new TypeError("Cannot read properties of null");
+          },
+        ],
+      ]),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const local = new LambdaClient({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    try {
+      const out = await local.send(
+        new InvokeCommand({ FunctionName: "GetFunction", Payload: new TextEncoder().encode("{}") }),
+      );
+      expect(out.StatusCode).toBe(200);
+      expect(out.FunctionError).toBe("Unhandled");
+      const payload = JSON.parse(new TextDecoder().decode(out.Payload)) as Record<string, unknown>;
+      expect(payload).toMatchObject({
+        errorType: "TypeError",
+        errorMessage: expect.stringContaining("null"),
+      });
+      expect(Array.isArray(payload.trace)).toBe(true);
+    } finally {
+      local.destroy();
+      server.close();
+    }
   });
 
   it("accepts Event and DryRun invocations", async () => {
