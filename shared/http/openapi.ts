@@ -25,7 +25,7 @@ const ERROR_CATALOGUE: { status: number; when: string; todo: string }[] = [
   },
   {
     status: 401,
-    when: "A write without a valid API key, when keys are configured.",
+    when: "A write (or with READ_AUTH, any request but /health) without a valid API key, when keys are configured.",
     todo: "Send `Authorization: Bearer <key>` or `x-api-key`.",
   },
   { status: 404, when: "No such route.", todo: "Check the path against this document." },
@@ -35,21 +35,30 @@ const ERROR_CATALOGUE: { status: number; when: string; todo: string }[] = [
     todo: "Use the method in `Allow`.",
   },
   {
+    status: 408,
+    when: "The local server did not receive the whole request, body included, within its deadline (REQUEST_TIMEOUT_MS).",
+    todo: "Send the request at once; retry it.",
+  },
+  {
     status: 413,
     when: "The body is larger than the limit (64 KiB by default); nothing was read or applied.",
     todo: "Send a smaller body: a batch holds at most 100 queries.",
   },
   {
     status: 415,
-    when: "A body with a content type other than JSON.",
-    todo: "Send `Content-Type: application/json`.",
+    when: "A body with a content type other than JSON, or compressed (`Content-Encoding` other than identity).",
+    todo: "Send `Content-Type: application/json`, uncompressed.",
   },
   {
     status: 422,
     when: "An `Idempotency-Key` reused with a different request.",
     todo: "Use a new key for a new request; reuse a key only to retry the same one.",
   },
-  { status: 429, when: "A rate limit was exceeded.", todo: "Wait `Retry-After` seconds." },
+  {
+    status: 429,
+    when: "A rate limit was exceeded, or too many wrong or missing API keys came from one address.",
+    todo: "Wait `Retry-After` seconds.",
+  },
   {
     status: 500,
     when: "Something unexpected; nothing internal is shown.",

@@ -39,8 +39,7 @@ export type HighPressEnv = {
   };
 };
 export type HighPressApp = Hono<HighPressEnv>;
-export type HighPressContext = Context<HighPressEnv>;
-export type Handler = (c: HighPressContext) => Response | Promise<Response>;
+export type Handler = (c: Context<HighPressEnv>) => Response | Promise<Response>;
 
 const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
 
@@ -48,7 +47,7 @@ const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
  * The headers of every answer of the JSON API: no sniffing, no framing, no caching of live
  * counts. A route that serves something else (the docs page) overrides or drops some.
  */
-export const API_HEADERS: Readonly<Record<string, string>> = {
+const API_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "application/json",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",

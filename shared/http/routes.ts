@@ -238,9 +238,6 @@ export const ROUTE: Readonly<Record<RouteId, RouteSpec>> = Object.fromEntries(
   ROUTES.map((r) => [r.id, r]),
 ) as Record<RouteId, RouteSpec>;
 
-/** The routes one function serves, in table order. */
-export const routesOf = (fn: FunctionId): RouteSpec[] => ROUTES.filter((r) => r.fn === fn);
-
 /** A matcher for a route's path, with an optional trailing slash, as Hono matches it. */
 const pathPattern = (path: string): RegExp => new RegExp(`^${path.replace(/\{[a-z_]+\}/g, "[^/]+")}/?$`);
 

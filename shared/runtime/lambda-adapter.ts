@@ -80,7 +80,7 @@ function methodOf(event: ApiGatewayEvent): string | undefined {
   return typeof method === "string" ? method.toUpperCase() : undefined;
 }
 
-function pathOf(event: ApiGatewayEvent): string | undefined {
+function rawPathOf(event: ApiGatewayEvent): string | undefined {
   const path = event.rawPath ?? event.requestContext?.http?.path ?? event.path;
   return typeof path === "string" && path.startsWith("/") ? path : undefined;
 }
@@ -129,7 +129,7 @@ const isRefusal = (value: unknown): value is Refusal =>
 export function translate(raw: unknown): Translated {
   const event = isEvent(raw) ? raw : undefined;
   const method = event ? methodOf(event) : undefined;
-  const path = event ? pathOf(event) : undefined;
+  const path = event ? rawPathOf(event) : undefined;
   const refuse = (refusal: Refusal): Translated => ({
     refusal,
     event,

@@ -11,6 +11,7 @@ import { ConfigError } from "../domain/errors.ts";
 import { mountDocs } from "../http/docs.ts";
 import { addRoute, appSettings, createApp, type Platform, respond } from "../http/http-app.ts";
 import { PrometheusMetrics } from "../http/observe.ts";
+import { CLIENT_CLOSED } from "../http/pipeline.ts";
 import { createStore } from "../stores/create.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     platform: nodePlatform,
     observe: (record) => {
       metrics.record(record);
-      if (record.status === 499) logger.warn("request", record);
+      if (record.status === CLIENT_CLOSED) logger.warn("request", record);
       else logger.info("request", record);
     },
   });
