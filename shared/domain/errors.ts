@@ -1,5 +1,5 @@
 // The domain's errors: what went wrong, in the domain's words, with no HTTP in them. The
-// HTTP edge alone maps each class to a status, a title and headers (shared/http/errors.ts).
+// HTTP edge alone maps each class to a status, a title and headers (shared/http/http-errors.ts).
 
 /** A limit (per client address, API key, user_id, or failed authentications) refused the request; nothing was applied. */
 export class RateLimitedError extends Error {

@@ -3,7 +3,7 @@
 // while reading when there is none), and the platform's own copy used when it has one.
 
 import type { Context } from "hono";
-import { HttpError, ValidationError } from "./errors.ts";
+import { HttpError, ValidationError } from "./http-errors.ts";
 import type { Platform } from "./pipeline.ts";
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;

@@ -6,8 +6,8 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { CounterTypes } from "../domain/model.ts";
-import { HttpError } from "./errors.ts";
 import { addRoute, type HighPressApp, respond } from "./http-app.ts";
+import { HttpError } from "./http-errors.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { VERSION } from "./version.ts";
 

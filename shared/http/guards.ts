@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import type { CounterStore, RateLimit } from "../domain/model.ts";
 import type { RateLimits, RateRule } from "../runtime/config.ts";
-import { HttpError } from "./errors.ts";
+import { HttpError } from "./http-errors.ts";
 import type { Pipeline, Platform } from "./pipeline.ts";
 
 const sha256 = (value: string): Buffer => createHash("sha256").update(value).digest();

@@ -5,7 +5,7 @@
 
 import * as z from "zod/mini";
 import type { CounterTypes } from "../domain/model.ts";
-import { STATUS_TITLES } from "./errors.ts";
+import { STATUS_TITLES } from "./http-errors.ts";
 import { ErrorResponse } from "./responses.ts";
 import { type ExampleTypes, ROUTES, type RouteSpec } from "./routes.ts";
 

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { Context } from "hono";
 import type { Hono } from "hono/tiny";
 import type { Logger } from "../runtime/logger.ts";
-import { answerFor, type ErrorAnswer, envelope } from "./errors.ts";
+import { answerFor, type ErrorAnswer, envelope } from "./http-errors.ts";
 import type { RequestRecord } from "./observe.ts";
 
 /** Runtime facts the app asks its adapter for (the local server's socket, Lambda's event): it never reads them itself. */

@@ -3,7 +3,7 @@
 
 import * as z from "zod/mini";
 import { type CounterKind, type CounterTypes, PERIODS, type Period } from "../domain/model.ts";
-import { type ErrorDetail, ValidationError } from "./errors.ts";
+import { type ErrorDetail, ValidationError } from "./http-errors.ts";
 import {
   BatchBody,
   DEFAULT_RANKING_LIMIT,

@@ -4,8 +4,8 @@
 
 import { randomUUID } from "node:crypto";
 import { ConfigError } from "../domain/errors.ts";
-import { envelope, STATUS_TITLES } from "../http/errors.ts";
 import { appSettings, createApp } from "../http/http-app.ts";
+import { envelope, STATUS_TITLES } from "../http/http-errors.ts";
 import { emfLine, type RequestRecord } from "../http/observe.ts";
 import { answerHeaders } from "../http/pipeline.ts";
 import type { FunctionId } from "../http/routes.ts";

@@ -5,8 +5,8 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CounterStore } from "../../shared/domain/model.ts";
-import { testApp } from "../support/app.ts";
 import { clusterBackend, redisBackend, upstashBackend } from "../support/backends.ts";
+import { testApp } from "../support/test-app.ts";
 
 type Requests = ReturnType<typeof testApp>;
 

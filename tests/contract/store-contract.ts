@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { IdempotencyConflictError, RateLimitedError } from "../../shared/domain/errors.ts";
 import type { CounterStore, IncrementCommand } from "../../shared/domain/model.ts";
-import { json, testApp } from "../support/app.ts";
 import type { Backend } from "../support/backends.ts";
+import { json, testApp } from "../support/test-app.ts";
 
 const T0 = Date.parse("2026-11-25T10:15:00Z"); // a Wednesday
 const HOUR = 3_600_000;

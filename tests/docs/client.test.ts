@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createHighPressClient, HighPressError } from "../../shared/client/client.ts";
 import { createApp } from "../../shared/http/http-app.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { DEFAULT_TYPES, memoryLogger } from "../support/app.ts";
+import { DEFAULT_TYPES, memoryLogger } from "../support/test-app.ts";
 
 const KEY = "client-test-key-0123456789";
 

@@ -21,7 +21,7 @@ import { ROUTES } from "../../shared/http/routes.ts";
 import { BatchBody, IncrementBody } from "../../shared/http/schemas.ts";
 import { VERSION } from "../../shared/http/version.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
+import { DEFAULT_TYPES, json, testApp } from "../support/test-app.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is walked as plain JSON.
 type Doc = Record<string, any>;

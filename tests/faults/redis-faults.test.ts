@@ -4,10 +4,10 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
-import { json, testApp } from "../support/app.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { startTcpProxy } from "../support/tcp-proxy.ts";
+import { json, testApp } from "../support/test-app.ts";
 
 const TIMEOUT_MS = 500;
 // "Never a hang": a generous bound on a 500 ms deadline, not a speed measurement.

@@ -3,9 +3,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUpstashClient, createUpstashStore } from "../../shared/stores/upstash.ts";
-import { json, testApp } from "../support/app.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
+import { json, testApp } from "../support/test-app.ts";
 import { startUpstashEndpoint, type UpstashEndpoint } from "../support/upstash-endpoint.ts";
 
 const TIMEOUT_MS = 500;

@@ -21,7 +21,7 @@ import {
   SECRET_ARN,
   statementsOf,
   synth,
-} from "../support/stack.ts";
+} from "../support/synth-stack.ts";
 
 const ENI_ACTIONS = [
   "ec2:CreateNetworkInterface",

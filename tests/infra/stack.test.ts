@@ -17,7 +17,7 @@ import {
   SECRET_ARN,
   statements,
   synth,
-} from "../support/stack.ts";
+} from "../support/synth-stack.ts";
 
 const MODES: [string, HighPressStackProps][] = [
   ["upstash (parameters)", {}],

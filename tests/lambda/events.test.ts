@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createLambdaHandler, type LambdaHandler } from "../../shared/runtime/lambda.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
-import { memoryLogger } from "../support/app.ts";
+import { memoryLogger } from "../support/test-app.ts";
 
 const emitted: string[] = [];
 let get: LambdaHandler;

@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLambdaHandler, type LambdaHandler } from "../../shared/runtime/lambda.ts";
 import { apiGatewayEvent, type EventInput, lambdaContext } from "../support/apigw.ts";
-import { memoryLogger } from "../support/app.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
+import { memoryLogger } from "../support/test-app.ts";
 
 let redis: RedisServer;
 let increment: LambdaHandler;

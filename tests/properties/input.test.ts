@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CounterStore } from "../../shared/domain/model.ts";
 import { acceptBatch, acceptIncrement, checkBatch, checkIncrement } from "../../shared/http/validation.ts";
 import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
-import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
+import { DEFAULT_TYPES, json, testApp } from "../support/test-app.ts";
 
 let server: RedisServer;
 let client: RedisClient;

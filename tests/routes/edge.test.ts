@@ -7,7 +7,7 @@ import { mountDocs } from "../../shared/http/docs.ts";
 import { addressSubject } from "../../shared/http/guards.ts";
 import { addRoute, type Platform, respond } from "../../shared/http/http-app.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
+import { DEFAULT_TYPES, json, testApp } from "../support/test-app.ts";
 
 const KEYS = ["first-key-0123456789", "second-key-0123456789", "third-key-0123456789"];
 const view = (resource: string, user = "u1") => ({

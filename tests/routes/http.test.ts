@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { VERSION } from "../../shared/http/version.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { json, testApp } from "../support/app.ts";
+import { json, testApp } from "../support/test-app.ts";
 
 describe("GET /health", () => {
   it("answers the service, version and store", async () => {

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CounterStore } from "../../shared/domain/model.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { json, testApp } from "../support/app.ts";
+import { json, testApp } from "../support/test-app.ts";
 
 let store: CounterStore;
 let t: ReturnType<typeof testApp>;

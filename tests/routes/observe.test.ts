@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { mountDocs } from "../../shared/http/docs.ts";
 import { emfLine, PrometheusMetrics, type RequestRecord } from "../../shared/http/observe.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { DEFAULT_TYPES, testApp } from "../support/app.ts";
+import { DEFAULT_TYPES, testApp } from "../support/test-app.ts";
 
 function observed() {
   const records: RequestRecord[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { json, testApp } from "../support/app.ts";
+import { json, testApp } from "../support/test-app.ts";
 
 const KEY = "rate-limit-key-0123456789";
 

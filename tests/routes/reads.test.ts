@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { json, testApp } from "../support/app.ts";
+import { json, testApp } from "../support/test-app.ts";
 
 let t: ReturnType<typeof testApp>;
 let clock: number;

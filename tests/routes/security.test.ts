@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mountDocs } from "../../shared/http/docs.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { DEFAULT_TYPES, json, testApp } from "../support/app.ts";
+import { DEFAULT_TYPES, json, testApp } from "../support/test-app.ts";
 
 const KEY = "security-test-key-0123456789";
 

@@ -3,12 +3,13 @@
 // generator (autocannon), in alternating runs; then the Lambda path, the built increment
 // bundle invoked in sequence in-process as one Lambda instance runs, against a bare Redis
 // round trip. Writes dist/bench/results.json and a self-contained dist/bench/report.html.
-// BENCH_SECONDS (default 5) per run, BENCH_ROUNDS (default 3) alternating rounds.
+// BENCH_SECONDS (default 5) per run, BENCH_ROUNDS (default 3) alternating rounds;
+// BENCH_AGAINST=<checkout> compares with another version instead of the floor.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
@@ -19,6 +20,12 @@ import { buildBundles } from "../../bundling.ts";
 import { renderReport } from "./report.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/**
+ * BENCH_AGAINST=<another checkout>: that checkout's HighPress server takes the floor's place,
+ * so a change is measured against the code before it, alternating in one run ("floor" in the
+ * output is then that server; ratios are this checkout over that one).
+ */
+const AGAINST = process.env.BENCH_AGAINST ? resolve(process.env.BENCH_AGAINST) : undefined;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const GO_INCREMENTS_PER_S = 10_406;
 
@@ -158,8 +165,10 @@ async function startServer(
   args: string[],
   env: Record<string, string>,
   readyUrl: string,
+  cwd = process.cwd(),
 ): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -247,11 +256,28 @@ async function main(): Promise<void> {
     await seed.zadd("floor:rank:view", ...Array.from({ length: 1000 }, (_, i) => [i, `article_${i}`]).flat());
     seed.disconnect();
     servers.push(
-      await startServer(
-        ["infra/tools/bench/floor.ts"],
-        { REDIS_URL: redis.url, PORT: String(floorPort) },
-        `http://127.0.0.1:${floorPort}${pathOf("getCounter", { resource_id: "a", counter_type: "view" })}`,
-      ),
+      await (AGAINST
+        ? startServer(
+            [
+              existsSync(join(AGAINST, "shared/runtime/server.ts"))
+                ? "shared/runtime/server.ts"
+                : "shared/server.ts",
+            ],
+            {
+              REDIS_URL: redis.url,
+              PORT: String(floorPort),
+              HOST: "127.0.0.1",
+              LOG_LEVEL: "warn",
+              KEY_PREFIX: "benchbase",
+            },
+            `http://127.0.0.1:${floorPort}/health`,
+            AGAINST,
+          )
+        : startServer(
+            ["infra/tools/bench/floor.ts"],
+            { REDIS_URL: redis.url, PORT: String(floorPort) },
+            `http://127.0.0.1:${floorPort}${pathOf("getCounter", { resource_id: "a", counter_type: "view" })}`,
+          )),
       await startServer(
         ["shared/runtime/server.ts"],
         {

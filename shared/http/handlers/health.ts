@@ -1,6 +1,6 @@
 // The health route: the service, and with deep=1 the store too.
 
-import { envelope, RETRY_AFTER_SECONDS } from "../errors.ts";
+import { envelope, RETRY_AFTER_SECONDS } from "../http-errors.ts";
 import { json } from "../pipeline.ts";
 import { VERSION } from "../version.ts";
 import type { HandlerDeps, RouteHandlers } from "./context.ts";
