@@ -53,8 +53,7 @@ function counterKey(resourceId: string, type: string): string {
 }
 
 /** The store's state and its operations, each a small method over the maps. */
-class MemoryStore implements CounterStore {
-  readonly name = "memory" as const;
+class MemoryCounters {
   private readonly idempotencyTtlMs: number;
   private readonly totals = new Map<string, number>();
   // Exact distinct users where Redis keeps a HyperLogLog: the same answers at small counts.
@@ -187,11 +186,18 @@ class MemoryStore implements CounterStore {
     this.sweep(now);
     this.countAgainst(limits, now);
   }
-
-  async ping(): Promise<void> {}
-  async close(): Promise<void> {}
 }
 
+/** The store port over the counters, as the Redis and Upstash stores give it. */
 export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStore {
-  return new MemoryStore(options);
+  const counters = new MemoryCounters(options);
+  return {
+    name: "memory",
+    increment: (command) => counters.increment(command),
+    read: (queries) => counters.read(queries),
+    ranking: (query) => counters.ranking(query),
+    limit: (limits, now) => counters.limit(limits, now),
+    ping: async () => {},
+    close: async () => {},
+  };
 }
