@@ -19,9 +19,10 @@ import {
   type Handler,
   type HighPressApp,
   type HighPressEnv,
-  mountOn,
+  lifecycle,
   type Pipeline,
   type Platform,
+  recordedAs,
   respond,
 } from "./pipeline.ts";
 import { type FunctionId, honoPath, ROUTES, type RouteSpec, routesMatching } from "./routes.ts";
@@ -74,8 +75,8 @@ export function appSettings(config: Config): AppSettings {
 const NO_PLATFORM: Platform = { clientAddress: () => undefined };
 const DEFAULT_AUTH_FAILURE_LIMIT: RateRule = { limit: 20, windowMs: 60_000 };
 
-/** What createApp made for an app, so that addRoute can mount more routes like the API's own. */
-const parts = new WeakMap<HighPressApp, { pipeline: Pipeline; guards: Guards }>();
+/** What createApp made for an app, so that addRoute can guard more routes like the API's own. */
+const parts = new WeakMap<HighPressApp, { guards: Guards }>();
 
 /**
  * Adds a route outside the API (the docs, /metrics) that is answered like the API's own:
@@ -98,10 +99,10 @@ export function addRoute(
           return handler(c);
         }
       : handler;
-  mountOn(app, made.pipeline, "GET", path, route, guarded);
+  app.get(path, recordedAs(route, guarded));
 }
 
-/** The template a request is recorded under: the route it matches, or `unmatched`. */
+/** The template a request no handler took is recorded under: the route it matches, or `unmatched`. */
 const routeOf = (c: Context): string => routesMatching(c.req.path)[0]?.path ?? "unmatched";
 
 /**
@@ -111,40 +112,34 @@ const routeOf = (c: Context): string => routesMatching(c.req.path)[0]?.path ?? "
  */
 function answerUnmatched(app: HighPressApp, pipeline: Pipeline): void {
   app.notFound((c) => {
-    pipeline.begin(c);
     const path = c.req.path;
     const methods = [...new Set(routesMatching(path).map((r) => r.method as string))];
     const shown = path.slice(0, 200);
-    const res =
-      methods.length > 0 && !methods.includes(c.req.method)
-        ? fail(c, {
-            status: 405,
-            message: `${c.req.method} is not allowed on ${shown}; use ${methods.join(" or ")}`,
-            headers: { allow: (methods.includes("GET") ? [...methods, "HEAD"] : methods).join(", ") },
-          })
-        : fail(c, { status: 404, message: `No route for ${c.req.method} ${shown}` });
-    pipeline.finish(c, res.status === 405 ? routeOf(c) : "unmatched", res);
-    return res;
+    if (methods.length === 0 || methods.includes(c.req.method)) {
+      return fail(c, { status: 404, message: `No route for ${c.req.method} ${shown}` });
+    }
+    c.set("route", routeOf(c));
+    return fail(c, {
+      status: 405,
+      message: `${c.req.method} is not allowed on ${shown}; use ${methods.join(" or ")}`,
+      headers: { allow: (methods.includes("GET") ? [...methods, "HEAD"] : methods).join(", ") },
+    });
   });
-  // Errors outside a route's handler (none expected) get the same envelope.
-  app.onError((error, c) => {
-    pipeline.begin(c);
-    const res = pipeline.answerError(error, c);
-    pipeline.finish(c, routeOf(c), res);
-    return res;
-  });
+  // Any error a handler throws: the one envelope (lifecycle then records it).
+  app.onError((error, c) => pipeline.answerError(error, c));
 }
 
 /** A CORS preflight, for any path, is answered before routing: 204 with what may be sent. */
-function answerPreflights(app: HighPressApp, pipeline: Pipeline): void {
-  mountOn(app, pipeline, "OPTIONS", "*", routeOf, (c) =>
-    respond(c, null, 204, {
+function answerPreflights(app: HighPressApp): void {
+  app.options("*", (c) => {
+    c.set("route", routeOf(c));
+    return respond(c, null, 204, {
       "content-type": undefined,
       "access-control-allow-methods": "GET, POST, OPTIONS",
       "access-control-allow-headers": CORS_ALLOW_HEADERS,
       "access-control-max-age": "3600",
-    }),
-  );
+    });
+  });
 }
 
 /** The app; with `fn`, only the routes the table gives that Lambda function. */
@@ -171,11 +166,12 @@ export function createApp(deps: AppDeps, fn?: FunctionId): HighPressApp {
     ...rankingHandlers(handlerDeps),
   };
   const app: HighPressApp = new Hono<HighPressEnv>();
-  parts.set(app, { pipeline, guards });
-  if (corsFor) answerPreflights(app, pipeline);
+  parts.set(app, { guards });
+  app.use(lifecycle(pipeline));
+  if (corsFor) answerPreflights(app);
   const mounted: readonly RouteSpec[] = fn ? ROUTES.filter((r) => r.fn === fn) : ROUTES;
   for (const route of mounted)
-    mountOn(app, pipeline, route.method, honoPath(route.path), route.path, handlers[route.id]);
+    app.on(route.method, honoPath(route.path), recordedAs(route.path, handlers[route.id]));
   answerUnmatched(app, pipeline);
   return app;
 }
