@@ -34,8 +34,8 @@ export type BundleStore = DeployedStore | "memory";
  */
 export const BUNDLE_BUDGET_KIB: Record<DeployedStore, number> = { upstash: 160, redis: 300 };
 
-/** Runs on Lambda's nodejs24.x and on the Node 20 used here. */
-export const BUNDLE_TARGET = "node20";
+/** Lambda runs nodejs24.x, and so does every npm script here. */
+export const BUNDLE_TARGET = "node24";
 
 /**
  * NODE_OPTIONS of a deployed function. Source maps are opt-in (`-c sourceMaps=true`):
