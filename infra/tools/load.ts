@@ -3,7 +3,7 @@
 // the local server on it; with one it loads that URL (a deployed stack's ApiUrl).
 // --smoke shortens every scenario to a few seconds (what CI runs). The `ensure` thresholds
 // of each scenario (p99, error rate) fail the run. Artillery lives in its own package
-// (artillery/, about 600 MB), installed here on first use without a browser download.
+// (artillery/, about 460 MB), installed here on first use without a browser download.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
