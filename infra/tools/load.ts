@@ -6,7 +6,7 @@
 // (artillery/, about 460 MB), installed here on first use without a browser download.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, startRedis } from "../../tests/support/redis-server.ts";
@@ -18,9 +18,21 @@ const SCENARIOS = readdirSync(join(DIR, "scenarios"))
   .map((f) => f.replace(/\.yml$/, ""));
 const SMOKE = { config: { phases: [{ name: "smoke", duration: 5, arrivalRate: 10 }] } };
 
+/** The Artillery version artillery/package.json asks for, and the one installed (if any). */
+function artilleryVersions(): { wanted: string; installed: string | undefined } {
+  const read = (file: string) =>
+    JSON.parse(readFileSync(file, "utf8")) as { version?: string; dependencies?: Record<string, string> };
+  const wanted = read(join(DIR, "package.json")).dependencies?.artillery ?? "";
+  const installedFile = join(DIR, "node_modules", "artillery", "package.json");
+  return { wanted, installed: existsSync(installedFile) ? read(installedFile).version : undefined };
+}
+
 function ensureInstalled(): void {
-  if (existsSync(BIN)) return;
-  process.stdout.write("installing Artillery into artillery/ (once)\n");
+  const { wanted, installed } = artilleryVersions();
+  if (existsSync(BIN) && installed === wanted) return;
+  process.stdout.write(
+    `installing Artillery ${wanted} into artillery/ (once${installed ? `, replacing ${installed}` : ""})\n`,
+  );
   const run = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--prefix", DIR], {
     stdio: "inherit",
     env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1" },
