@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { loadDotEnv } from "../../shared/runtime/env-file.ts";
 import { FUNCTION_IDS, functionIdOf } from "../bundling.ts";
 import { invokeThroughApi, lambdaClient, stackFunctionName } from "./aws.ts";
 import { bundleStoreFor, hostFunctions, lambdaContextFor } from "./lambda-host.ts";
@@ -19,7 +20,21 @@ const USAGE = `usage: npm run invoke -- <function> <event.json> [--endpoint URL 
   Locally the store comes from the environment, as on Lambda (COUNTER_STORE, REDIS_URL,
   UPSTASH_*); with none set the function runs on the memory store.`;
 
+/**
+ * While the function runs in this process, what it prints (its logs, its EMF lines) goes to
+ * stderr, so that stdout carries only its answer, as with `sam local invoke`:
+ * `npm run -s invoke -- increment events/increment.json | jq` works.
+ */
+function logsToStderr(): () => void {
+  const write = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = write;
+  };
+}
+
 async function main(): Promise<number> {
+  loadDotEnv();
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: { endpoint: { type: "string" }, remote: { type: "boolean" }, stack: { type: "string" } },
@@ -30,6 +45,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const event: unknown = JSON.parse(readFileSync(eventFile, "utf8"));
+  const restoreStdout = logsToStderr();
   const id = functionIdOf(name);
   let result: unknown;
   let failed = false;
@@ -52,6 +68,7 @@ async function main(): Promise<number> {
     if (!handler) throw new Error(`no handler for ${id}`);
     result = await handler(event, lambdaContextFor(id));
   }
+  restoreStdout();
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return failed ? 1 : 0;
 }

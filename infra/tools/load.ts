@@ -9,6 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { loadDotEnv } from "../../shared/runtime/env-file.ts";
 import { freePort, startRedis } from "../../tests/support/redis-server.ts";
 
 const DIR = "artillery";
@@ -86,6 +87,7 @@ function runScenario(name: string, target: string, smoke: boolean, record?: stri
 }
 
 async function main(): Promise<number> {
+  loadDotEnv();
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { pathOf } from "../../shared/http/routes.ts";
+import { loadDotEnv } from "../../shared/runtime/env-file.ts";
 import type { FunctionId } from "../bundling.ts";
 import { invokeThroughApi, lambdaClient, stackApiUrl, stackFunctionName } from "./aws.ts";
 
@@ -26,6 +27,7 @@ function expect(condition: unknown, detail: string): asserts condition {
 }
 
 async function main(): Promise<number> {
+  loadDotEnv();
   const { values } = parseArgs({
     options: {
       "api-url": { type: "string" },

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { loadDotEnv } from "../../shared/runtime/env-file.ts";
 import { FUNCTION_IDS, type FunctionId, functionIdOf } from "../bundling.ts";
 import { bundleStoreFor, hostFunctions, type LambdaEntry, lambdaContextFor } from "./lambda-host.ts";
 
@@ -103,6 +104,7 @@ export function createInvokeServer(functions: ReadonlyMap<FunctionId, LambdaEntr
 }
 
 async function main(): Promise<void> {
+  loadDotEnv();
   const port = Number(process.env.LAMBDA_PORT ?? 3001);
   const host = process.env.LAMBDA_HOST ?? "127.0.0.1";
   const store = bundleStoreFor(process.env);

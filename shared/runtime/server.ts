@@ -14,6 +14,7 @@ import { PrometheusMetrics } from "../http/observe.ts";
 import { CLIENT_CLOSED } from "../http/pipeline.ts";
 import { createStore } from "../stores/create.ts";
 import { type Config, loadConfig } from "./config.ts";
+import { loadDotEnv } from "./env-file.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
 const nodePlatform: Platform = {
@@ -26,6 +27,7 @@ const nodePlatform: Platform = {
 
 function configOrExit(): Config {
   try {
+    loadDotEnv();
     return loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
