@@ -34,7 +34,7 @@ export interface HighPressClientOptions {
   /** e.g. the stack's ApiUrl, or http://localhost:8080 */
   baseUrl: string;
   /** Sent as `Authorization: Bearer <key>` on writes. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Per attempt. Default 5000 ms. */
   timeoutMs?: number;
   /** Further attempts after a 429, a 503 or a network failure. Default 2. */
