@@ -20,16 +20,28 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+/** An increment would take a total counter past the largest exact count; nothing was applied. */
+export class CountLimitError extends Error {
+  override name = "CountLimitError";
+  constructor(readonly limit: number) {
+    super(`count would exceed ${limit}`);
+  }
+}
+
 /**
- * The store did not answer in time or is unreachable. `mayHaveApplied` is true when a write
- * was sent and its outcome is unknown: the client must not assume it failed.
+ * The store did not answer in time, is unreachable, or refused the command. `mayHaveApplied`
+ * is true when a write was sent and its outcome is unknown: the client must not assume it
+ * failed. `refusal` is set when the store answered with a refusal (nothing ran): "out of
+ * memory", "read-only", ...
  */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
   readonly mayHaveApplied: boolean;
-  constructor(message: string, options: { mayHaveApplied: boolean; cause?: unknown }) {
+  readonly refusal?: string;
+  constructor(message: string, options: { mayHaveApplied: boolean; refusal?: string; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.mayHaveApplied = options.mayHaveApplied;
+    if (options.refusal !== undefined) this.refusal = options.refusal;
   }
 }
 

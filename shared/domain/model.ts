@@ -38,6 +38,11 @@ export interface IncrementCommand {
   limits?: readonly RateLimit[];
 }
 
+/**
+ * Increments fail with RateLimitedError, IdempotencyConflictError, CountLimitError (a total
+ * past MAX_EXACT_COUNT) or StoreUnavailableError, and then apply nothing (but for a
+ * StoreUnavailableError whose mayHaveApplied is true).
+ */
 export interface IncrementOutcome {
   count: number;
   /** false when the request changed nothing (like twice, unlike a non-member). */
@@ -87,10 +92,20 @@ export interface CounterStore {
   ranking(query: RankingQuery): Promise<RankedItem[]>;
   /** Counts one request against each limit, or throws RateLimitedError and counts nothing. */
   limit(limits: readonly RateLimit[], now: number): Promise<void>;
-  /** Round trip to the store; throws StoreUnavailableError when it does not answer. */
+  /**
+   * Round trip to the store that would be refused where a write is: throws
+   * StoreUnavailableError when it does not answer, with `refusal` set when it answers but
+   * refuses writes (out of memory, read-only replica).
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The largest count a total counter holds exactly (JSON numbers lose precision past it). */
+export const MAX_EXACT_COUNT = Number.MAX_SAFE_INTEGER;
+
+/** Members the all-time ranking of one counter type keeps (and each hour/day/week bucket). */
+export const DEFAULT_RANKING_MAX_MEMBERS = 10_000;
 
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;

@@ -1,7 +1,12 @@
 // The HTTP edge's errors and the one table that maps every error, the edge's own and the
 // domain's, to a status, a title, a message and headers: the spec's JSON envelope.
 
-import { IdempotencyConflictError, RateLimitedError, StoreUnavailableError } from "../domain/errors.ts";
+import {
+  CountLimitError,
+  IdempotencyConflictError,
+  RateLimitedError,
+  StoreUnavailableError,
+} from "../domain/errors.ts";
 
 export interface ErrorDetail {
   path: string;
@@ -44,6 +49,7 @@ export const STATUS_TITLES: Readonly<Record<number, string>> = {
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Timeout",
+  409: "Conflict",
   413: "Payload Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Entity",
@@ -61,6 +67,8 @@ export interface ErrorAnswer {
   message: string;
   details?: ErrorDetail[];
   headers?: Record<string, string>;
+  /** A 503 for a write: whether it may have been applied. */
+  mayHaveApplied?: boolean;
 }
 
 const SUBJECTS: Record<string, string> = {
@@ -89,12 +97,13 @@ function rateLimited(error: RateLimitedError): ErrorAnswer {
 }
 
 function storeUnavailable(error: StoreUnavailableError, write: boolean): ErrorAnswer {
+  const headers = { "retry-after": RETRY_AFTER_SECONDS };
+  const refused = error.refusal === undefined ? "is unavailable" : `refused it (${error.refusal})`;
+  if (!write) return { status: 503, message: `The counter store ${refused}. Retry shortly.`, headers };
   const message = error.mayHaveApplied
-    ? "The counter store did not confirm the write in time: it may or may not have been applied. Retry with the same Idempotency-Key to apply it exactly once."
-    : write
-      ? "The counter store is unavailable: nothing was applied. Retry shortly."
-      : "The counter store is unavailable. Retry shortly.";
-  return { status: 503, message, headers: { "retry-after": RETRY_AFTER_SECONDS } };
+    ? "The counter store did not confirm the write in time: it may have been applied. Retry with the same Idempotency-Key to apply it exactly once."
+    : `The counter store ${refused}: the write was not applied. Retry shortly.`;
+  return { status: 503, message, headers, mayHaveApplied: error.mayHaveApplied };
 }
 
 /**
@@ -119,6 +128,13 @@ export function answerFor(error: unknown, write: boolean): ErrorAnswer | undefin
       details: [{ path: "Idempotency-Key", message: "reused with a different request" }],
     };
   }
+  if (error instanceof CountLimitError) {
+    return {
+      status: 409,
+      message: `increment: the count would exceed ${error.limit}; nothing was applied`,
+      details: [{ path: "increment", message: `count would exceed ${error.limit}` }],
+    };
+  }
   if (error instanceof StoreUnavailableError) return storeUnavailable(error, write);
   return undefined;
 }
@@ -130,5 +146,6 @@ export function envelope(answer: ErrorAnswer): Record<string, unknown> {
     code: answer.status,
     message: answer.message,
     ...(answer.details ? { details: answer.details } : {}),
+    ...(answer.mayHaveApplied === undefined ? {} : { may_have_applied: answer.mayHaveApplied }),
   };
 }

@@ -40,6 +40,11 @@ const ERROR_CATALOGUE: { status: number; when: string; todo: string }[] = [
     todo: "Send the request at once; retry it.",
   },
   {
+    status: 409,
+    when: "An increment would take a total counter past 9007199254740991 (2^53 - 1), the largest exact count; nothing was applied.",
+    todo: "Do not retry it: the counter is full.",
+  },
+  {
     status: 413,
     when: "The body is larger than the limit (64 KiB by default); nothing was read or applied.",
     todo: "Send a smaller body: a batch holds at most 100 queries.",
@@ -66,7 +71,7 @@ const ERROR_CATALOGUE: { status: number; when: string; todo: string }[] = [
   },
   {
     status: 503,
-    when: "The store did not answer in time or is unreachable. For an increment, the message says whether it may have been applied.",
+    when: "The store did not answer in time, is unreachable, or refused the command (out of memory, read-only). For an increment, `may_have_applied` says whether it may have been applied: false when the store refused it or it was never sent, true when it was sent and not confirmed.",
     todo: "Wait `Retry-After` seconds and retry; retry an increment with the same `Idempotency-Key` so it applies once.",
   },
 ];

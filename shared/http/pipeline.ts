@@ -12,6 +12,7 @@ import type { Hono } from "hono/tiny";
 import type { Logger } from "../runtime/logger.ts";
 import { answerFor, type ErrorAnswer, envelope } from "./http-errors.ts";
 import type { RequestRecord } from "./observe.ts";
+import { ROUTES } from "./routes.ts";
 
 /** Runtime facts the app asks its adapter for (the local server's socket, Lambda's event): it never reads them itself. */
 export interface Platform {
@@ -43,6 +44,11 @@ export type HighPressApp = Hono<HighPressEnv>;
 export type Handler = (c: Context<HighPressEnv>) => Response | Promise<Response>;
 
 const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
+
+/** The route templates of writes: their 503s say whether the write may have been applied. */
+const WRITE_ROUTES: ReadonlySet<string> = new Set(
+  ROUTES.filter((r) => r.auth === "write").map((r) => r.path),
+);
 
 /**
  * The headers of every answer of the JSON API: no sniffing, no framing, no caching of live
@@ -141,10 +147,18 @@ export function createPipeline({ platform, logger, observe, corsFor }: PipelineD
     });
   };
   const answerError = (error: unknown, c: Context): Response => {
-    const answer = answerFor(error, c.req.method === "POST");
+    const answer = answerFor(error, WRITE_ROUTES.has(c.get("route")));
     if (answer) {
-      if (answer.status === 503)
-        logger.warn("store unavailable", { request_id: c.get("requestId"), path: c.req.path, error });
+      if (answer.status === 503) {
+        const outcome =
+          answer.mayHaveApplied === undefined ? {} : { may_have_applied: answer.mayHaveApplied };
+        logger.warn("store unavailable", {
+          request_id: c.get("requestId"),
+          path: c.req.path,
+          ...outcome,
+          error,
+        });
+      }
       return fail(c, answer);
     }
     if (platform.clientGone?.(c)) {

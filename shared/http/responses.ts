@@ -44,11 +44,13 @@ export const HotResponse = z.object({
 });
 
 export const HealthResponse = z.object({
-  status: z.enum(["ok", "unavailable"]),
+  status: z.enum(["ok", "degraded", "unavailable"]),
   service: z.literal("highpress"),
   version: z.string(),
   store: z.enum(["memory", "redis", "upstash"]),
   store_latency_ms: z.optional(z.number()),
+  /** With status degraded: why the store refuses writes ("out of memory", "read-only", ...). */
+  store_error: z.optional(z.string()),
   // A failed deep check also carries the error envelope's fields.
   error: z.optional(z.string()),
   code: z.optional(z.number()),
@@ -60,6 +62,8 @@ export const ErrorResponse = z.object({
   code: z.number().check(z.int()),
   message: z.string(),
   details: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+  /** A 503 for a write: false when the store refused it or it was never sent, true when it was sent and not confirmed. */
+  may_have_applied: z.optional(z.boolean()),
 });
 
 export type IncrementResult = z.output<typeof IncrementResponse>["data"];

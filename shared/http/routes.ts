@@ -135,6 +135,7 @@ export const ROUTES: readonly RouteSpec[] = [
       [400, "increment: must be 1 or -1 for the unique counter type like"],
       [401, "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)"],
       ...BODY_ERRORS,
+      [409, "increment: the count would exceed 9007199254740991; nothing was applied"],
       [422, "Idempotency-Key: this key was already used with a different request"],
       [429, "Too many requests"],
     ],

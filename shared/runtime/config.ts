@@ -3,7 +3,12 @@
 
 import * as z from "zod/mini";
 import { ConfigError } from "../domain/errors.ts";
-import type { CounterKind, CounterTypes, StoreName } from "../domain/model.ts";
+import {
+  type CounterKind,
+  type CounterTypes,
+  DEFAULT_RANKING_MAX_MEMBERS,
+  type StoreName,
+} from "../domain/model.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -25,6 +30,8 @@ export interface Config {
   storeTimeoutMs: number;
   /** MAX_BODY_BYTES: request bodies above it answer 413 before parsing. Default 65536. */
   maxBodyBytes: number;
+  /** RANKING_MAX_MEMBERS: members each ranking of a counter type keeps, the lowest trimmed. Default 10,000. */
+  rankingMaxMembers: number;
   /** PORT and HOST of the local server (unused on Lambda). Default 8080 and 0.0.0.0. */
   port: number;
   host: string;
@@ -96,6 +103,7 @@ const EnvSchema = z.object({
   ),
   STORE_TIMEOUT_MS: intIn(10, 60_000, 1000),
   MAX_BODY_BYTES: intIn(256, 10 * 1024 * 1024, 64 * 1024),
+  RANKING_MAX_MEMBERS: intIn(100, 10_000_000, DEFAULT_RANKING_MAX_MEMBERS),
   PORT: intIn(0, 65_535, 8080),
   HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "0.0.0.0"),
   API_KEYS: z._default(z.string(), ""),
@@ -191,6 +199,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     keyPrefix: e.KEY_PREFIX,
     storeTimeoutMs: Number(e.STORE_TIMEOUT_MS),
     maxBodyBytes: Number(e.MAX_BODY_BYTES),
+    rankingMaxMembers: Number(e.RANKING_MAX_MEMBERS),
     port: Number(e.PORT),
     host: e.HOST,
     apiKeys,

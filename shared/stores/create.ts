@@ -9,7 +9,7 @@ import type { Config } from "../runtime/config.ts";
 import type { Logger } from "../runtime/logger.ts";
 
 export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {
-  const { keyPrefix, storeTimeoutMs: timeoutMs } = config;
+  const { keyPrefix, storeTimeoutMs: timeoutMs, rankingMaxMembers } = config;
   const bundled = process.env.HP_BUNDLED_STORE;
   if (bundled !== undefined && config.store !== bundled) {
     throw new ConfigError(
@@ -36,8 +36,8 @@ export async function createStore(config: Config, logger: Logger): Promise<Count
     return createRedisStore(client, {
       keyPrefix,
       timeoutMs,
-      onBackgroundError: (error) =>
-        logger.warn("ranking update failed after an applied increment", { error }),
+      rankingMaxMembers,
+      onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
     });
   }
   if (
@@ -47,11 +47,16 @@ export async function createStore(config: Config, logger: Logger): Promise<Count
   ) {
     const { createUpstashClient, createUpstashStore } = await import("./upstash.ts");
     const client = createUpstashClient(config.upstashUrl as string, config.upstashToken as string, timeoutMs);
-    return createUpstashStore(client, { keyPrefix, timeoutMs });
+    return createUpstashStore(client, {
+      keyPrefix,
+      timeoutMs,
+      rankingMaxMembers,
+      onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
+    });
   }
   if (process.env.HP_BUNDLED_STORE === undefined || process.env.HP_BUNDLED_STORE === "memory") {
     const { createMemoryStore } = await import("./memory.ts");
-    return createMemoryStore();
+    return createMemoryStore({ rankingMaxMembers });
   }
   throw new ConfigError(`COUNTER_STORE: ${config.store} is not a store`);
 }

@@ -1,17 +1,20 @@
 // The embedded store: the same semantics as the Redis scripts, in process memory. Each
-// call runs to completion before the next starts, which makes it atomic. Ranking buckets
-// and idempotency records expire on the command's clock, so memory stays bounded.
+// call runs to completion before the next starts, which makes it atomic. Ranking buckets,
+// idempotency records and rate-limit windows expire on the command's clock, and each is
+// capped besides, so a flood of distinct keys cannot grow the process without limit.
 
 import { bucketOf, WINDOW_PERIODS } from "../domain/buckets.ts";
-import { IdempotencyConflictError, RateLimitedError } from "../domain/errors.ts";
+import { CountLimitError, IdempotencyConflictError, RateLimitedError } from "../domain/errors.ts";
 import {
   type CounterQuery,
   type CounterReading,
   type CounterStore,
   compareRanked,
+  DEFAULT_RANKING_MAX_MEMBERS,
   IDEMPOTENCY_TTL_MS,
   type IncrementCommand,
   type IncrementOutcome,
+  MAX_EXACT_COUNT,
   type RankedItem,
   type RankingQuery,
   type RateLimit,
@@ -33,9 +36,36 @@ interface RankingBucket {
 
 const SWEEP_EVERY_MS = 60_000;
 
+/** Idempotency records, and rate-limit windows, kept at most: the oldest go first. */
+export const DEFAULT_MAX_RECORDS = 100_000;
+
 export interface MemoryStoreOptions {
   /** How long an Idempotency-Key is remembered. Default 24 h. */
   idempotencyTtlMs?: number;
+  /** Members each ranking keeps, the lowest trimmed. Default 10,000. */
+  rankingMaxMembers?: number;
+  /** Idempotency records and rate-limit windows kept at most, each. Default 100,000. */
+  maxRecords?: number;
+}
+
+/** Sets a record and, past the cap, evicts the oldest (a Map iterates in insertion order). */
+function setCapped<V>(map: Map<string, V>, key: string, value: V, cap: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size <= cap) return;
+  const oldest = map.keys().next();
+  if (!oldest.done) map.delete(oldest.value);
+}
+
+/** As ZREMRANGEBYRANK 0 0: drops the lowest score, the smallest member among ties. */
+function trimLowest(scores: Map<string, number>, cap: number): void {
+  while (scores.size > cap) {
+    let lowest: [string, number] | undefined;
+    for (const entry of scores) {
+      if (!lowest || entry[1] < lowest[1] || (entry[1] === lowest[1] && entry[0] < lowest[0])) lowest = entry;
+    }
+    if (lowest) scores.delete(lowest[0]);
+  }
 }
 
 /** Sets and counters of one kind, by counter key. */
@@ -55,6 +85,8 @@ function counterKey(resourceId: string, type: string): string {
 /** The store's state and its operations, each a small method over the maps. */
 class MemoryCounters {
   private readonly idempotencyTtlMs: number;
+  private readonly rankingCap: number;
+  private readonly maxRecords: number;
   private readonly totals = new Map<string, number>();
   // Exact distinct users where Redis keeps a HyperLogLog: the same answers at small counts.
   private readonly users = new Map<string, Set<string>>();
@@ -66,6 +98,13 @@ class MemoryCounters {
 
   constructor(options: MemoryStoreOptions) {
     this.idempotencyTtlMs = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
+    this.rankingCap = options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS;
+    this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+  }
+
+  /** Records held now, for tests of the caps. */
+  get recordCounts(): { idempotency: number; windows: number } {
+    return { idempotency: this.idempotency.size, windows: this.windows.size };
   }
 
   private sweep(now: number): void {
@@ -86,16 +125,18 @@ class MemoryCounters {
     return found;
   }
 
-  private rank(command: IncrementCommand): void {
+  /** As the Redis script: the all-time score is the count itself, buckets add the delta. */
+  private rank(command: IncrementCommand, count: number): void {
     const { type, resourceId, delta, now } = command;
     const all = this.bucket(`${type}\nall`, Number.POSITIVE_INFINITY, now).scores;
-    const score = (all.get(resourceId) ?? 0) + delta;
-    if (score <= 0) all.delete(resourceId);
-    else all.set(resourceId, score);
+    if (count <= 0) all.delete(resourceId);
+    else all.set(resourceId, count);
+    trimLowest(all, this.rankingCap);
     for (const period of WINDOW_PERIODS) {
       const b = bucketOf(period, now);
       const scores = this.bucket(`${type}\n${b.id}`, b.expiresAt, now).scores;
       scores.set(resourceId, (scores.get(resourceId) ?? 0) + delta);
+      trimLowest(scores, this.rankingCap);
     }
   }
 
@@ -112,7 +153,7 @@ class MemoryCounters {
     }
     for (const { key, ttlMs, window } of current) {
       if (window) window.count++;
-      else this.windows.set(key, { count: 1, expiresAt: now + ttlMs });
+      else setCapped(this.windows, key, { count: 1, expiresAt: now + ttlMs }, this.maxRecords);
     }
   }
 
@@ -129,6 +170,7 @@ class MemoryCounters {
       return { count: set.size, applied: delta > 0 ? !had : had };
     }
     const count = (this.totals.get(key) ?? 0) + delta;
+    if (count > MAX_EXACT_COUNT) throw new CountLimitError(MAX_EXACT_COUNT);
     this.totals.set(key, count);
     setOf(this.users, key).add(userId);
     return { count, applied: true };
@@ -147,14 +189,10 @@ class MemoryCounters {
     this.countAgainst(command.limits ?? [], now);
     const { count, applied } = this.apply(command);
     if (recordKey !== undefined) {
-      this.idempotency.set(recordKey, {
-        fingerprint,
-        count,
-        applied,
-        expiresAt: now + this.idempotencyTtlMs,
-      });
+      const record = { fingerprint, count, applied, expiresAt: now + this.idempotencyTtlMs };
+      setCapped(this.idempotency, recordKey, record, this.maxRecords);
     }
-    if (applied) this.rank(command);
+    if (applied) this.rank(command, count);
     return { count, applied, replayed: false };
   }
 
@@ -189,9 +227,14 @@ class MemoryCounters {
 }
 
 /** The store port over the counters, as the Redis and Upstash stores give it. */
-export function createMemoryStore(options: MemoryStoreOptions = {}): CounterStore {
+export function createMemoryStore(
+  options: MemoryStoreOptions = {},
+): CounterStore & { readonly recordCounts: MemoryCounters["recordCounts"] } {
   const counters = new MemoryCounters(options);
   return {
+    get recordCounts() {
+      return counters.recordCounts;
+    },
     name: "memory",
     increment: (command) => counters.increment(command),
     read: (queries) => counters.read(queries),

@@ -13,6 +13,7 @@ export interface RedisStoreOptions {
   timeoutMs: number;
   /** How long an Idempotency-Key is remembered. Default 24 h. */
   idempotencyTtlMs?: number;
+  rankingMaxMembers?: number;
   onBackgroundError?: (error: unknown) => void;
 }
 
@@ -20,9 +21,6 @@ export interface RedisStoreOptions {
 class NotConnectedError extends Error {
   override name = "NotConnectedError";
 }
-
-// Redis answering with one of these means "unavailable now", not a bug in the request.
-const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|OOM)\b/;
 
 /** Client options that make failures fast and never resend a write behind the caller's back. */
 function redisClientOptions(timeoutMs: number): RedisOptions {
@@ -63,25 +61,49 @@ export function createRedisClient(url: string, cluster: boolean, timeoutMs: numb
   return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], clusterOptions);
 }
 
-function waitReady(client: RedisClient, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onReady = () => {
+/**
+ * One wait for the connection per client, however many requests find it down: one "ready"
+ * listener, not one per waiting request (which Node reports as a MaxListenersExceededWarning
+ * during an outage). Each waiter gives up on its own deadline.
+ */
+function connectionWaiter(client: RedisClient): (timeoutMs: number) => Promise<void> {
+  let ready: Promise<void> | undefined;
+  const shared = (): Promise<void> => {
+    if (!ready) {
+      ready = new Promise<void>((resolve) => {
+        client.once("ready", () => {
+          ready = undefined;
+          resolve();
+        });
+      });
+      if (client.status === "wait") client.connect().catch(() => {});
+    }
+    return ready;
+  };
+  return async (timeoutMs) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new NotConnectedError(`not connected to Redis (status ${client.status})`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([shared(), late]);
+    } finally {
       clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      client.off("ready", onReady);
-      reject(new NotConnectedError(`not connected to Redis (status ${client.status})`));
-    }, timeoutMs);
-    client.once("ready", onReady);
-    if (client.status === "wait") client.connect().catch(() => {});
-  });
+    }
+  };
 }
 
 /** The slow path: wait up to 90% of the deadline for a connection, then send within the rest. */
-async function sendWhenReady<T>(client: RedisClient, timeoutMs: number, send: () => Promise<T>): Promise<T> {
+async function sendWhenReady<T>(
+  waitReady: (timeoutMs: number) => Promise<void>,
+  timeoutMs: number,
+  send: () => Promise<T>,
+): Promise<T> {
   const started = performance.now();
-  await waitReady(client, Math.max(1, Math.floor(timeoutMs * 0.9)));
+  await waitReady(Math.max(1, Math.floor(timeoutMs * 0.9)));
   const left = timeoutMs - (performance.now() - started);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -98,16 +120,17 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
   // Connected (nearly always): the command goes out at once and commandTimeout is its
   // deadline. Not connected yet (cold start, reconnecting): wait for the connection within
   // the deadline, then send with what is left of it.
+  const waitReady = connectionWaiter(client);
   const whenReady = <T>(send: () => Promise<T>): Promise<T> =>
-    client.status === "ready" ? send() : sendWhenReady(client, options.timeoutMs, send);
+    client.status === "ready" ? send() : sendWhenReady(waitReady, options.timeoutMs, send);
   const transport: ScriptTransport = {
     evalsha: (sha1, keys, args) => whenReady(() => client.evalsha(sha1, keys.length, ...keys, ...args)),
     eval: (source, keys, args) => whenReady(() => client.eval(source, keys.length, ...keys, ...args)),
-    ping: () => whenReady(() => client.ping()).then(() => undefined),
+    pfcount: (key) => whenReady(() => client.pfcount(key)),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },
-    isCommandError: (error) => error instanceof ReplyError && !TRANSIENT_REPLY.test((error as Error).message),
+    replyOf: (error) => (error instanceof ReplyError ? (error as Error).message : undefined),
     isNotSent: (error) =>
       error instanceof NotConnectedError ||
       (error instanceof Error && error.message.includes("enableOfflineQueue options is false")),
@@ -118,6 +141,7 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
     keyPrefix: options.keyPrefix,
     timeoutMs: options.timeoutMs,
     ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
+    ...(options.rankingMaxMembers ? { rankingMaxMembers: options.rankingMaxMembers } : {}),
     cluster: client instanceof Cluster,
     ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   });

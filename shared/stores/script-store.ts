@@ -3,15 +3,22 @@
 // EVALSHA/EVAL to the server.
 
 import { bucketOf, windowBucketsAt } from "../domain/buckets.ts";
-import { IdempotencyConflictError, RateLimitedError, StoreUnavailableError } from "../domain/errors.ts";
+import {
+  CountLimitError,
+  IdempotencyConflictError,
+  RateLimitedError,
+  StoreUnavailableError,
+} from "../domain/errors.ts";
 import {
   type CounterQuery,
   type CounterReading,
   type CounterStore,
   compareRanked,
+  DEFAULT_RANKING_MAX_MEMBERS,
   IDEMPOTENCY_TTL_MS,
   type IncrementCommand,
   type IncrementOutcome,
+  MAX_EXACT_COUNT,
   type RankedItem,
   type RankingQuery,
   type RateLimit,
@@ -25,10 +32,11 @@ import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scr
 export interface ScriptTransport {
   evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>;
   eval(source: string, keys: string[], args: string[]): Promise<unknown>;
-  ping(): Promise<void>;
+  /** A plain PFCOUNT: a read Redis serves also when it refuses writes (scripts with it are writers). */
+  pfcount(key: string): Promise<unknown>;
   close(): Promise<void>;
-  /** True when the error is Redis answering a command with an error (a bug, not an outage). */
-  isCommandError(error: unknown): boolean;
+  /** Redis's error reply (`OOM command not allowed…`) when the error is the store refusing the command. */
+  replyOf(error: unknown): string | undefined;
   /** True when the error proves the command never left this process. */
   isNotSent(error: unknown): boolean;
 }
@@ -42,6 +50,8 @@ export interface ScriptStoreOptions {
   cluster: boolean;
   /** How long an Idempotency-Key is remembered. Default 24 h. */
   idempotencyTtlMs?: number;
+  /** Members each ranking key keeps, the lowest trimmed. Default 10,000. */
+  rankingMaxMembers?: number;
   /** Told about a failure that does not fail the request (a cluster ranking update). */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -67,15 +77,61 @@ interface Parts {
   mapped: (what: string, write: boolean, error: unknown) => unknown;
 }
 
-/** An error from the store as the caller should see it: outages become StoreUnavailableError. */
+// What a refusing store's reply means, in a few words (health's `store_error`): the code
+// that starts a Redis error reply, then Upstash's limits, named by their text.
+const REFUSALS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^OOM\b/, "out of memory"],
+  [/^READONLY\b/, "read-only"],
+  [/^NOSCRIPT\b/, "script not loaded"],
+  [/^LOADING\b/, "loading"],
+  [/^BUSY\b/, "busy"],
+  [/^(CLUSTERDOWN|MASTERDOWN|TRYAGAIN|NOREPLICAS)\b/, "cluster unavailable"],
+  [/limit exceeded|max (daily )?(request|command)s? limit/i, "request limit"],
+];
+
+const WRONG_TYPE = /^WRONGTYPE\b/;
+
+export function refusalOf(reply: string): string {
+  for (const [pattern, refusal] of REFUSALS) if (pattern.test(reply)) return refusal;
+  return "error reply";
+}
+
+/**
+ * An error from the store as the caller should see it: the domain's own errors as they are,
+ * anything else a StoreUnavailableError that says whether a write may have been applied. A
+ * refusal (an error reply: nothing ran) and a command never sent did not apply; a command
+ * sent and not answered within the deadline may have.
+ */
 function errorMapper(transport: ScriptTransport, timeoutMs: number) {
   return (what: string, write: boolean, error: unknown): unknown => {
-    if (error instanceof IdempotencyConflictError || error instanceof RateLimitedError) return error;
-    if (transport.isCommandError(error)) return error;
-    return new StoreUnavailableError(`${what}: no answer within ${timeoutMs} ms or store unreachable`, {
-      mayHaveApplied: write && !transport.isNotSent(error),
-      cause: error,
-    });
+    if (
+      error instanceof IdempotencyConflictError ||
+      error instanceof RateLimitedError ||
+      error instanceof CountLimitError
+    )
+      return error;
+    const reply = transport.replyOf(error);
+    // A key of another type under our names is a defect in the data, not an outage: it
+    // stays itself (a 500, its cause logged).
+    if (reply !== undefined && WRONG_TYPE.test(reply)) return error;
+    if (reply !== undefined) {
+      const refusal = refusalOf(reply);
+      const outcome = write ? ": not applied" : "";
+      return new StoreUnavailableError(
+        `${what}: the store refused it (${refusal}: ${reply.slice(0, 120)})${outcome}`,
+        {
+          mayHaveApplied: false,
+          refusal,
+          cause: error,
+        },
+      );
+    }
+    const sent = !transport.isNotSent(error);
+    const cause = error instanceof Error ? error.message : String(error);
+    const message = sent
+      ? `${what}: no answer within ${timeoutMs} ms or the connection was lost after sending (${cause})${write ? ": may have been applied" : ""}`
+      : `${what}: not sent, the store is unreachable (${cause})${write ? ": not applied" : ""}`;
+    return new StoreUnavailableError(message, { mayHaveApplied: write && sent, cause: error });
   };
 }
 
@@ -147,20 +203,30 @@ function refusal(reply: unknown[], limits: readonly RateLimit[]): RateLimitedErr
   return new RateLimitedError(which as RateLimit, Math.max(num(reply[3]), 1));
 }
 
+/**
+ * Rate limits on their own. A store that refuses writes (out of memory, read-only) cannot
+ * count them: the request is let through, told aside, so that reads keep working; a write
+ * behind it is refused by the store anyway.
+ */
 function limiter(p: Parts) {
+  const countOne = async (group: readonly RateLimit[], now: number) => {
+    const { keys: keyList, args } = limitArgs(p.keys, group, now);
+    try {
+      return {
+        group,
+        reply: (await p.exec("rate limit", false, p.scripts.limit, keyList, args)) as unknown[],
+      };
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError && error.refusal !== undefined)) throw error;
+      p.options.onBackgroundError?.(error);
+      return { group, reply: [1] };
+    }
+  };
   return async (limits: readonly RateLimit[], now: number): Promise<void> => {
     if (limits.length === 0) return;
     // Cluster: each subject's window is in its own slot, so one call per subject, together.
     const groups = p.options.cluster ? limits.map((l) => [l]) : [limits];
-    const replies = await Promise.all(
-      groups.map(async (group) => {
-        const { keys: keyList, args } = limitArgs(p.keys, group, now);
-        return {
-          group,
-          reply: (await p.exec("rate limit", false, p.scripts.limit, keyList, args)) as unknown[],
-        };
-      }),
-    );
+    const replies = await Promise.all(groups.map((group) => countOne(group, now)));
     const refused = replies.find((r) => num(r.reply[2]) === 3);
     if (refused) throw refusal(refused.reply, refused.group);
   };
@@ -170,6 +236,8 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
   const { keys, options } = p;
   const { cluster } = options;
   const idempotencyTtl = String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS);
+  const rankingCap = String(options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS);
+  const maxCount = String(MAX_EXACT_COUNT);
   const rankingKeys = rankingKeysOf(keys);
   return async (command: IncrementCommand): Promise<IncrementOutcome> => {
     const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
@@ -192,6 +260,8 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
       idempotencyTtl,
       resourceId,
       ...ranking.ttls,
+      rankingCap,
+      maxCount,
     ];
     if (!cluster) {
       scriptKeys.push(...ranking.keys);
@@ -209,6 +279,7 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
     };
     if (num(reply[2]) === 2) throw new IdempotencyConflictError();
     if (num(reply[2]) === 3) throw refusal(reply, limits);
+    if (num(reply[2]) === 4) throw new CountLimitError(MAX_EXACT_COUNT);
     if (cluster && outcome.applied && !outcome.replayed) {
       // The ranking lives in its own slot: a second call. The increment is already applied,
       // so a failure here is reported aside rather than failing (and inviting a retry of) it.
@@ -217,6 +288,8 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
           resourceId,
           String(delta),
           ...ranking.ttls,
+          String(outcome.count),
+          rankingCap,
         ])
         .catch((error: unknown) => options.onBackgroundError?.(error));
     }
@@ -224,15 +297,24 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
   };
 }
 
-function readArgs(keys: KeyLayout, queries: readonly CounterQuery[]): { keys: string[]; args: string[] } {
+/** A query's mode in the read script; 'T' (with unique users) only where the script may write. */
+function modeOf(q: CounterQuery, withUsers: boolean): string {
+  if (q.kind === "unique") return q.detail ? "U" : "u";
+  return q.detail && withUsers ? "T" : "t";
+}
+
+function readArgs(
+  keys: KeyLayout,
+  queries: readonly CounterQuery[],
+  withUsers: boolean,
+): { keys: string[]; args: string[] } {
   const keyList: string[] = [];
   const args: string[] = [];
   for (const q of queries) {
     const unique = q.kind === "unique";
     const counterKey = keys.counter(q.resourceId, q.type, unique);
     keyList.push(counterKey, unique ? counterKey : keys.users(q.resourceId, q.type));
-    const mode = unique ? (q.detail ? "U" : "u") : q.detail ? "T" : "t";
-    args.push(mode, q.userId ?? "");
+    args.push(modeOf(q, withUsers), q.userId ?? "");
   }
   return { keys: keyList, args };
 }
@@ -247,11 +329,44 @@ function decodeReadings(queries: readonly CounterQuery[], reply: unknown[]): Cou
   });
 }
 
-function reader(p: Parts) {
-  const readPart = async (part: readonly CounterQuery[]) => {
-    const { keys: keyList, args } = readArgs(p.keys, part);
-    return decodeReadings(part, (await p.exec("read", false, p.scripts.read, keyList, args)) as unknown[]);
+const wantsUsers = (q: CounterQuery) => q.detail === true && q.kind === "total";
+
+/**
+ * Counters of one slot in one call. A read is a no-writes script, served by a store that
+ * refuses writes, unless it asks for unique users (PFCOUNT makes it a writer): refused
+ * (out of memory, read-only), that one is read again without them, and each PFCOUNT sent
+ * on its own beside it, which Redis serves in that state.
+ */
+function slotReader(p: Parts) {
+  const run = async (part: readonly CounterQuery[], withUsers: boolean) => {
+    const { keys: keyList, args } = readArgs(p.keys, part, withUsers);
+    const script = withUsers ? p.scripts.readWithUsers : p.scripts.read;
+    return (await p.exec("read", false, script, keyList, args)) as unknown[];
   };
+  const withoutScriptWrites = async (part: readonly CounterQuery[]) => {
+    const counted = part.map((q) =>
+      wantsUsers(q) ? p.transport.pfcount(p.keys.users(q.resourceId, q.type)) : 0,
+    );
+    const [reply, ...users] = await Promise.all([run(part, false), ...counted]).catch((error: unknown) => {
+      throw p.mapped("read", false, error);
+    });
+    return (reply as unknown[]).map((value, i) =>
+      i % 2 === 1 && wantsUsers(part[(i - 1) / 2] as CounterQuery) ? users[(i - 1) / 2] : value,
+    );
+  };
+  return async (part: readonly CounterQuery[]): Promise<CounterReading[]> => {
+    if (!part.some(wantsUsers)) return decodeReadings(part, await run(part, false));
+    try {
+      return decodeReadings(part, await run(part, true));
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError && error.refusal !== undefined)) throw error;
+      return decodeReadings(part, await withoutScriptWrites(part));
+    }
+  };
+}
+
+function reader(p: Parts) {
+  const readPart = slotReader(p);
   return async (queries: readonly CounterQuery[]): Promise<CounterReading[]> => {
     if (queries.length === 0) return [];
     if (!p.options.cluster) return readPart(queries);
@@ -316,10 +431,9 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     read: reader(parts),
     ranking: ranker(parts),
     limit,
-    ping: () =>
-      transport.ping().catch((error: unknown) => {
-        throw mapped("ping", false, error);
-      }),
+    ping: async () => {
+      await parts.exec("health probe", false, parts.scripts.probe, [], []);
+    },
     close: () => transport.close(),
   };
 }

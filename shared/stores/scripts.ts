@@ -31,21 +31,39 @@ export class KeyLayout {
   }
 }
 
+// Keeps the sorted set KEYS[k] to at most `cap` members, dropping the lowest scores.
+const TRIM_FN = `
+local function trim(k, cap)
+  local n = redis.call('ZCARD', KEYS[k])
+  if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[k], 0, n - cap - 1) end
+end
+`;
+
 // Ranking update: KEYS[r] is the all-time ranking, KEYS[r+1..r+3] the hour, day and week
 // buckets, expiring ARGV[a+1..a+3] ms from now (relative, so the Redis clock and ours need
-// not agree). A bucket is created with its first member, and every later TTL would name the
-// same instant, so the TTL is set only when the member is new to the bucket: the common
-// case, a resource already ranked, costs no PEXPIRE. A member at 0 leaves the all-time
-// ranking; a bucket keeps negative scores (an unlike today of yesterday's like) so that a
-// later re-like nets to zero.
-const RANK_FN = `
-local function rank(r, a, member, delta)
-  if tonumber(redis.call('ZINCRBY', KEYS[r], delta, member)) <= 0 then
+// not agree). The all-time score is the counter's value itself (`count`), not a sum of
+// deltas, so a member trimmed away re-enters with its exact count; at 0 it leaves the key.
+// `mode` 'gt' (Redis Cluster, where this is a second call that may land out of order) only
+// raises a score on a rise. A bucket is created with its first member, and every later TTL
+// would name the same instant, so the TTL is set only when the member is new to the bucket:
+// the common case, a resource already ranked, costs no PEXPIRE. A bucket keeps negative
+// scores (an unlike today of yesterday's like) so that a later re-like nets to zero. Each
+// key keeps at most `cap` members: trimmed only when one was added. Numbers go to Redis
+// formatted with %.0f: Lua would write 1e+14.
+const RANK_FN = `${TRIM_FN}
+local function rank(r, a, member, delta, count, cap, mode)
+  local score = string.format('%.0f', count)
+  if count <= 0 then
     redis.call('ZREM', KEYS[r], member)
+  elseif mode == 'gt' and delta > 0 then
+    if redis.call('ZADD', KEYS[r], 'GT', score, member) == 1 then trim(r, cap) end
+  elseif redis.call('ZADD', KEYS[r], score, member) == 1 then
+    trim(r, cap)
   end
   for i = 1, 3 do
     if tonumber(redis.call('ZINCRBY', KEYS[r + i], delta, member)) == delta then
       redis.call('PEXPIRE', KEYS[r + i], ARGV[a + i])
+      trim(r + i, cap)
     end
   end
 end
@@ -74,10 +92,14 @@ end
 // on Redis Cluster, where they live in another slot and go in a second call), 8.. rate-limit
 // windows (only when not on Cluster).
 // ARGV: 1 kind (u|t), 2 user, 3 delta, 4 fingerprint ('' without Idempotency-Key),
-// 5 idempotency TTL ms, 6 resource id, 7..9 bucket TTLs ms, then per rate-limit window its
-// limit and its TTL ms.
-// Returns {count, applied (0|1), replay (0 new, 1 replayed, 2 key reused for another
-// request, 3 rate limited: then {0, 0, 3, ms until the window ends, limit, which window})}.
+// 5 idempotency TTL ms, 6 resource id, 7..9 bucket TTLs ms, 10 ranking cap, 11 largest exact
+// count, then per rate-limit window its limit and its TTL ms.
+// Returns {count, applied (0|1), replay}: replay 0 new, 1 replayed, 2 key reused for another
+// request, 3 rate limited ({0, 0, 3, ms until the window ends, limit, which window}), 4 the
+// count would pass the largest exact count (nothing applied). Counts are integers below
+// 2^53, exact as Lua numbers; they leave the script as strings formatted with %.0f: Lua's
+// own tostring gives 1e+14, and ioredis 6 decodes an integer reply as `n * 10 + digit`,
+// whose intermediate passes 2^53 (9007199254740991 arrived as 9007199254740992).
 const INCREMENT_BODY = `${RANK_FN}${LIMIT_FN}
 local kind, user, delta, fp = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 if fp ~= '' then
@@ -85,11 +107,11 @@ if fp ~= '' then
   if rec then
     local sfp, scount, sapplied = string.match(rec, '^(.*)\\n(%d+)\\n(%d)$')
     if sfp ~= fp then return {0, 0, 2} end
-    return {tonumber(scount), tonumber(sapplied), 1}
+    return {scount, tonumber(sapplied), 1}
   end
 end
 if #KEYS > 7 then
-  local limited = over_limit(8, 10)
+  local limited = over_limit(8, 12)
   if limited then return limited end
 end
 local count, applied
@@ -102,16 +124,21 @@ if kind == 'u' then
   count = redis.call('SCARD', KEYS[1])
 else
   count = redis.call('INCRBY', KEYS[1], delta)
+  if count > tonumber(ARGV[11]) then
+    redis.call('DECRBY', KEYS[1], delta)
+    return {0, 0, 4}
+  end
   redis.call('PFADD', KEYS[2], user)
   applied = 1
 end
+local exact = string.format('%.0f', count)
 if fp ~= '' then
-  redis.call('SET', KEYS[3], fp .. '\\n' .. count .. '\\n' .. applied, 'PX', ARGV[5])
+  redis.call('SET', KEYS[3], fp .. '\\n' .. exact .. '\\n' .. applied, 'PX', ARGV[5])
 end
 if applied == 1 and #KEYS >= 7 then
-  rank(4, 6, ARGV[6], delta)
+  rank(4, 6, ARGV[6], delta, count, tonumber(ARGV[10]), 'set')
 end
-return {count, applied, 0}
+return {exact, applied, 0}
 `;
 
 // A rate-limit check on its own (reads, and writes on Redis Cluster): KEYS windows, ARGV
@@ -120,15 +147,20 @@ const LIMIT_BODY = `${LIMIT_FN}
 return over_limit(1, 1) or {1}
 `;
 
-// Redis Cluster's second call: KEYS 1..4 rankings, ARGV 1 member, 2 delta, 3..5 bucket TTLs ms.
+// Redis Cluster's second call: KEYS 1..4 rankings, ARGV 1 member, 2 delta, 3..5 bucket TTLs
+// ms, 6 the count the increment returned, 7 ranking cap.
 const RANK_BODY = `${RANK_FN}
-rank(1, 2, ARGV[1], tonumber(ARGV[2]))
+rank(1, 2, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[6]), tonumber(ARGV[7]), 'gt')
 return 1
 `;
 
 // Many counters at once. Per query q: KEYS[2q-1] counter, KEYS[2q] users HLL;
 // ARGV[2q-1] mode (t: total, T: total + unique users, u: unique, U: unique + membership),
-// ARGV[2q] user. Returns {count, extra} per query; extra is -1 when not asked for.
+// ARGV[2q] user. Returns {count, extra} per query (a total's count as the string stored,
+// exact past what a client decodes from an integer reply); extra is -1 when not asked for. PFCOUNT
+// may write (it caches the estimate in the HLL), so only a script run with 'T' queries is
+// declared a writer; every other read is a no-writes script, which Redis runs also when it
+// is out of memory or a read-only replica.
 const READ_BODY = `
 local out = {}
 for q = 1, #KEYS / 2 do
@@ -138,7 +170,7 @@ for q = 1, #KEYS / 2 do
     count = redis.call('SCARD', key)
     if mode == 'U' and user ~= '' then extra = redis.call('SISMEMBER', key, user) end
   else
-    count = tonumber(redis.call('GET', key) or '0')
+    count = redis.call('GET', key) or '0'
     if mode == 'T' then extra = redis.call('PFCOUNT', KEYS[2 * q]) end
   end
   out[#out + 1] = count
@@ -167,12 +199,22 @@ export interface LuaScript {
   readonly sha1: string;
 }
 
+// A write-flagged script that writes nothing: refused exactly where a write would be (out of
+// memory, read-only replica), so it tells a deep health check whether writes would go through.
+const PROBE_BODY = `
+return 1
+`;
+
 export interface ScriptSet {
   increment: LuaScript;
   limit: LuaScript;
   rank: LuaScript;
+  /** Reads with unique users ('T' queries): a writer, because of PFCOUNT. */
+  readWithUsers: LuaScript;
+  /** Reads without 'T' queries: no-writes. */
   read: LuaScript;
   ranking: LuaScript;
+  probe: LuaScript;
 }
 
 export type ScriptDialect = "redis" | "upstash";
@@ -183,14 +225,15 @@ function script(source: string): LuaScript {
 
 export function scriptsFor(dialect: ScriptDialect): ScriptSet {
   const write = dialect === "upstash" ? "#!lua flags=allow-key-locking\n" : "#!lua\n";
-  // PFCOUNT counts as a write (it may refresh the HLL's cached cardinality), so only the
-  // ranking read can be declared no-writes.
-  const readOnly = dialect === "upstash" ? write : "#!lua flags=no-writes\n";
+  const readOnly =
+    dialect === "upstash" ? "#!lua flags=no-writes,allow-key-locking\n" : "#!lua flags=no-writes\n";
   return {
     increment: script(write + INCREMENT_BODY),
     limit: script(write + LIMIT_BODY),
     rank: script(write + RANK_BODY),
-    read: script(write + READ_BODY),
+    readWithUsers: script(write + READ_BODY),
+    read: script(readOnly + READ_BODY),
     ranking: script(readOnly + RANKING_BODY),
+    probe: script(write + PROBE_BODY),
   };
 }

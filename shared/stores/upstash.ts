@@ -11,13 +11,26 @@ export interface UpstashStoreOptions {
   timeoutMs: number;
   /** How long an Idempotency-Key is remembered. Default 24 h. */
   idempotencyTtlMs?: number;
+  rankingMaxMembers?: number;
+  /** Told about a failure that does not fail the request (rate limits a refusing store cannot count). */
+  onBackgroundError?: (error: unknown) => void;
 }
 
-// The client throws one error class for Redis refusing a command (HTTP 400, a message that
-// starts with a Redis error code such as ERR or WRONGTYPE) and for Upstash itself failing
-// (5xx, auth, limits). Only the first is a bug in the request; the rest mean "unavailable".
-const REDIS_ERROR_CODE = /^[A-Z]{2,}[A-Z_]*\s/;
-const TRANSIENT_ERROR = /max (daily )?(request|command)s? limit|rate limit|^(LOADING|BUSY|TRYAGAIN)\b/i;
+// The client throws UpstashError when Upstash answered with an error (Redis refusing the
+// command, or Upstash's own limits and auth): nothing ran. Its message wraps the reply:
+// `Command failed: OOM command not allowed…` (auto-pipelined), `Command 1 [ evalsha ] failed:
+// …` (an explicit pipeline) or `OOM command not allowed…, command was: […]` (HTTP 4xx).
+const WRAPPED_REPLY = /^Command (\d+ \[ \S+ \] )?failed: /;
+const COMMAND_ECHO = /, command was: [\s\S]*$/;
+
+/** The store's own error reply inside an UpstashError, or undefined for any other error. */
+function upstashReply(error: unknown): string | undefined {
+  if (!(error instanceof errors.UpstashError)) return undefined;
+  return error.message.replace(WRAPPED_REPLY, "").replace(COMMAND_ECHO, "");
+}
+
+// fetch failed before a request went out: nothing was sent.
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 
 export function createUpstashClient(url: string, token: string, timeoutMs: number): Redis {
   return new Redis({
@@ -41,15 +54,13 @@ export function createUpstashStore(client: Redis, options: UpstashStoreOptions):
   const transport: ScriptTransport = {
     evalsha: (sha1, keys, args) => client.evalsha(sha1, keys, args),
     eval: (source, keys, args) => client.eval(source, keys, args),
-    async ping() {
-      await client.ping();
-    },
+    pfcount: (key) => client.pfcount(key),
     async close() {},
-    isCommandError: (error) =>
-      error instanceof errors.UpstashError &&
-      REDIS_ERROR_CODE.test(error.message) &&
-      !TRANSIENT_ERROR.test(error.message),
-    isNotSent: () => false,
+    replyOf: upstashReply,
+    isNotSent: (error) => {
+      const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+      return typeof code === "string" && NOT_SENT_CODES.has(code);
+    },
   };
   return createScriptStore(transport, {
     name: "upstash",
@@ -57,6 +68,8 @@ export function createUpstashStore(client: Redis, options: UpstashStoreOptions):
     keyPrefix: options.keyPrefix,
     timeoutMs: options.timeoutMs,
     ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
+    ...(options.rankingMaxMembers ? { rankingMaxMembers: options.rankingMaxMembers } : {}),
     cluster: false,
+    ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   });
 }

@@ -2,9 +2,10 @@
 // and idempotency records that expire on their own, nothing else.
 
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
+import { json, testApp } from "../support/test-app.ts";
 
 let server: RedisServer;
 let direct: Redis;
@@ -61,4 +62,88 @@ it("keeps a resource's keys under one hash tag and lets windows and idempotency 
   expect(idempotencyTtl).toBeLessThanOrEqual(24 * 3_600_000);
   // Counters themselves never expire.
   expect(await direct.pttl("kp:{post:9}:t:view")).toBe(-1);
+});
+
+describe("counts seeded in Redis, through the app", () => {
+  const prefix = "seed";
+  let client: ReturnType<typeof createRedisClient>;
+  let t: ReturnType<typeof testApp>;
+  beforeAll(() => {
+    client = createRedisClient(server.url, false, 1000);
+    t = testApp(createRedisStore(client, { keyPrefix: prefix, timeoutMs: 1000 }));
+  });
+  afterAll(() => client.disconnect());
+  const view = (id: string, increment = 1) => ({
+    resource_id: id,
+    counter_type: "view",
+    user_id: "u",
+    increment,
+  });
+
+  it("count exactly to 2^53 - 1, then answer 409 and apply nothing, ranking included", async () => {
+    await direct.set(`${prefix}:{edge}:t:view`, "9007199254740989");
+    const last = await t.increment(view("edge", 2));
+    expect((await json(last)).data.count).toBe(9007199254740991);
+    const over = await t.increment(view("edge", 1));
+    expect(over.status).toBe(409);
+    expect(await json(over)).toEqual({
+      error: "Conflict",
+      code: 409,
+      message: "increment: the count would exceed 9007199254740991; nothing was applied",
+      details: [{ path: "increment", message: "count would exceed 9007199254740991" }],
+    });
+    expect(await direct.get(`${prefix}:{edge}:t:view`)).toBe("9007199254740991");
+    expect(await direct.zscore(`${prefix}:rank:{view}:all`, "edge")).toBe("9007199254740991");
+    const got = await json(await t.get("/api/v1/counter/edge/view"));
+    expect(got.data.count).toBe(9007199254740991);
+    const batch = await json(
+      await t.post("/api/v1/counter/batch", { queries: [{ resource_id: "edge", counter_type: "view" }] }),
+    );
+    expect(batch.data[0].count).toBe(9007199254740991);
+    const hot = await json(await t.get("/api/v1/counter/hot/view?period=all&limit=1"));
+    expect(hot.data.items).toEqual([{ resource_id: "edge", count: 9007199254740991 }]);
+  });
+
+  it("replay an Idempotency-Key whose count is 100,000,000,000,005 with that exact answer", async () => {
+    await direct.set(`${prefix}:{replay}:t:view`, "100000000000000");
+    const first = await t.increment(view("replay", 5), { "idempotency-key": "big-1" });
+    const body = await first.text();
+    expect(JSON.parse(body).data.count).toBe(100_000_000_000_005);
+    const record = await direct.get(`${prefix}:{replay}:i:big-1`);
+    expect(record).toContain("\n100000000000005\n");
+    const again = await t.increment(view("replay", 5), { "idempotency-key": "big-1" });
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.text()).toBe(body);
+    expect(await direct.get(`${prefix}:{replay}:t:view`)).toBe("100000000000005");
+  });
+
+  it("take a resource whose count falls to 0 out of the all-time ranking key itself", async () => {
+    const like = (increment: number) => ({
+      resource_id: "gone",
+      counter_type: "like",
+      user_id: "u",
+      increment,
+    });
+    expect((await t.increment(like(1))).status).toBe(200);
+    expect(await direct.zscore(`${prefix}:rank:{like}:all`, "gone")).toBe("1");
+    expect((await t.increment(like(-1))).status).toBe(200);
+    expect(await direct.zscore(`${prefix}:rank:{like}:all`, "gone")).toBeNull();
+  });
+
+  it("keep the all-time ranking to RANKING_MAX_MEMBERS, scored with each counter's value", async () => {
+    const capped = testApp(
+      createRedisStore(client, { keyPrefix: "cap", timeoutMs: 1000, rankingMaxMembers: 100 }),
+    );
+    for (let i = 1; i <= 120; i++) expect((await capped.increment(view(`m${i}`, i))).status).toBe(200);
+    expect(await direct.zcard("cap:rank:{view}:all")).toBe(100);
+    // The 20 lowest went; m1 comes back with its count, 1 + 200, not with the 200 it gained.
+    expect(await direct.zscore("cap:rank:{view}:all", "m20")).toBeNull();
+    await capped.increment(view("m1", 200));
+    expect(await direct.zscore("cap:rank:{view}:all", "m1")).toBe("201");
+    expect(await direct.zcard("cap:rank:{view}:all")).toBe(100);
+    const dayKeys = await direct.keys("cap:rank:{view}:d*");
+    expect(dayKeys).toHaveLength(1);
+    expect(await direct.zcard(dayKeys[0] as string)).toBe(100);
+  });
 });

@@ -2,8 +2,8 @@
 // same answers. Concurrency is driven through the real app, end to end.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { IdempotencyConflictError, RateLimitedError } from "../../shared/domain/errors.ts";
-import type { CounterStore, IncrementCommand } from "../../shared/domain/model.ts";
+import { CountLimitError, IdempotencyConflictError, RateLimitedError } from "../../shared/domain/errors.ts";
+import { type CounterStore, type IncrementCommand, MAX_EXACT_COUNT } from "../../shared/domain/model.ts";
 import type { Backend } from "../support/backends.ts";
 import { json, testApp } from "../support/test-app.ts";
 
@@ -388,6 +388,58 @@ export function storeContract(backend: () => Backend): void {
       await new Promise((r) => setTimeout(r, 400)); // Redis expires on its own clock
       const later = await s.increment({ ...view("i6", 1, "u", T0 + 400), idempotencyKey: "k" });
       expect(later).toEqual({ count: 2, applied: true, replayed: false });
+    });
+  });
+
+  describe("at the limits", () => {
+    it("counts exactly up to 2^53 - 1 and refuses to pass it, applying nothing", async () => {
+      const s = backend().store();
+      expect((await s.increment(view("big", MAX_EXACT_COUNT - 5))).count).toBe(MAX_EXACT_COUNT - 5);
+      expect(await s.increment(view("big", 5, "u2"))).toEqual({
+        count: MAX_EXACT_COUNT,
+        applied: true,
+        replayed: false,
+      });
+      await expect(s.increment(view("big", 1, "u3"))).rejects.toBeInstanceOf(CountLimitError);
+      await expect(s.increment({ ...view("big", 1, "u3"), idempotencyKey: "over" })).rejects.toBeInstanceOf(
+        CountLimitError,
+      );
+      const [reading] = await s.read([{ resourceId: "big", type: "view", kind: "total", detail: true }]);
+      // u3 was refused: not counted among the users either.
+      expect(reading).toEqual({ count: MAX_EXACT_COUNT, uniqueUsers: 2 });
+      expect(await s.ranking({ type: "view", period: "all", limit: 1, now: T0 })).toEqual([
+        { resourceId: "big", count: MAX_EXACT_COUNT },
+      ]);
+      // The refused request left no idempotency record: the key applies once there is room.
+      expect((await s.increment({ ...view("big2", 1, "u3"), idempotencyKey: "over" })).replayed).toBe(false);
+    });
+
+    it("replays an idempotent answer whose count is past 10^14 exactly", async () => {
+      const s = backend().store();
+      await s.increment(view("huge", 100_000_000_000_000));
+      const first = await s.increment({ ...view("huge", 5), idempotencyKey: "k" });
+      expect(first).toEqual({ count: 100_000_000_000_005, applied: true, replayed: false });
+      const replay = await s.increment({ ...view("huge", 5), idempotencyKey: "k" });
+      expect(replay).toEqual({ count: 100_000_000_000_005, applied: true, replayed: true });
+      const [all] = await s.ranking({ type: "view", period: "all", limit: 1, now: T0 });
+      expect(all).toEqual({ resourceId: "huge", count: 100_000_000_000_005 });
+    });
+
+    it("keeps each ranking to its cap, and a trimmed member re-enters with its exact count", async () => {
+      const s = backend().store({ rankingMaxMembers: 3 });
+      // c1..c5 with counts 1..5: the all-time ranking and the day bucket keep the top 3.
+      for (let i = 1; i <= 5; i++) await s.increment(view(`c${i}`, i));
+      const top = async (period: "all" | "day") =>
+        (await s.ranking({ type: "view", period, limit: 100, now: T0 })).map(
+          (x) => `${x.resourceId}:${x.count}`,
+        );
+      expect(await top("all")).toEqual(["c5:5", "c4:4", "c3:3"]);
+      expect(await top("day")).toEqual(["c5:5", "c4:4", "c3:3"]);
+      // c1 was trimmed at 1; +10 takes it to 11, and it re-enters with 11, not 10.
+      expect((await s.increment(view("c1", 10))).count).toBe(11);
+      expect(await top("all")).toEqual(["c1:11", "c5:5", "c4:4"]);
+      // A bucket adds deltas, so there c1 re-enters with what it gained today.
+      expect(await top("day")).toEqual(["c1:10", "c5:5", "c4:4"]);
     });
   });
 }

@@ -70,7 +70,8 @@ describe("Redis killed", () => {
     // Once the client knows the connection is gone, a write is refused before it is sent.
     const refused = await timed(() => incrementView("k1"));
     expect503(refused);
-    expect(refused.body.message).toContain("nothing was applied");
+    expect(refused.body.message).toContain("the write was not applied");
+    expect(refused.body.may_have_applied).toBe(false);
     // The shallow health check does not touch the store and stays up.
     expect((await t.get("/health")).status).toBe(200);
 
@@ -88,7 +89,8 @@ describe("Redis paused (hung)", () => {
     try {
       const write = await timed(() => incrementView("p1"));
       expect503(write);
-      expect(write.body.message).toContain("may or may not have been applied");
+      expect(write.body.message).toContain("it may have been applied");
+      expect(write.body.may_have_applied).toBe(true);
       expect503(await timed(() => t.get("/api/v1/counter/p1/view")));
     } finally {
       server.resume();
@@ -117,7 +119,8 @@ describe("a network partition to a live Redis", () => {
         app.increment({ resource_id: "n1", counter_type: "view", user_id: "u" }),
       );
       expect503(write);
-      expect(write.body.message).toContain("may or may not have been applied");
+      expect(write.body.message).toContain("it may have been applied");
+      expect(write.body.may_have_applied).toBe(true);
       proxy.cut();
       proxy.blackhole(false);
       await waitFor200(() => app.get("/health?deep=1"));

@@ -11,6 +11,7 @@ import { startUpstashEndpoint, type UpstashEndpoint } from "./upstash-endpoint.t
 
 export interface StoreOptions {
   idempotencyTtlMs?: number;
+  rankingMaxMembers?: number;
   timeoutMs?: number;
 }
 
