@@ -1,0 +1,152 @@
+// `npm run footprint`: what fills a store. Writes counters through the real Redis store into
+// a fresh redis-server and reads each key's size with MEMORY USAGE (SAMPLES 0: every
+// element counted), then prints bytes per like, per view counter, per idempotency record and
+// per ranking member, as the README's table shows them.
+
+import { pathToFileURL } from "node:url";
+import { Redis } from "ioredis";
+import type { CounterStore, IncrementCommand } from "../../shared/domain/model.ts";
+import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
+import { KeyLayout } from "../../shared/stores/scripts.ts";
+import { startRedis } from "../../tests/support/redis-server.ts";
+
+export interface Footprint {
+  /** What was measured, and its bytes per item. */
+  rows: { item: string; bytes: number; how: string }[];
+}
+
+const PREFIX = "hp";
+const NOW = Date.parse("2026-11-25T10:15:00Z");
+const keys = new KeyLayout(PREFIX);
+
+const like = (resourceId: string, userId: string): IncrementCommand => ({
+  resourceId,
+  type: "like",
+  kind: "unique",
+  userId,
+  delta: 1,
+  now: NOW,
+});
+const view = (resourceId: string, userId: string, idempotencyKey?: string): IncrementCommand => ({
+  resourceId,
+  type: "view",
+  kind: "total",
+  userId,
+  delta: 1,
+  now: NOW,
+  ...(idempotencyKey ? { idempotencyKey } : {}),
+});
+
+async function usage(redis: Redis, key: string): Promise<number> {
+  return Number(await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0"));
+}
+
+/** Sends `count` commands, 200 at a time. */
+async function apply(
+  store: CounterStore,
+  count: number,
+  make: (i: number) => IncrementCommand,
+): Promise<void> {
+  for (let start = 0; start < count; start += 200) {
+    const batch = Array.from({ length: Math.min(200, count - start) }, (_, j) =>
+      store.increment(make(start + j)),
+    );
+    await Promise.all(batch);
+  }
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+async function likes(store: CounterStore, redis: Redis, rows: Footprint["rows"], members: number) {
+  for (const [resource, size] of [
+    ["small", 100],
+    ["large", members],
+  ] as const) {
+    await apply(store, size, (i) => like(resource, `user_${i}`));
+    const key = keys.counter(resource, "like", true);
+    const encoding = String(await redis.call("OBJECT", "ENCODING", key));
+    rows.push({
+      item: `like (a set of ${size.toLocaleString("en")} members, ${encoding})`,
+      bytes: round((await usage(redis, key)) / size),
+      how: `MEMORY USAGE / ${size}`,
+    });
+  }
+}
+
+async function views(store: CounterStore, redis: Redis, rows: Footprint["rows"], users: number) {
+  await store.increment(view("one", "user_0"));
+  const counter = await usage(redis, keys.counter("one", "view", false));
+  const sparse = await usage(redis, keys.users("one", "view"));
+  rows.push({
+    item: "view counter (string + HyperLogLog of 1 user)",
+    bytes: counter + sparse,
+    how: "MEMORY USAGE, both keys",
+  });
+  await apply(store, users, (i) => view("busy", `user_${i}`));
+  const dense =
+    (await usage(redis, keys.counter("busy", "view", false))) +
+    (await usage(redis, keys.users("busy", "view")));
+  rows.push({
+    item: `view counter (string + HyperLogLog of ${users.toLocaleString("en")} users)`,
+    bytes: dense,
+    how: "MEMORY USAGE, both keys",
+  });
+  await apply(store, 100, (i) => view("keyed", "user_0", `request-${String(i).padStart(8, "0")}`));
+  const record = await usage(redis, keys.idempotency("keyed", "request-00000000"));
+  rows.push({ item: "idempotency record (24 h)", bytes: record, how: "MEMORY USAGE of one record" });
+}
+
+async function rankings(store: CounterStore, redis: Redis, rows: Footprint["rows"], members: number) {
+  await apply(store, members, (i) => view(`article_${String(i).padStart(6, "0")}`, "user_0"));
+  const all = await usage(redis, keys.ranking("view", "all"));
+  rows.push({
+    item: `ranking member (one key of ${members.toLocaleString("en")}; ×4 keys: all, hour, day, week)`,
+    bytes: round(all / members),
+    how: `MEMORY USAGE / ${members}`,
+  });
+}
+
+/** Measures on the Redis at `url`, into an empty database. */
+export async function measureFootprint(
+  url: string,
+  scale = { members: 10_000, users: 10_000 },
+): Promise<Footprint> {
+  const client = createRedisClient(url, false, 5000);
+  const redis = new Redis(url);
+  const store = createRedisStore(client, { keyPrefix: PREFIX, timeoutMs: 5000 });
+  try {
+    const rows: Footprint["rows"] = [];
+    await likes(store, redis, rows, scale.members);
+    await views(store, redis, rows, scale.users);
+    await rankings(store, redis, rows, scale.members);
+    return { rows };
+  } finally {
+    client.disconnect();
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const server = await startRedis();
+  try {
+    const info = new Redis(server.url);
+    const version = (await info.info("server")).match(/redis_version:(\S+)/)?.[1];
+    info.disconnect();
+    const { rows } = await measureFootprint(server.url);
+    console.log(`Measured on redis-server ${version ?? "?"} (MEMORY USAGE ... SAMPLES 0)\n`);
+    console.log("| item | bytes | how |\n|---|---|---|");
+    for (const row of rows) console.log(`| ${row.item} | ${row.bytes} | ${row.how} |`);
+  } finally {
+    await server.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,26 @@
+// The footprint tool behind the README's "what fills a store" table: it measures real keys
+// with MEMORY USAGE on a real redis-server (here at a smaller scale than the README's run).
+
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { measureFootprint } from "../../infra/tools/footprint.ts";
+import { type RedisServer, startRedis } from "../support/redis-server.ts";
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedis();
+}, 30_000);
+afterAll(() => server.stop());
+
+it("measures bytes per like, view counter, idempotency record and ranking member", async () => {
+  const { rows } = await measureFootprint(server.url, { members: 500, users: 3000 });
+  const bytes = (prefix: string) => rows.filter((r) => r.item.startsWith(prefix)).map((r) => r.bytes);
+  const [sparse, dense] = bytes("view counter");
+  expect(rows).toHaveLength(6);
+  for (const row of rows) expect(row.bytes, row.item).toBeGreaterThan(0);
+  // A member of a set of user_ids takes tens of bytes; a dense HyperLogLog is ~12 KB.
+  for (const perLike of bytes("like")) expect(perLike).toBeLessThan(200);
+  expect(dense).toBeGreaterThan(12_000);
+  expect(sparse).toBeLessThan(1_000);
+  expect(bytes("idempotency record")[0]).toBeLessThan(500);
+  expect(bytes("ranking member")[0]).toBeLessThan(500);
+});
