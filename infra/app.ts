@@ -72,6 +72,7 @@ const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
   logLevel: text("logLevel"),
   storeTimeoutMs: integer("storeTimeoutMs"),
   maxBodyBytes: integer("maxBodyBytes"),
+  rankingMaxMembers: integer("rankingMaxMembers"),
   rateLimitIp: text("rateLimitIp"),
   rateLimitKey: text("rateLimitKey"),
   rateLimitUser: text("rateLimitUser"),

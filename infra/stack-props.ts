@@ -39,6 +39,7 @@ export interface HighPressStackProps extends StackProps {
   logLevel?: string;
   storeTimeoutMs?: number;
   maxBodyBytes?: number;
+  rankingMaxMembers?: number;
   rateLimitIp?: string;
   rateLimitKey?: string;
   rateLimitUser?: string;
@@ -75,6 +76,7 @@ const APP_SETTINGS = {
   logLevel: "LOG_LEVEL",
   storeTimeoutMs: "STORE_TIMEOUT_MS",
   maxBodyBytes: "MAX_BODY_BYTES",
+  rankingMaxMembers: "RANKING_MAX_MEMBERS",
   rateLimitIp: "RATE_LIMIT_IP",
   rateLimitKey: "RATE_LIMIT_KEY",
   rateLimitUser: "RATE_LIMIT_USER",

@@ -117,6 +117,7 @@ describe("context checked at synth", () => {
     ["a key prefix", { keyPrefix: "has space" }, /keyPrefix: must be 1-32 characters/],
     ["a store deadline", { storeTimeoutMs: 5 }, /storeTimeoutMs: must be an integer from 10 to 60000/],
     ["a body limit", { maxBodyBytes: 10 }, /maxBodyBytes: must be an integer from 256/],
+    ["a ranking cap", { rankingMaxMembers: 5 }, /rankingMaxMembers: must be an integer from 100/],
     ["a rate limit", { rateLimitIp: "lots" }, /rateLimitIp: must be N\/S/],
     ["read auth without keys", { readAuth: true }, /readAuth: needs apiKeysSecret/],
     [
@@ -301,6 +302,7 @@ describe("app settings", () => {
       apiKeysSecret: API_KEYS_ARN,
       storeTimeoutMs: 500,
       maxBodyBytes: 4096,
+      rankingMaxMembers: 500,
       rateLimitIp: "100/60",
       rateLimitKey: "1000/60",
       rateLimitUser: "10/1",
@@ -310,6 +312,7 @@ describe("app settings", () => {
       expect(fn.Properties.Environment.Variables).toMatchObject({
         STORE_TIMEOUT_MS: "500",
         MAX_BODY_BYTES: "4096",
+        RANKING_MAX_MEMBERS: "500",
         RATE_LIMIT_IP: "100/60",
         RATE_LIMIT_KEY: "1000/60",
         RATE_LIMIT_USER: "10/1",
