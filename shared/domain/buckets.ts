@@ -55,3 +55,16 @@ export function windowBucketsAt(now: number): WindowBuckets {
   }
   return cached;
 }
+
+const PERIOD_MS: Record<WindowPeriod, number> = { hour: HOUR, day: DAY, week: 7 * DAY };
+
+/**
+ * Every bucket that may still exist at an instant: the current hour, day and week, and the
+ * previous ones (each lives a little past its window). A reset clears a counter from these.
+ */
+export function liveBucketIds(now: number): string[] {
+  return WINDOW_PERIODS.flatMap((period) => [
+    bucketOf(period, now).id,
+    bucketOf(period, now - PERIOD_MS[period]).id,
+  ]);
+}

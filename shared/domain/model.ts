@@ -80,12 +80,43 @@ export interface RankedItem {
 
 export type StoreName = "memory" | "redis" | "upstash";
 
+/** A counter named by resource and type. */
+export interface CounterKey {
+  resourceId: string;
+  type: string;
+  kind: CounterKind;
+}
+
+/** A counter as export writes it and import loads it (users: the members of a unique counter). */
+export interface CounterRecord extends CounterKey {
+  count: number;
+  users?: string[];
+}
+
+/** The operations of an operator (admin routes, export and import), not of the public API. */
+export interface CounterAdmin {
+  /** Sets a total counter to `count` and its all-time ranking score; one script on a single shard. */
+  setCount(counter: CounterKey, count: number, now: number): Promise<void>;
+  /** Resets a counter to 0: its set or HyperLogLog, and its members in every live ranking key. */
+  reset(counter: CounterKey, now: number): Promise<void>;
+  /**
+   * Removes a user from every unique counter they are in, through the per-user index the
+   * increments keep (no keyspace scan); counts and rankings go down as for an unlike.
+   * Returns how many counters the user left. Rerunnable: a failed run leaves the rest indexed.
+   */
+  eraseUser(userId: string, now: number): Promise<number>;
+  /** Every counter, streamed in pages (SCAN, never KEYS); `members: false` leaves users out. */
+  exportCounters(options: { members: boolean }): AsyncIterable<CounterRecord[]>;
+  /** Loads counters with set semantics (safe to run twice): count, users, all-time score. */
+  importCounters(records: readonly CounterRecord[], now: number): Promise<void>;
+}
+
 /**
  * The one port between the domain and a backend. Each call is one store round trip on
  * Redis and Upstash (two for an increment on Redis Cluster) and fails with
  * StoreUnavailableError within the configured deadline.
  */
-export interface CounterStore {
+export interface CounterStore extends CounterAdmin {
   readonly name: StoreName;
   increment(command: IncrementCommand): Promise<IncrementOutcome>;
   read(queries: readonly CounterQuery[]): Promise<CounterReading[]>;

@@ -6,8 +6,10 @@
 import { bucketOf, WINDOW_PERIODS } from "../domain/buckets.ts";
 import { CountLimitError, IdempotencyConflictError, RateLimitedError } from "../domain/errors.ts";
 import {
+  type CounterKey,
   type CounterQuery,
   type CounterReading,
+  type CounterRecord,
   type CounterStore,
   compareRanked,
   DEFAULT_RANKING_MAX_MEMBERS,
@@ -94,6 +96,8 @@ class MemoryCounters {
   private readonly idempotency = new Map<string, IdempotencyRecord>();
   private readonly rankings = new Map<string, RankingBucket>();
   private readonly windows = new Map<string, { count: number; expiresAt: number }>();
+  /** The unique counters each user is in, for erasure. */
+  private readonly userIndex = new Map<string, Set<string>>();
   private lastSweep = 0;
 
   constructor(options: MemoryStoreOptions) {
@@ -157,6 +161,21 @@ class MemoryCounters {
     }
   }
 
+  /** Adds a user to a unique counter and to the user's index. */
+  private join(set: Set<string>, key: string, userId: string): void {
+    set.add(userId);
+    setOf(this.userIndex, userId).add(key);
+  }
+
+  /** Removes a user from a unique counter and its index entry; an empty set goes. */
+  private leave(set: Set<string>, key: string, userId: string): void {
+    set.delete(userId);
+    if (set.size === 0) this.members.delete(key);
+    const index = this.userIndex.get(userId);
+    index?.delete(key);
+    if (index?.size === 0) this.userIndex.delete(userId);
+  }
+
   /** Applies the change to the counter: its count after, and whether anything changed. */
   private apply(command: IncrementCommand): { count: number; applied: boolean } {
     const { resourceId, type, kind, userId, delta } = command;
@@ -164,9 +183,8 @@ class MemoryCounters {
     if (kind === "unique") {
       const set = setOf(this.members, key);
       const had = set.has(userId);
-      if (delta > 0) set.add(userId);
-      else set.delete(userId);
-      if (set.size === 0) this.members.delete(key);
+      if (delta > 0) this.join(set, key, userId);
+      else this.leave(set, key, userId);
       return { count: set.size, applied: delta > 0 ? !had : had };
     }
     const count = (this.totals.get(key) ?? 0) + delta;
@@ -224,6 +242,90 @@ class MemoryCounters {
     this.sweep(now);
     this.countAgainst(limits, now);
   }
+
+  /** The all-time score of a counter set to its count, trimmed to the cap. */
+  private scoreAllTime(type: string, resourceId: string, count: number, now: number): void {
+    const all = this.bucket(`${type}\nall`, Number.POSITIVE_INFINITY, now).scores;
+    if (count <= 0) all.delete(resourceId);
+    else all.set(resourceId, count);
+    trimLowest(all, this.rankingCap);
+  }
+
+  async setCount(counter: CounterKey, count: number, now: number): Promise<void> {
+    const key = counterKey(counter.resourceId, counter.type);
+    if (count === 0) this.totals.delete(key);
+    else this.totals.set(key, count);
+    this.scoreAllTime(counter.type, counter.resourceId, count, now);
+  }
+
+  async reset(counter: CounterKey, _now: number): Promise<void> {
+    const key = counterKey(counter.resourceId, counter.type);
+    for (const user of this.members.get(key) ?? []) this.userIndex.get(user)?.delete(key);
+    this.members.delete(key);
+    this.totals.delete(key);
+    this.users.delete(key);
+    for (const [name, bucket] of this.rankings)
+      if (name.startsWith(`${counter.type}\n`)) bucket.scores.delete(counter.resourceId);
+  }
+
+  async eraseUser(userId: string, now: number): Promise<number> {
+    let removed = 0;
+    for (const key of [...(this.userIndex.get(userId) ?? [])]) {
+      const set = this.members.get(key);
+      if (set?.has(userId)) {
+        this.leave(set, key, userId);
+        const [type = "", resourceId = ""] = key.split("\n");
+        const command = { resourceId, type, kind: "unique" as const, userId, delta: -1, now };
+        this.rank(command, set.size);
+        removed++;
+      }
+    }
+    this.userIndex.delete(userId);
+    return removed;
+  }
+
+  async *exportCounters(options: { members: boolean }): AsyncIterable<CounterRecord[]> {
+    let page: CounterRecord[] = [];
+    const entries = [
+      ...[...this.totals].map(([key, count]) => ({ key, kind: "total" as const, count, users: undefined })),
+      ...[...this.members].map(([key, set]) => ({
+        key,
+        kind: "unique" as const,
+        count: set.size,
+        users: set,
+      })),
+    ];
+    for (const { key, kind, count, users } of entries) {
+      const [type = "", resourceId = ""] = key.split("\n");
+      page.push({
+        resourceId,
+        type,
+        kind,
+        count,
+        ...(users && options.members ? { users: [...users] } : {}),
+      });
+      if (page.length === 1000) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  async importCounters(records: readonly CounterRecord[], now: number): Promise<void> {
+    for (const record of records) {
+      if (record.kind === "total") {
+        await this.setCount(record, record.count, now);
+        continue;
+      }
+      const key = counterKey(record.resourceId, record.type);
+      const set = setOf(this.members, key);
+      for (const user of [...set]) if (!record.users?.includes(user)) this.leave(set, key, user);
+      for (const user of record.users ?? []) this.join(set, key, user);
+      if (set.size === 0) this.members.delete(key);
+      this.scoreAllTime(record.type, record.resourceId, set.size, now);
+    }
+  }
 }
 
 /** The store port over the counters, as the Redis and Upstash stores give it. */
@@ -240,6 +342,11 @@ export function createMemoryStore(
     read: (queries) => counters.read(queries),
     ranking: (query) => counters.ranking(query),
     limit: (limits, now) => counters.limit(limits, now),
+    setCount: (counter, count, now) => counters.setCount(counter, count, now),
+    reset: (counter, now) => counters.reset(counter, now),
+    eraseUser: (userId, now) => counters.eraseUser(userId, now),
+    exportCounters: (options) => counters.exportCounters(options),
+    importCounters: (records, now) => counters.importCounters(records, now),
     ping: async () => {},
     close: async () => {},
   };

@@ -116,6 +116,19 @@ async function sendWhenReady<T>(
   }
 }
 
+/** SCAN pages of one node, then the next (every master of a cluster): never KEYS. */
+async function* scanKeys(client: RedisClient, match: string): AsyncIterable<string[]> {
+  const nodes: Redis[] = client instanceof Cluster ? client.nodes("master") : [client];
+  for (const node of nodes) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", match, "COUNT", 1000);
+      cursor = next;
+      yield keys;
+    } while (cursor !== "0");
+  }
+}
+
 export function createRedisStore(client: RedisClient, options: RedisStoreOptions): CounterStore {
   // Connected (nearly always): the command goes out at once and commandTimeout is its
   // deadline. Not connected yet (cold start, reconnecting): wait for the connection within
@@ -127,6 +140,7 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
     evalsha: (sha1, keys, args) => whenReady(() => client.evalsha(sha1, keys.length, ...keys, ...args)),
     eval: (source, keys, args) => whenReady(() => client.eval(source, keys.length, ...keys, ...args)),
     pfcount: (key) => whenReady(() => client.pfcount(key)),
+    scan: (match) => scanKeys(client, match),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },

@@ -26,6 +26,7 @@ import {
   requestFingerprint,
   type StoreName,
 } from "../domain/model.ts";
+import { scriptAdmin } from "./script-admin.ts";
 import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
@@ -34,6 +35,8 @@ export interface ScriptTransport {
   eval(source: string, keys: string[], args: string[]): Promise<unknown>;
   /** A plain PFCOUNT: a read Redis serves also when it refuses writes (scripts with it are writers). */
   pfcount(key: string): Promise<unknown>;
+  /** Pages of keys matching a pattern, by SCAN (on a cluster, every master's), for export. */
+  scan(match: string): AsyncIterable<string[]>;
   close(): Promise<void>;
   /** Redis's error reply (`OOM command not allowed…`) when the error is the store refusing the command. */
   replyOf(error: unknown): string | undefined;
@@ -232,6 +235,31 @@ function limiter(p: Parts) {
   };
 }
 
+/**
+ * Redis Cluster: the ranking and the user's index live in other slots than the counter, so
+ * an applied increment is followed by a call to each, together. The increment is already
+ * applied, so a failure here is reported aside rather than failing (and inviting a retry of) it.
+ */
+async function clusterFollowUp(
+  p: Parts,
+  command: IncrementCommand,
+  count: number,
+  ranking: { keys: string[]; ttls: string[] },
+  rankingCap: string,
+): Promise<void> {
+  const { resourceId, type, userId, delta } = command;
+  const rankArgs = [resourceId, String(delta), ...ranking.ttls, String(count), rankingCap];
+  const calls = [p.exec("ranking update", true, p.scripts.rank, ranking.keys, rankArgs)];
+  if (command.kind === "unique") {
+    const entry = `${type}:${resourceId}`;
+    const indexArgs = [delta > 0 ? "+" : "-", entry];
+    calls.push(p.exec("user index update", true, p.scripts.index, [p.keys.userIndex(userId)], indexArgs));
+  }
+  await Promise.all(
+    calls.map((call) => call.catch((error: unknown) => p.options.onBackgroundError?.(error))),
+  );
+}
+
 function incrementer(p: Parts, limit: CounterStore["limit"]) {
   const { keys, options } = p;
   const { cluster } = options;
@@ -247,10 +275,12 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
     const unique = kind === "unique";
     const counterKey = keys.counter(resourceId, type, unique);
     const ranking = rankingKeys(type, now);
+    const indexed = unique && !cluster;
     const scriptKeys = [
       counterKey,
       unique ? counterKey : keys.users(resourceId, type),
       idempotencyKey === undefined ? counterKey : keys.idempotency(resourceId, idempotencyKey),
+      indexed ? keys.userIndex(userId) : counterKey,
     ];
     const args = [
       unique ? "u" : "t",
@@ -262,6 +292,7 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
       ...ranking.ttls,
       rankingCap,
       maxCount,
+      indexed ? `${type}:${resourceId}` : "",
     ];
     if (!cluster) {
       scriptKeys.push(...ranking.keys);
@@ -281,17 +312,7 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
     if (num(reply[2]) === 3) throw refusal(reply, limits);
     if (num(reply[2]) === 4) throw new CountLimitError(MAX_EXACT_COUNT);
     if (cluster && outcome.applied && !outcome.replayed) {
-      // The ranking lives in its own slot: a second call. The increment is already applied,
-      // so a failure here is reported aside rather than failing (and inviting a retry of) it.
-      await p
-        .exec("ranking update", true, p.scripts.rank, ranking.keys, [
-          resourceId,
-          String(delta),
-          ...ranking.ttls,
-          String(outcome.count),
-          rankingCap,
-        ])
-        .catch((error: unknown) => options.onBackgroundError?.(error));
+      await clusterFollowUp(p, command, outcome.count, ranking, rankingCap);
     }
     return outcome;
   };
@@ -425,7 +446,17 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     mapped,
   };
   const limit = limiter(parts);
+  const admin = scriptAdmin({
+    keys: parts.keys,
+    cluster: options.cluster,
+    rankingCap: String(options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS),
+    dialect: options.dialect,
+    exec: parts.exec,
+    rankingKeys: rankingKeysOf(parts.keys),
+    scan: (match) => transport.scan(match),
+  });
   return {
+    ...admin,
     name: options.name,
     increment: incrementer(parts, limit),
     read: reader(parts),

@@ -21,6 +21,23 @@ export class KeyLayout {
   idempotency(resourceId: string, key: string): string {
     return `${this.prefix}:{${resourceId}}:i:${key}`;
   }
+  /** The unique counters a user is in (`type:resource` entries), for erasure: the user's hash tag. */
+  userIndex(userId: string): string {
+    return `${this.prefix}:ux:{${userId}}`;
+  }
+  /** What SCAN matches to find every counter (sets and totals; rankings and the rest start otherwise). */
+  counterPattern(): string {
+    return `${this.prefix}:{*}:[ut]:*`;
+  }
+  /** A counter key as its resource, kind and type; undefined for any other key. */
+  parseCounter(key: string): { resourceId: string; unique: boolean; type: string } | undefined {
+    const head = `${this.prefix}:{`;
+    if (!key.startsWith(head)) return undefined;
+    const match = /^([^{}]+)\}:([ut]):([a-z][a-z0-9_]*)$/.exec(key.slice(head.length));
+    return match
+      ? { resourceId: match[1] as string, unique: match[2] === "u", type: match[3] as string }
+      : undefined;
+  }
   /** A rate-limit window of one subject (`ip:…`, `key:…`, `user:…`): its own hash tag. */
   rateWindow(subject: string, window: number): string {
     return `${this.prefix}:rl:{${subject}}:${window}`;
@@ -50,16 +67,19 @@ end
 // scores (an unlike today of yesterday's like) so that a later re-like nets to zero. Each
 // key keeps at most `cap` members: trimmed only when one was added. Numbers go to Redis
 // formatted with %.0f: Lua would write 1e+14.
-const RANK_FN = `${TRIM_FN}
-local function rank(r, a, member, delta, count, cap, mode)
+export const RANK_FN = `${TRIM_FN}
+local function score_all(k, member, count, cap, mode)
   local score = string.format('%.0f', count)
   if count <= 0 then
-    redis.call('ZREM', KEYS[r], member)
-  elseif mode == 'gt' and delta > 0 then
-    if redis.call('ZADD', KEYS[r], 'GT', score, member) == 1 then trim(r, cap) end
-  elseif redis.call('ZADD', KEYS[r], score, member) == 1 then
-    trim(r, cap)
+    redis.call('ZREM', KEYS[k], member)
+  elseif mode == 'gt' then
+    if redis.call('ZADD', KEYS[k], 'GT', score, member) == 1 then trim(k, cap) end
+  elseif redis.call('ZADD', KEYS[k], score, member) == 1 then
+    trim(k, cap)
   end
+end
+local function rank(r, a, member, delta, count, cap, mode)
+  score_all(r, member, count, cap, delta > 0 and mode or 'set')
   for i = 1, 3 do
     if tonumber(redis.call('ZINCRBY', KEYS[r + i], delta, member)) == delta then
       redis.call('PEXPIRE', KEYS[r + i], ARGV[a + i])
@@ -88,12 +108,13 @@ local function over_limit(k, a)
 end
 `;
 
-// KEYS: 1 counter (set or string), 2 users HLL, 3 idempotency record, 4..7 rankings (absent
-// on Redis Cluster, where they live in another slot and go in a second call), 8.. rate-limit
-// windows (only when not on Cluster).
+// KEYS: 1 counter (set or string), 2 users HLL, 3 idempotency record, 4 the user's index of
+// unique counters, 5..8 rankings (absent on Redis Cluster, where they live in another slot
+// and go in a second call), 9.. rate-limit windows (only when not on Cluster).
 // ARGV: 1 kind (u|t), 2 user, 3 delta, 4 fingerprint ('' without Idempotency-Key),
 // 5 idempotency TTL ms, 6 resource id, 7..9 bucket TTLs ms, 10 ranking cap, 11 largest exact
-// count, then per rate-limit window its limit and its TTL ms.
+// count, 12 the index entry (`type:resource`; '' on Cluster, where the index is another
+// slot's), then per rate-limit window its limit and its TTL ms.
 // Returns {count, applied (0|1), replay}: replay 0 new, 1 replayed, 2 key reused for another
 // request, 3 rate limited ({0, 0, 3, ms until the window ends, limit, which window}), 4 the
 // count would pass the largest exact count (nothing applied). Counts are integers below
@@ -110,8 +131,8 @@ if fp ~= '' then
     return {scount, tonumber(sapplied), 1}
   end
 end
-if #KEYS > 7 then
-  local limited = over_limit(8, 12)
+if #KEYS > 8 then
+  local limited = over_limit(9, 13)
   if limited then return limited end
 end
 local count, applied
@@ -122,6 +143,9 @@ if kind == 'u' then
     applied = redis.call('SREM', KEYS[1], user)
   end
   count = redis.call('SCARD', KEYS[1])
+  if applied == 1 and ARGV[12] ~= '' then
+    redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[4], ARGV[12])
+  end
 else
   count = redis.call('INCRBY', KEYS[1], delta)
   if count > tonumber(ARGV[11]) then
@@ -135,8 +159,8 @@ local exact = string.format('%.0f', count)
 if fp ~= '' then
   redis.call('SET', KEYS[3], fp .. '\\n' .. exact .. '\\n' .. applied, 'PX', ARGV[5])
 end
-if applied == 1 and #KEYS >= 7 then
-  rank(4, 6, ARGV[6], delta, count, tonumber(ARGV[10]), 'set')
+if applied == 1 and #KEYS >= 8 then
+  rank(5, 6, ARGV[6], delta, count, tonumber(ARGV[10]), 'set')
 end
 return {exact, applied, 0}
 `;
@@ -151,6 +175,14 @@ return over_limit(1, 1) or {1}
 // ms, 6 the count the increment returned, 7 ranking cap.
 const RANK_BODY = `${RANK_FN}
 rank(1, 2, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[6]), tonumber(ARGV[7]), 'gt')
+return 1
+`;
+
+// Redis Cluster's call to a user's index (another slot than the counter): KEYS 1 the index,
+// ARGV 1 '+' to add or '-' to remove, 2.. entries (`type:resource`).
+const INDEX_BODY = `
+local op = ARGV[1] == '+' and 'SADD' or 'SREM'
+for i = 2, #ARGV do redis.call(op, KEYS[1], ARGV[i]) end
 return 1
 `;
 
@@ -209,6 +241,7 @@ export interface ScriptSet {
   increment: LuaScript;
   limit: LuaScript;
   rank: LuaScript;
+  index: LuaScript;
   /** Reads with unique users ('T' queries): a writer, because of PFCOUNT. */
   readWithUsers: LuaScript;
   /** Reads without 'T' queries: no-writes. */
@@ -219,18 +252,24 @@ export interface ScriptSet {
 
 export type ScriptDialect = "redis" | "upstash";
 
-function script(source: string): LuaScript {
+export function script(source: string): LuaScript {
   return { source, sha1: createHash("sha1").update(source).digest("hex") };
 }
 
+/** The first line of a script that writes, and of one that does not, in a dialect. */
+export function headersOf(dialect: ScriptDialect): { write: string; readOnly: string } {
+  return dialect === "upstash"
+    ? { write: "#!lua flags=allow-key-locking\n", readOnly: "#!lua flags=no-writes,allow-key-locking\n" }
+    : { write: "#!lua\n", readOnly: "#!lua flags=no-writes\n" };
+}
+
 export function scriptsFor(dialect: ScriptDialect): ScriptSet {
-  const write = dialect === "upstash" ? "#!lua flags=allow-key-locking\n" : "#!lua\n";
-  const readOnly =
-    dialect === "upstash" ? "#!lua flags=no-writes,allow-key-locking\n" : "#!lua flags=no-writes\n";
+  const { write, readOnly } = headersOf(dialect);
   return {
     increment: script(write + INCREMENT_BODY),
     limit: script(write + LIMIT_BODY),
     rank: script(write + RANK_BODY),
+    index: script(write + INDEX_BODY),
     readWithUsers: script(write + READ_BODY),
     read: script(readOnly + READ_BODY),
     ranking: script(readOnly + RANKING_BODY),

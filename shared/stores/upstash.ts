@@ -55,6 +55,14 @@ export function createUpstashStore(client: Redis, options: UpstashStoreOptions):
     evalsha: (sha1, keys, args) => client.evalsha(sha1, keys, args),
     eval: (source, keys, args) => client.eval(source, keys, args),
     pfcount: (key) => client.pfcount(key),
+    async *scan(match) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await client.scan(cursor, { match, count: 1000 });
+        cursor = String(next);
+        yield keys;
+      } while (cursor !== "0");
+    },
     async close() {},
     replyOf: upstashReply,
     isNotSent: (error) => {

@@ -37,7 +37,10 @@ it("keeps a resource's keys under one hash tag and lets windows and idempotency 
     client.disconnect();
   }
   const keys = (await direct.keys("*")).sort();
-  const resourceKeys = keys.filter((k) => !k.startsWith("kp:rank:"));
+  const resourceKeys = keys.filter((k) => !k.startsWith("kp:rank:") && !k.startsWith("kp:ux:"));
+  // A like is indexed under its user, for erasure.
+  expect(keys.filter((k) => k.startsWith("kp:ux:"))).toEqual(["kp:ux:{u}"]);
+  expect(await direct.smembers("kp:ux:{u}")).toEqual(["like:post:9"]);
   expect(resourceKeys).toEqual([
     "kp:{post:9}:i:k1",
     "kp:{post:9}:n:view",

@@ -3,7 +3,12 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { CountLimitError, IdempotencyConflictError, RateLimitedError } from "../../shared/domain/errors.ts";
-import { type CounterStore, type IncrementCommand, MAX_EXACT_COUNT } from "../../shared/domain/model.ts";
+import {
+  type CounterRecord,
+  type CounterStore,
+  type IncrementCommand,
+  MAX_EXACT_COUNT,
+} from "../../shared/domain/model.ts";
 import type { Backend } from "../support/backends.ts";
 import { json, testApp } from "../support/test-app.ts";
 
@@ -442,4 +447,98 @@ export function storeContract(backend: () => Backend): void {
       expect(await top("day")).toEqual(["c1:10", "c5:5", "c4:4"]);
     });
   });
+
+  describe("operator commands", () => {
+    const V = { type: "view", kind: "total" as const };
+    const L = { type: "like", kind: "unique" as const };
+    const top = async (s: CounterStore, type: string, period: "all" | "day" = "all") =>
+      (await s.ranking({ type, period, limit: 100, now: T0 })).map((x) => `${x.resourceId}:${x.count}`);
+
+    it("set a total counter and its all-time score, to any exact count and back to 0", async () => {
+      const s = backend().store();
+      await s.increment(view("s1", 5));
+      await s.setCount({ resourceId: "s1", ...V }, 1234, T0);
+      await s.setCount({ resourceId: "s2", ...V }, MAX_EXACT_COUNT, T0);
+      expect((await s.read([{ resourceId: "s1", ...V }]))[0]?.count).toBe(1234);
+      expect(await top(s, "view")).toEqual([`s2:${MAX_EXACT_COUNT}`, "s1:1234"]);
+      expect((await s.increment(view("s1", 1))).count).toBe(1235);
+      await s.setCount({ resourceId: "s1", ...V }, 0, T0);
+      expect((await s.read([{ resourceId: "s1", ...V }]))[0]?.count).toBe(0);
+      expect(await top(s, "view")).toEqual([`s2:${MAX_EXACT_COUNT}`]);
+    });
+
+    it("reset a counter of either kind: count, users, members, every ranking", async () => {
+      const s = backend().store();
+      for (const u of ["u1", "u2"]) await s.increment(like("r1", u));
+      await s.increment(like("r2", "u1"));
+      await s.increment(view("r1", 7, "u1"));
+      await s.reset({ resourceId: "r1", ...L }, T0);
+      await s.reset({ resourceId: "r1", ...V }, T0);
+      const [l, v] = await s.read([
+        { resourceId: "r1", ...L, detail: true, userId: "u1" },
+        { resourceId: "r1", ...V, detail: true },
+      ]);
+      expect(l).toEqual({ count: 0, member: false });
+      expect(v).toEqual({ count: 0, uniqueUsers: 0 });
+      expect(await top(s, "like")).toEqual(["r2:1"]);
+      expect(await top(s, "like", "day")).toEqual(["r2:1"]);
+      expect(await top(s, "view", "day")).toEqual([]);
+      // Counting starts again from 0.
+      expect((await s.increment(like("r1", "u2"))).count).toBe(1);
+    });
+
+    it("erase a user from every unique counter, as unlikes, and rerun to the same state", async () => {
+      const s = backend().store();
+      for (const id of ["e1", "e2", "e3"]) await s.increment(like(id, "gone"));
+      await s.increment({ ...like("e4", "gone"), type: "follow" });
+      await s.increment(like("e1", "stays"));
+      await s.increment(like("e5", "gone"));
+      await s.increment(like("e5", "gone", -1)); // unliked already: not in it any more
+      await s.increment(view("e1", 3, "gone"));
+      expect(await s.eraseUser("gone", T0)).toBe(4);
+      const readings = await s.read([
+        { resourceId: "e1", ...L, detail: true, userId: "gone" },
+        { resourceId: "e2", ...L },
+        { resourceId: "e4", type: "follow", kind: "unique" },
+        { resourceId: "e1", ...V },
+      ]);
+      expect(readings.map((r) => r.count)).toEqual([1, 0, 0, 3]);
+      expect(readings[0]?.member).toBe(false);
+      expect(await top(s, "like")).toEqual(["e1:1"]);
+      expect(await top(s, "like", "day")).toEqual(["e1:1"]);
+      expect(await s.eraseUser("gone", T0)).toBe(0);
+      expect(await top(s, "like")).toEqual(["e1:1"]);
+      expect(await s.eraseUser("never-seen", T0)).toBe(0);
+    });
+
+    it("export every counter and import it elsewhere, twice, to the same counts, members and rankings", async () => {
+      const from = backend().store();
+      for (let i = 0; i < 30; i++) await from.increment(view(`x${i}`, i + 1, `u${i % 4}`));
+      for (let i = 0; i < 12; i++) await from.increment(like(`x${i % 5}`, `u${i}`));
+      const exported = await collect(from.exportCounters({ members: true }));
+      expect(exported).toHaveLength(35);
+      const to = backend().store();
+      await to.importCounters(exported, T0);
+      await to.importCounters(exported, T0);
+      expect(await collect(to.exportCounters({ members: true }))).toEqual(exported);
+      expect(await top(to, "view")).toEqual(await top(from, "view"));
+      expect(await top(to, "like")).toEqual(await top(from, "like"));
+      expect((await to.read([{ resourceId: "x1", ...L, detail: true, userId: "u6" }]))[0]).toEqual({
+        count: 3,
+        member: true,
+      });
+      // Imported members are indexed: erasure finds them.
+      expect(await to.eraseUser("u6", T0)).toBe(1);
+      const counts = await collect(from.exportCounters({ members: false }));
+      expect(counts.every((r) => r.users === undefined)).toBe(true);
+    });
+  });
+}
+
+/** Every record of an export, sorted, users sorted: comparable across stores. */
+export async function collect(pages: AsyncIterable<CounterRecord[]>): Promise<CounterRecord[]> {
+  const records: CounterRecord[] = [];
+  for await (const page of pages) records.push(...page);
+  for (const r of records) r.users?.sort();
+  return records.sort((a, b) => `${a.type}|${a.resourceId}`.localeCompare(`${b.type}|${b.resourceId}`));
 }
