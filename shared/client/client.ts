@@ -7,23 +7,26 @@
 //
 // Retries are safe: every increment carries an Idempotency-Key (one is made when you give
 // none), and a 429, a 503 or a network failure is retried with that same key, so the
-// increment applies exactly once.
+// increment applies exactly once. The admin calls (`counters.admin`, with an adminKey) are
+// retried the same way: setting, resetting and erasing again end in the same state.
 
 import type {
   BatchResult,
   CounterResult,
+  EraseResult,
   ErrorBody,
   HealthResult,
   HotResult,
   IncrementResult,
 } from "../http/responses.ts";
-import { pathOf, ROUTE } from "../http/routes.ts";
+import { type Method, pathOf, ROUTE } from "../http/routes.ts";
 import type { BatchQuery, IncrementInput } from "../http/schemas.ts";
 
 export type {
   BatchQuery,
   BatchResult,
   CounterResult,
+  EraseResult,
   HealthResult,
   HotResult,
   IncrementInput,
@@ -35,6 +38,8 @@ export interface HighPressClientOptions {
   baseUrl: string;
   /** Sent as `Authorization: Bearer <key>` on writes. */
   apiKey?: string | undefined;
+  /** Sent as `Authorization: Bearer <key>` on the admin calls. */
+  adminKey?: string | undefined;
   /** Per attempt. Default 5000 ms. */
   timeoutMs?: number;
   /** Further attempts after a 429, a 503 or a network failure. Default 2. */
@@ -51,6 +56,8 @@ export class HighPressError extends Error {
   readonly details: { path: string; message: string }[];
   /** Seconds, from Retry-After, when the server sent one. */
   readonly retryAfter?: number;
+  /** A 503 of a write: whether it may have been applied. */
+  readonly mayHaveApplied?: boolean;
 
   constructor(status: number, body: Partial<ErrorBody>, retryAfter?: number) {
     super(body.message ?? `HTTP ${status}`);
@@ -58,6 +65,7 @@ export class HighPressError extends Error {
     this.title = body.error ?? "Error";
     this.details = body.details ?? [];
     if (retryAfter !== undefined) this.retryAfter = retryAfter;
+    if (body.may_have_applied !== undefined) this.mayHaveApplied = body.may_have_applied;
   }
 }
 
@@ -70,7 +78,7 @@ export function createHighPressClient(options: HighPressClientOptions) {
   const retries = options.retries ?? 2;
 
   async function request<T>(
-    method: "GET" | "POST",
+    method: Method,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
@@ -104,8 +112,45 @@ export function createHighPressClient(options: HighPressClientOptions) {
 
   const writeHeaders = (): Record<string, string> =>
     options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
+  const adminHeaders = (): Record<string, string> =>
+    options.adminKey ? { authorization: `Bearer ${options.adminKey}` } : {};
+  const counterPath = (id: "setCounter" | "resetCounter", resourceId: string, counterType: string) =>
+    pathOf(id, { resource_id: resourceId, counter_type: counterType });
+
+  /** The operator's calls: they need `adminKey`, and exist only where the server has ADMIN_KEYS. */
+  const admin = {
+    /** Sets a total counter (and its all-time score); answers the counter as get() does. */
+    async setCount(resourceId: string, counterType: string, count: number): Promise<CounterResult> {
+      const path = counterPath("setCounter", resourceId, counterType);
+      return (
+        await request<{ data: CounterResult }>(ROUTE.setCounter.method, path, { count }, adminHeaders())
+      ).body.data;
+    },
+    /** Resets a counter of either kind to 0, rankings included. */
+    async reset(resourceId: string, counterType: string): Promise<CounterResult> {
+      const path = counterPath("resetCounter", resourceId, counterType);
+      return (
+        await request<{ data: CounterResult }>(ROUTE.resetCounter.method, path, undefined, adminHeaders())
+      ).body.data;
+    },
+    /** Removes a user from every unique counter; returns how many they left. */
+    async eraseUser(userId: string): Promise<EraseResult> {
+      const path = pathOf("eraseUser", { user_id: userId });
+      return (await request<{ data: EraseResult }>(ROUTE.eraseUser.method, path, undefined, adminHeaders()))
+        .body.data;
+    },
+  };
 
   return {
+    admin,
+    /** The URL of a counter's SVG badge, for an <img> or a README; label and color are optional. */
+    badgeUrl(resourceId: string, counterType: string, opts: { label?: string; color?: string } = {}): string {
+      const params = new URLSearchParams();
+      if (opts.label !== undefined) params.set("label", opts.label);
+      if (opts.color !== undefined) params.set("color", opts.color);
+      const query = params.size > 0 ? `?${params}` : "";
+      return `${base}${pathOf("badge", { resource_id: resourceId, counter_type: counterType })}${query}`;
+    },
     /** Adds to a counter (or adds/removes a user of a unique one); applies once, whatever the retries. */
     async increment(
       input: IncrementInput,

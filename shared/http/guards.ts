@@ -10,6 +10,21 @@ import { HttpError } from "./http-errors.ts";
 import type { Pipeline, Platform } from "./pipeline.ts";
 
 const sha256 = (value: string): Buffer => createHash("sha256").update(value).digest();
+/** How logs and store keys name a key: the start of its digest, never the key. */
+const digestName = (digest: Buffer): string => digest.toString("hex").slice(0, 32);
+
+/** Every key is compared, every time: the time taken does not tell which one matched. */
+function matches(digest: Buffer, digests: readonly Buffer[]): boolean {
+  let found = false;
+  for (const k of digests) found = timingSafeEqual(digest, k) || found;
+  return found;
+}
+
+/** The key a request presents: `Authorization: Bearer <key>`, else `x-api-key`. */
+function presentedKey(c: Context): string | undefined {
+  const bearer = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+  return (bearer ?? c.req.header("x-api-key"))?.trim();
+}
 
 /**
  * The subject a client address is limited under: an IPv6 address by its /64 (one host has
@@ -36,6 +51,7 @@ export function addressSubject(address: string | undefined): string {
 export interface GuardDeps {
   store: CounterStore;
   apiKeys: readonly string[];
+  adminKeys: readonly string[];
   readAuth: boolean;
   rateLimits: RateLimits;
   /** Failed authentications per client address before 429 (AUTH_FAILURE_LIMIT). */
@@ -50,6 +66,8 @@ export interface Guards {
   requireWriteKey(c: Context): Promise<void>;
   /** The same for reads, when READ_AUTH is on. */
   requireReadKey(c: Context): Promise<void>;
+  /** Throws 401 (429 after too many failures), or 403 for a write key, unless an admin key came; returns its digest. */
+  requireAdminKey(c: Context): Promise<string>;
   /** The limits a request counts against: its address, its key and, for writes, its user. */
   limitsFor(c: Context, userId?: string): RateLimit[];
   /** Counts a read against its limits (throws RateLimitedError past one). */
@@ -60,6 +78,7 @@ export interface Guards {
 
 export function createGuards(deps: GuardDeps): Guards {
   const keyDigests = deps.apiKeys.map(sha256);
+  const adminDigests = deps.adminKeys.map(sha256);
   const rules = deps.rateLimits;
   const limiting = Boolean(rules.ip || rules.key || rules.user);
 
@@ -67,27 +86,43 @@ export function createGuards(deps: GuardDeps): Guards {
   function knownKeyDigest(c: Context): string | null | undefined {
     const cached = c.get("keyDigest");
     if (cached !== undefined) return cached === "" ? undefined : cached;
-    const bearer = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
-    const presented = (bearer ?? c.req.header("x-api-key"))?.trim();
+    const presented = presentedKey(c);
     let answer: string | null | undefined;
     if (presented !== undefined) {
       const digest = sha256(presented);
-      let known = false;
-      // Every key is compared, every time: the time taken does not tell which one matched.
-      for (const k of keyDigests) known = timingSafeEqual(digest, k) || known;
-      answer = known ? digest.toString("hex").slice(0, 32) : null;
+      answer = matches(digest, keyDigests) ? digestName(digest) : null;
     }
     c.set("keyDigest", answer === undefined ? "" : answer);
     return answer;
+  }
+
+  /** A failure counts against the address; past the limit the answer is 429, not 401. */
+  async function countFailure(c: Context): Promise<void> {
+    const subject = `auth:${addressSubject(deps.platform.clientAddress(c))}`;
+    await deps.pipeline.timed(c, deps.store.limit([{ subject, ...deps.authFailureLimit }], deps.now()));
+  }
+
+  async function requireAdminKey(c: Context): Promise<string> {
+    const presented = presentedKey(c);
+    const digest = presented === undefined ? undefined : sha256(presented);
+    if (digest && matches(digest, adminDigests)) return digestName(digest);
+    if (digest && matches(digest, keyDigests)) {
+      throw new HttpError(403, "Authorization: this key may write counters but not administer them");
+    }
+    await countFailure(c);
+    throw new HttpError(
+      401,
+      digest
+        ? "Authorization: the admin key is not valid"
+        : "Authorization: an admin key is required (Authorization: Bearer <key> or x-api-key)",
+    );
   }
 
   async function requireWriteKey(c: Context): Promise<void> {
     if (keyDigests.length === 0) return;
     const known = knownKeyDigest(c);
     if (known) return;
-    // A failure counts against the address; past the limit the answer is 429, not 401.
-    const subject = `auth:${addressSubject(deps.platform.clientAddress(c))}`;
-    await deps.pipeline.timed(c, deps.store.limit([{ subject, ...deps.authFailureLimit }], deps.now()));
+    await countFailure(c);
     if (known === undefined) {
       throw new HttpError(
         401,
@@ -118,7 +153,7 @@ export function createGuards(deps: GuardDeps): Guards {
     const limits = limitsFor(c);
     if (limits.length > 0) await deps.pipeline.timed(c, deps.store.limit(limits, deps.now()));
   };
-  return { requireWriteKey, requireReadKey, limitsFor, checkLimits, limiting };
+  return { requireWriteKey, requireReadKey, requireAdminKey, limitsFor, checkLimits, limiting };
 }
 
 /** The allowed headers of a CORS preflight, and the exposed headers of an answer. */

@@ -8,6 +8,8 @@ import type { CounterStore, CounterTypes } from "../domain/model.ts";
 import type { Config, RateLimits, RateRule } from "../runtime/config.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
+import { adminHandlers } from "./handlers/admin.ts";
+import { badgeHandlers } from "./handlers/badge.ts";
 import type { HandlerDeps, RouteHandlers } from "./handlers/context.ts";
 import { counterHandlers } from "./handlers/counters.ts";
 import { healthHandlers } from "./handlers/health.ts";
@@ -37,6 +39,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** Keys accepted on writes; empty means writes are open. */
   apiKeys: readonly string[];
+  /** Keys accepted on the admin routes (ADMIN_KEYS); empty or absent: those routes do not exist. */
+  adminKeys?: readonly string[];
   /** Reads need a key too (READ_AUTH). Default false. */
   readAuth?: boolean;
   /** Browser origins allowed by CORS (CORS_ORIGINS); `*` for any. Default none. */
@@ -57,7 +61,14 @@ export interface AppDeps {
 /** The settings of the app that come from configuration: every entry point passes these alike. */
 export type AppSettings = Pick<
   AppDeps,
-  "counterTypes" | "maxBodyBytes" | "apiKeys" | "readAuth" | "corsOrigins" | "rateLimits" | "authFailureLimit"
+  | "counterTypes"
+  | "maxBodyBytes"
+  | "apiKeys"
+  | "adminKeys"
+  | "readAuth"
+  | "corsOrigins"
+  | "rateLimits"
+  | "authFailureLimit"
 >;
 
 export function appSettings(config: Config): AppSettings {
@@ -65,6 +76,7 @@ export function appSettings(config: Config): AppSettings {
     counterTypes: config.counterTypes,
     maxBodyBytes: config.maxBodyBytes,
     apiKeys: config.apiKeys,
+    adminKeys: config.adminKeys,
     readAuth: config.readAuth,
     corsOrigins: config.corsOrigins,
     rateLimits: config.rateLimits,
@@ -110,10 +122,11 @@ const routeOf = (c: Context): string => routesMatching(c.req.path)[0]?.path ?? "
  * behind API Gateway the catch-all brings one function what no other route matched,
  * including another function's route with a trailing slash, which it does not serve.
  */
-function answerUnmatched(app: HighPressApp, pipeline: Pipeline): void {
+function answerUnmatched(app: HighPressApp, pipeline: Pipeline, served: readonly RouteSpec[]): void {
   app.notFound((c) => {
     const path = c.req.path;
-    const methods = [...new Set(routesMatching(path).map((r) => r.method as string))];
+    const matching = routesMatching(path).filter((r) => served.includes(r));
+    const methods = [...new Set(matching.map((r) => r.method as string))];
     const shown = path.slice(0, 200);
     if (methods.length === 0 || methods.includes(c.req.method)) {
       return fail(c, { status: 404, message: `No route for ${c.req.method} ${shown}` });
@@ -135,7 +148,7 @@ function answerPreflights(app: HighPressApp): void {
     c.set("route", routeOf(c));
     return respond(c, null, 204, {
       "content-type": undefined,
-      "access-control-allow-methods": "GET, POST, OPTIONS",
+      "access-control-allow-methods": "GET, POST, PUT, DELETE, OPTIONS",
       "access-control-allow-headers": CORS_ALLOW_HEADERS,
       "access-control-max-age": "3600",
     });
@@ -152,6 +165,7 @@ export function createApp(deps: AppDeps, fn?: FunctionId): HighPressApp {
   const guards = createGuards({
     store: deps.store,
     apiKeys: deps.apiKeys,
+    adminKeys: deps.adminKeys ?? [],
     readAuth: deps.readAuth === true,
     rateLimits: deps.rateLimits ?? {},
     authFailureLimit: deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT,
@@ -164,14 +178,18 @@ export function createApp(deps: AppDeps, fn?: FunctionId): HighPressApp {
     ...healthHandlers(handlerDeps),
     ...counterHandlers(handlerDeps),
     ...rankingHandlers(handlerDeps),
+    ...badgeHandlers(handlerDeps),
+    ...adminHandlers(handlerDeps),
   };
   const app: HighPressApp = new Hono<HighPressEnv>();
   parts.set(app, { guards });
   app.use(lifecycle(pipeline));
   if (corsFor) answerPreflights(app);
-  const mounted: readonly RouteSpec[] = fn ? ROUTES.filter((r) => r.fn === fn) : ROUTES;
+  // Without ADMIN_KEYS the admin routes do not exist: not mounted, and 404 (never 405) for them.
+  const served = (deps.adminKeys ?? []).length > 0 ? ROUTES : ROUTES.filter((r) => r.auth !== "admin");
+  const mounted: readonly RouteSpec[] = fn ? served.filter((r) => r.fn === fn) : served;
   for (const route of mounted)
     app.on(route.method, honoPath(route.path), recordedAs(route.path, handlers[route.id]));
-  answerUnmatched(app, pipeline);
+  answerUnmatched(app, pipeline, served);
   return app;
 }

@@ -25,10 +25,19 @@ const ERROR_CATALOGUE: { status: number; when: string; todo: string }[] = [
   },
   {
     status: 401,
-    when: "A write (or with READ_AUTH, any request but /health) without a valid API key, when keys are configured.",
+    when: "A write (or with READ_AUTH, any request but /health) without a valid API key, when keys are configured; an admin route without an admin key.",
     todo: "Send `Authorization: Bearer <key>` or `x-api-key`.",
   },
-  { status: 404, when: "No such route.", todo: "Check the path against this document." },
+  {
+    status: 403,
+    when: "An admin route called with a write key (from API_KEYS), not an admin key.",
+    todo: "Use an admin key (ADMIN_KEYS).",
+  },
+  {
+    status: 404,
+    when: "No such route; every admin route while the server has no ADMIN_KEYS.",
+    todo: "Check the path against this document.",
+  },
   {
     status: 405,
     when: "Known path, wrong method; `Allow` names the right one.",
@@ -41,8 +50,8 @@ const ERROR_CATALOGUE: { status: number; when: string; todo: string }[] = [
   },
   {
     status: 409,
-    when: "An increment would take a total counter past 9007199254740991 (2^53 - 1), the largest exact count; nothing was applied.",
-    todo: "Do not retry it: the counter is full.",
+    when: "An increment would take a total counter past 9007199254740991 (2^53 - 1), the largest exact count, or an admin tried to set a unique counter; nothing was applied.",
+    todo: "Do not retry it: the counter is full (or reset it); a unique counter changes only by increments.",
   },
   {
     status: 413,
@@ -129,6 +138,13 @@ function bodyOf(route: RouteSpec, types: Types, examples: ExampleTypes): Json | 
   return { required: true, content: { "application/json": { schema, examples: Object.fromEntries(named) } } };
 }
 
+/** Who may call a route: an admin key (no alternative), a key where keys are set, or anyone. */
+function securityOf(route: RouteSpec): Json {
+  if (route.auth === "none") return {};
+  if (route.auth === "admin") return { security: [{ bearerKey: [] }, { headerKey: [] }] };
+  return { security: [{ bearerKey: [] }, { headerKey: [] }, {}] };
+}
+
 function operationOf(route: RouteSpec, types: Types, examples: ExampleTypes): Json {
   const requestBody = bodyOf(route, types, examples);
   const parameters = [
@@ -141,14 +157,14 @@ function operationOf(route: RouteSpec, types: Types, examples: ExampleTypes): Js
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: [route.tag],
-    ...(route.auth === "none" ? {} : { security: [{ bearerKey: [] }, { headerKey: [] }, {}] }),
+    ...securityOf(route),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses: {
       "200": {
         description: "OK",
         content: {
-          "application/json": {
+          [route.answer.mediaType ?? "application/json"]: {
             schema: { $ref: `#/components/schemas/${route.answer.name}` },
             example: route.answer.example(examples),
           },
@@ -217,6 +233,11 @@ export function buildOpenApiDocument(counterTypes: CounterTypes, version: string
       { name: "counters", description: "Increment and read counters" },
       { name: "ranking", description: "What is hot" },
       { name: "service", description: "Health" },
+      {
+        name: "admin",
+        description:
+          "The operator's routes: they need an admin key (ADMIN_KEYS), and without ADMIN_KEYS they do not exist (404).",
+      },
     ],
     paths: pathsOf(types, examples),
     components: {
@@ -225,7 +246,8 @@ export function buildOpenApiDocument(counterTypes: CounterTypes, version: string
         bearerKey: {
           type: "http",
           scheme: "bearer",
-          description: "An API key, on writes, when the server has API keys configured",
+          description:
+            "An API key, on writes, when the server has API keys configured; an admin key (ADMIN_KEYS) on the admin routes",
         },
         headerKey: {
           type: "apiKey",

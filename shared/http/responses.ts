@@ -34,6 +34,14 @@ export const BatchResponse = z.object({
   data: z.array(z.object({ resource_id: z.string(), counter_type: z.string(), count })),
 });
 
+export const EraseResponse = z.object({
+  success: z.literal(true),
+  data: z.object({ user_id: z.string(), removed: count }),
+});
+
+/** A badge is an SVG document, not JSON: the document describes it as a string. */
+export const BadgeResponse = z.string();
+
 export const HotResponse = z.object({
   success: z.literal(true),
   data: z.object({
@@ -70,5 +78,6 @@ export type IncrementResult = z.output<typeof IncrementResponse>["data"];
 export type CounterResult = z.output<typeof CounterResponse>["data"];
 export type BatchResult = z.output<typeof BatchResponse>["data"];
 export type HotResult = z.output<typeof HotResponse>["data"];
+export type EraseResult = z.output<typeof EraseResponse>["data"];
 export type HealthResult = z.output<typeof HealthResponse>;
 export type ErrorBody = z.output<typeof ErrorResponse>;

@@ -8,19 +8,24 @@
 import * as z from "zod/mini";
 import { PERIODS } from "../domain/model.ts";
 import {
+  BadgeResponse,
   BatchResponse,
   CounterResponse,
+  EraseResponse,
   HealthResponse,
   HotResponse,
   IncrementResponse,
 } from "./responses.ts";
 import {
+  BADGE_COLORS,
+  BADGE_LABEL_MAX,
   BatchBody,
   DEFAULT_RANKING_LIMIT,
   IDEMPOTENCY_KEY,
   IDENTIFIER,
   IncrementBody,
   MAX_RANKING_LIMIT,
+  SetCountBody,
 } from "./schemas.ts";
 
 /** The Lambda functions, each with the short name of its entry point (`functions/<short>.ts`). */
@@ -28,14 +33,24 @@ export const FUNCTIONS = {
   IncrementFunction: "increment",
   GetFunction: "get",
   BatchFunction: "batch",
+  AdminFunction: "admin",
 } as const;
 export type FunctionId = keyof typeof FUNCTIONS;
 export const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
 /** The function API Gateway sends whatever no route matches: it answers the JSON 404 or 405. */
 export const CATCH_ALL_FUNCTION: FunctionId = "GetFunction";
 
-export type RouteId = "health" | "increment" | "batch" | "hot" | "getCounter";
-export type Method = "GET" | "POST";
+export type RouteId =
+  | "health"
+  | "increment"
+  | "batch"
+  | "hot"
+  | "getCounter"
+  | "badge"
+  | "setCounter"
+  | "resetCounter"
+  | "eraseUser";
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /** What examples are made of: the first unique and total counter types configured, the version. */
 export interface ExampleTypes {
@@ -50,17 +65,25 @@ export interface RouteSpec {
   /** OpenAPI template: `{name}` is one path segment. */
   path: string;
   fn: FunctionId;
-  /** Who may call it: `write` needs an API key when keys are set; `read` only with READ_AUTH. */
-  auth: "none" | "read" | "write";
-  tag: "counters" | "ranking" | "service";
+  /**
+   * Who may call it: `write` needs an API key when keys are set; `read` only with READ_AUTH;
+   * `admin` an admin key (ADMIN_KEYS), and without ADMIN_KEYS the route does not exist.
+   */
+  auth: "none" | "read" | "write" | "admin";
+  tag: "counters" | "ranking" | "service" | "admin";
   summary: string;
   description?: string;
   params?: z.ZodMiniObject;
   query?: z.ZodMiniObject;
   headers?: z.ZodMiniObject;
   body?: { schema: z.ZodMiniType; examples: (t: ExampleTypes) => Record<string, unknown> };
-  /** The 200 answer: its schema (named in the document's components) and an example. */
-  answer: { name: string; schema: z.ZodMiniType; example: (t: ExampleTypes) => unknown };
+  /** The 200 answer: its schema (named in the document's components), an example, and its media type when not JSON. */
+  answer: {
+    name: string;
+    schema: z.ZodMiniType;
+    example: (t: ExampleTypes) => unknown;
+    mediaType?: "image/svg+xml";
+  };
   /** Error statuses beyond 500 and 503 (which every route may answer), each with an example message. */
   errors: [number, string][];
 }
@@ -72,6 +95,11 @@ const RANKING_LIMIT = z._default(
   z.int().check(z.minimum(1), z.maximum(MAX_RANKING_LIMIT)),
   DEFAULT_RANKING_LIMIT,
 );
+
+const ADMIN_AUTH_ERRORS: [number, string][] = [
+  [401, "Authorization: an admin key is required (Authorization: Bearer <key> or x-api-key)"],
+  [403, "Authorization: this key may write counters but not administer them"],
+];
 
 const BODY_ERRORS: [number, string][] = [
   [413, "body: must be at most 65536 bytes"],
@@ -232,6 +260,98 @@ export const ROUTES: readonly RouteSpec[] = [
       [400, "resource_id: must be 1-128 characters from A-Z a-z 0-9 _ - . : @"],
       [429, "Too many requests"],
     ],
+  },
+  {
+    id: "badge",
+    method: "GET",
+    path: "/api/v1/counter/{resource_id}/{counter_type}/badge.svg",
+    fn: "GetFunction",
+    auth: "read",
+    tag: "counters",
+    summary: "The count as a flat SVG badge, for a README or a page",
+    description: `Label (default: the counter type; at most ${BADGE_LABEL_MAX} characters, shown as text) and the count abbreviated (1.2k, 3.4M). Cached for 60 s. A bad parameter is a 400 JSON envelope, as everywhere.`,
+    params: z.object({ resource_id: identifier, counter_type: counterType }),
+    query: z.object({
+      label: z.optional(z.string().check(z.maxLength(BADGE_LABEL_MAX))),
+      color: z.optional(z.string().check(z.regex(/^([a-z]+|[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/))),
+    }),
+    answer: {
+      name: "Badge",
+      schema: BadgeResponse,
+      mediaType: "image/svg+xml",
+      example: () =>
+        '<svg xmlns="http://www.w3.org/2000/svg" width="78" height="20" role="img" aria-label="like: 1.2k">…</svg>',
+    },
+    errors: [
+      [400, `color: must be one of ${Object.keys(BADGE_COLORS).join(", ")}, or 3 or 6 hex digits`],
+      [429, "Too many requests"],
+    ],
+  },
+  {
+    id: "setCounter",
+    method: "PUT",
+    path: "/api/v1/admin/counter/{resource_id}/{counter_type}",
+    fn: "AdminFunction",
+    auth: "admin",
+    tag: "admin",
+    summary: "Set a total counter (and its all-time ranking score)",
+    description:
+      "For a count carried over from another system, or a bot's inflation undone. A unique type is a 409: its count is its set of users. Answers the counter as GET shows it.",
+    params: z.object({ resource_id: identifier, counter_type: counterType }),
+    body: { schema: SetCountBody, examples: () => ({ carried: { count: 125000 } }) },
+    answer: {
+      name: "AdminCounterResult",
+      schema: CounterResponse,
+      example: (t) => ({
+        success: true,
+        data: { resource_id: "article_001", counter_type: t.total, count: 125000, unique_users: 0 },
+      }),
+    },
+    errors: [
+      [400, "count: must be an integer from 0 to 9007199254740991"],
+      ...ADMIN_AUTH_ERRORS,
+      ...BODY_ERRORS,
+      [409, "counter_type: like is a unique type: its count is its set of users, changed only by increments"],
+    ],
+  },
+  {
+    id: "resetCounter",
+    method: "DELETE",
+    path: "/api/v1/admin/counter/{resource_id}/{counter_type}",
+    fn: "AdminFunction",
+    auth: "admin",
+    tag: "admin",
+    summary: "Reset a counter of either kind to 0",
+    description:
+      "Its count, its set of users or its HyperLogLog, and its place in every ranking. Answers the counter as GET shows it.",
+    params: z.object({ resource_id: identifier, counter_type: counterType }),
+    answer: {
+      name: "AdminCounterResult",
+      schema: CounterResponse,
+      example: (t) => ({
+        success: true,
+        data: { resource_id: "article_001", counter_type: t.unique, count: 0 },
+      }),
+    },
+    errors: [[400, "counter_type: must be one of like, follow, view"], ...ADMIN_AUTH_ERRORS],
+  },
+  {
+    id: "eraseUser",
+    method: "DELETE",
+    path: "/api/v1/admin/users/{user_id}",
+    fn: "AdminFunction",
+    auth: "admin",
+    tag: "admin",
+    summary: "Erase a user from every unique counter (GDPR Art. 17)",
+    description:
+      "Counts and rankings go down as for an unlike. Rerunnable: a run that failed half way is finished by the next. A total counter's HyperLogLog of users cannot forget one user.",
+    params: z.object({ user_id: identifier }),
+    answer: {
+      name: "EraseResult",
+      schema: EraseResponse,
+      example: () => ({ success: true, data: { user_id: "user_123", removed: 3 } }),
+    },
+    errors: [[400, "user_id: must be 1-128 characters from A-Z a-z 0-9 _ - . : @"], ...ADMIN_AUTH_ERRORS],
   },
 ];
 

@@ -3,6 +3,7 @@
 // so the routes, the document and the client cannot drift apart.
 
 import * as z from "zod/mini";
+import { MAX_EXACT_COUNT } from "../domain/model.ts";
 
 export const IDENTIFIER = /^[A-Za-z0-9_.:@-]{1,128}$/;
 export const MAX_BATCH = 100;
@@ -46,6 +47,36 @@ export const BatchBody = z.object(
   },
   { error: "must be a JSON object" },
 );
+
+const MAX_COUNT = MAX_EXACT_COUNT;
+
+export const SetCountBody = z.object(
+  {
+    count: z
+      .number({ error: required("an integer") })
+      .check(
+        z.int({ error: "must be an integer" }),
+        z.minimum(0, `must be an integer from 0 to ${MAX_COUNT}`),
+        z.maximum(MAX_COUNT, `must be an integer from 0 to ${MAX_COUNT}`),
+      ),
+  },
+  { error: "must be a JSON object" },
+);
+
+/** Badge colours by name (shields.io's palette); `color` may also be 3 or 6 hex digits. */
+export const BADGE_COLORS: Readonly<Record<string, string>> = {
+  brightgreen: "#4c1",
+  green: "#97ca00",
+  yellowgreen: "#a4a61d",
+  yellow: "#dfb317",
+  orange: "#fe7d37",
+  red: "#e05d44",
+  blue: "#007ec6",
+  grey: "#555",
+  lightgrey: "#9f9f9f",
+};
+export const BADGE_LABEL_MAX = 32;
+export const HEX_COLOR = /^([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
 
 export type IncrementInput = z.input<typeof IncrementBody>;
 export type BatchQuery = z.input<typeof BatchBody>["queries"][number];

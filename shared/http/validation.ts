@@ -197,6 +197,12 @@ export function parseRanking(
   return { type, period: parsedPeriod, limit: parsedLimit };
 }
 
+/** Validates a user_id path parameter. */
+export function parseUserId(userId: string): string {
+  if (!IDENTIFIER.test(userId)) throw new ValidationError([{ path: "user_id", message: IDENTIFIER_RULE }]);
+  return userId;
+}
+
 /** Validates an Idempotency-Key header value; undefined when absent. */
 export function parseIdempotencyKey(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;

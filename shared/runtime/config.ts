@@ -37,6 +37,8 @@ export interface Config {
   host: string;
   /** API_KEYS accepted on writes; empty means writes are open. */
   apiKeys: readonly string[];
+  /** ADMIN_KEYS accepted on the admin routes; empty means the admin routes do not exist (404). */
+  adminKeys: readonly string[];
   /** READ_AUTH: reads need an API key too. Default false: counters are public. Needs API_KEYS. */
   readAuth: boolean;
   /** CORS_ORIGINS: browser origins allowed to call the API, comma-separated, or *. Default none (no CORS). On Lambda the HTTP API answers CORS (stack context corsOrigins). */
@@ -107,6 +109,7 @@ const EnvSchema = z.object({
   PORT: intIn(0, 65_535, 8080),
   HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "0.0.0.0"),
   API_KEYS: z._default(z.string(), ""),
+  ADMIN_KEYS: z._default(z.string(), ""),
   RATE_LIMIT_IP: z.optional(
     z.string().check(z.regex(RATE, "must be N/S: at most N requests every S seconds")),
   ),
@@ -158,6 +161,13 @@ function rateRule(value: string | undefined): RateRule | undefined {
   return match ? { limit: Number(match[1]), windowMs: Number(match[2]) * 1000 } : undefined;
 }
 
+/** A comma-separated list of keys, blanks dropped. */
+const keyList = (raw: string | undefined): string[] =>
+  (raw ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+
 /** Reads the configuration; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   // Empty strings count as unset, as shells and .env files often leave them.
@@ -179,11 +189,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (store === "upstash" && !raw.UPSTASH_REDIS_REST_TOKEN) {
     problems.push("UPSTASH_REDIS_REST_TOKEN: required when COUNTER_STORE is upstash");
   }
-  const apiKeys = (raw.API_KEYS ?? "")
-    .split(",")
-    .map((k) => k.trim())
-    .filter((k) => k !== "");
+  const apiKeys = keyList(raw.API_KEYS);
   if (apiKeys.some((k) => k.length < 16)) problems.push("API_KEYS: every key must be at least 16 characters");
+  const adminKeys = keyList(raw.ADMIN_KEYS);
+  if (adminKeys.some((k) => k.length < 16))
+    problems.push("ADMIN_KEYS: every key must be at least 16 characters");
+  if (adminKeys.some((k) => apiKeys.includes(k)))
+    problems.push("ADMIN_KEYS: a key must not also be in API_KEYS");
   if ((raw.READ_AUTH === "true" || raw.READ_AUTH === "1") && apiKeys.length === 0) {
     problems.push("READ_AUTH: needs API_KEYS, or no one could read");
   }
@@ -203,6 +215,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     port: Number(e.PORT),
     host: e.HOST,
     apiKeys,
+    adminKeys,
     readAuth: e.READ_AUTH === "true" || e.READ_AUTH === "1",
     corsOrigins: e.CORS_ORIGINS.split(",")
       .map((o) => o.trim())

@@ -38,7 +38,7 @@ export interface LambdaHandler {
 }
 
 /** Variables whose value is read from the secret named by `<VARIABLE>_SECRET` (name or ARN). */
-const SECRET_BACKED = ["UPSTASH_REDIS_REST_TOKEN", "API_KEYS"] as const;
+const SECRET_BACKED = ["UPSTASH_REDIS_REST_TOKEN", "API_KEYS", "ADMIN_KEYS"] as const;
 
 const readSecretFromAws: SecretReader = async (id) => {
   // Provided by the Lambda runtime; the bundler leaves @aws-sdk/* out.
@@ -48,13 +48,13 @@ const readSecretFromAws: SecretReader = async (id) => {
   return out.SecretString;
 };
 
-/** API keys may be stored as a JSON array of strings or as a comma-separated list. */
-function apiKeysFrom(value: string): string {
+/** API and admin keys may be stored as a JSON array of strings or as a comma-separated list. */
+function keysFrom(name: string, value: string): string {
   const text = value.trim();
   if (!text.startsWith("[")) return text;
   const parsed: unknown = JSON.parse(text);
   if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === "string")) {
-    throw new ConfigError("API_KEYS_SECRET: must hold a JSON array of strings or a comma-separated list");
+    throw new ConfigError(`${name}_SECRET: must hold a JSON array of strings or a comma-separated list`);
   }
   return parsed.join(",");
 }
@@ -72,7 +72,7 @@ async function resolveSecrets(env: Env, readSecret: SecretReader): Promise<Env> 
       } catch (error) {
         throw new ConfigError(`${name}_SECRET: could not read secret ${id}`, { cause: error });
       }
-      resolved[name] = name === "API_KEYS" ? apiKeysFrom(value) : value.trim();
+      resolved[name] = name === "UPSTASH_REDIS_REST_TOKEN" ? value.trim() : keysFrom(name, value);
     }),
   );
   return resolved;

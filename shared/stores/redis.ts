@@ -117,12 +117,17 @@ async function sendWhenReady<T>(
 }
 
 /** SCAN pages of one node, then the next (every master of a cluster): never KEYS. */
-async function* scanKeys(client: RedisClient, match: string): AsyncIterable<string[]> {
+async function* scanKeys(
+  client: RedisClient,
+  match: string,
+  whenReady: <T>(send: () => Promise<T>) => Promise<T>,
+): AsyncIterable<string[]> {
+  await whenReady(async () => undefined);
   const nodes: Redis[] = client instanceof Cluster ? client.nodes("master") : [client];
   for (const node of nodes) {
     let cursor = "0";
     do {
-      const [next, keys] = await node.scan(cursor, "MATCH", match, "COUNT", 1000);
+      const [next, keys] = await whenReady(() => node.scan(cursor, "MATCH", match, "COUNT", 1000));
       cursor = next;
       yield keys;
     } while (cursor !== "0");
@@ -140,7 +145,7 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
     evalsha: (sha1, keys, args) => whenReady(() => client.evalsha(sha1, keys.length, ...keys, ...args)),
     eval: (source, keys, args) => whenReady(() => client.eval(source, keys.length, ...keys, ...args)),
     pfcount: (key) => whenReady(() => client.pfcount(key)),
-    scan: (match) => scanKeys(client, match),
+    scan: (match) => scanKeys(client, match, whenReady),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },

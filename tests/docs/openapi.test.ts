@@ -10,8 +10,10 @@ import { type BuiltBundle, buildBundles } from "../../infra/bundling.ts";
 import { mountDocs } from "../../shared/http/docs.ts";
 import { buildOpenApiDocument } from "../../shared/http/openapi.ts";
 import {
+  BadgeResponse,
   BatchResponse,
   CounterResponse,
+  EraseResponse,
   ErrorResponse,
   HealthResponse,
   HotResponse,
@@ -33,12 +35,20 @@ const SCHEMAS: Record<string, z.core.$ZodType> = {
   HotResult: HotResponse,
   Health: HealthResponse,
   Error: ErrorResponse,
+  AdminCounterResult: CounterResponse,
+  EraseResult: EraseResponse,
+  Badge: BadgeResponse,
 };
+const ADMIN_KEY = "admin-key-0123456789";
+const MEDIA_TYPES = ["application/json", "image/svg+xml"];
+/** A documented response's content: its one media type's entry. */
+const contentOf = (response: Doc): Doc | undefined =>
+  MEDIA_TYPES.map((type) => response.content?.[type]).find((c) => c !== undefined);
 const operations = Object.entries(doc.paths as Doc).flatMap(([path, item]) =>
   Object.entries(item as Doc).map(([method, op]) => ({ path, method: method.toUpperCase(), op: op as Doc })),
 );
 const schemaOf = (response: Doc) => {
-  const ref = response.content?.["application/json"]?.schema?.$ref as string | undefined;
+  const ref = contentOf(response)?.schema?.$ref as string | undefined;
   const schema = ref ? SCHEMAS[ref.replace("#/components/schemas/", "")] : undefined;
   if (!schema) throw new Error(`no schema for ${JSON.stringify(response).slice(0, 80)}`);
   return schema;
@@ -48,7 +58,7 @@ describe("the OpenAPI document", () => {
   it("is valid OpenAPI 3.1", async () => {
     expect(doc.openapi).toBe("3.1.0");
     const validated = await SwaggerParser.validate(structuredClone(doc) as never);
-    expect(Object.keys((validated as Doc).paths)).toHaveLength(5);
+    expect(Object.keys((validated as Doc).paths)).toHaveLength(8);
   });
 
   it("documents every route of the app, and only those", () => {
@@ -68,7 +78,7 @@ describe("the OpenAPI document", () => {
     for (const example of batchExamples) expect(z.safeParse(BatchBody, example.value).success).toBe(true);
     for (const { path, method, op } of operations) {
       for (const [status, response] of Object.entries(op.responses as Doc)) {
-        const example = response.content?.["application/json"]?.example;
+        const example = contentOf(response)?.example;
         expect(example, `${method} ${path} ${status}`).toBeDefined();
         const parsed = z.safeParse(schemaOf(response), example);
         expect(parsed.success, `${method} ${path} ${status}: ${JSON.stringify(parsed.error?.issues)}`).toBe(
@@ -80,14 +90,21 @@ describe("the OpenAPI document", () => {
   });
 
   it("lists every error status with what to do", () => {
-    for (const status of [400, 401, 404, 405, 413, 415, 422, 429, 500, 503]) {
+    for (const status of [400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503]) {
       expect(doc.info.description).toMatch(new RegExp(`\\| ${status} \\|[^\\n]+\\|[^\\n]+\\|[^\\n]+\\|`));
     }
   });
 });
 
 describe("the running app answers as documented", () => {
-  const t = testApp(createMemoryStore());
+  const t = testApp(createMemoryStore(), { adminKeys: [ADMIN_KEY] });
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+  const send = async (method: string, path: string, body?: unknown) =>
+    t.app.request(path, {
+      method,
+      headers: { ...admin, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
   const answers: Record<string, () => Promise<Response>> = {
     "GET /health": () => t.get("/health?deep=1"),
     "POST /api/v1/counter/increment": () =>
@@ -103,6 +120,13 @@ describe("the running app answers as documented", () => {
         doc.paths["/api/v1/counter/batch"].post.requestBody.content["application/json"].example,
       ),
     "GET /api/v1/counter/hot/{counter_type}": () => t.get("/api/v1/counter/hot/like?limit=10&period=day"),
+    "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": () =>
+      t.get("/api/v1/counter/article_001/like/badge.svg?label=likes&color=green"),
+    "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
+      send("PUT", "/api/v1/admin/counter/article_001/view", { count: 125000 }),
+    "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
+      send("DELETE", "/api/v1/admin/counter/article_001/like"),
+    "DELETE /api/v1/admin/users/{user_id}": () => send("DELETE", "/api/v1/admin/users/user_123"),
   };
   const failures: Record<string, () => Promise<Response>> = {
     "POST /api/v1/counter/increment": () =>
@@ -110,6 +134,13 @@ describe("the running app answers as documented", () => {
     "GET /api/v1/counter/{resource_id}/{counter_type}": () => t.get("/api/v1/counter/a/nope"),
     "POST /api/v1/counter/batch": () => t.post("/api/v1/counter/batch", { queries: [] }),
     "GET /api/v1/counter/hot/{counter_type}": () => t.get("/api/v1/counter/hot/like?limit=0"),
+    "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": () =>
+      t.get("/api/v1/counter/a/like/badge.svg?color=chartreuse"),
+    "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
+      send("PUT", "/api/v1/admin/counter/a/like", { count: 1 }),
+    "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": async () =>
+      t.app.request("/api/v1/admin/counter/a/like", { method: "DELETE" }),
+    "DELETE /api/v1/admin/users/{user_id}": () => send("DELETE", "/api/v1/admin/users/a%20b"),
   };
 
   for (const { path, method, op } of operations) {
@@ -120,7 +151,11 @@ describe("the running app answers as documented", () => {
       const res = await send();
       const documented = op.responses[String(res.status)];
       expect(documented, `${key} answered ${res.status}, which is not documented`).toBeDefined();
-      const parsed = z.safeParse(schemaOf(documented), await json(res));
+      const svg = res.headers.get("content-type") === "image/svg+xml";
+      expect(contentOf(documented), `${key}: documented media type`).toBe(
+        documented.content[svg ? "image/svg+xml" : "application/json"],
+      );
+      const parsed = z.safeParse(schemaOf(documented), svg ? await res.text() : await json(res));
       expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
       const fail = failures[key];
       if (fail) {

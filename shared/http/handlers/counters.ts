@@ -1,9 +1,25 @@
 // The counter routes: increment, read one, read a batch.
 
+import type { CounterReading } from "../../domain/model.ts";
 import { readJson } from "../body.ts";
 import { json } from "../pipeline.ts";
 import { parseBatch, parseIdempotencyKey, parseIncrement, parseRead } from "../validation.ts";
 import { type HandlerDeps, param, type RouteHandlers } from "./context.ts";
+
+/** A counter's answer, as GET shows it: a total with its unique users, a unique one with `member` when asked. */
+export function counterData(
+  counter: { resourceId: string; type: string },
+  reading: CounterReading | undefined,
+): Record<string, unknown> {
+  const data: Record<string, unknown> = {
+    resource_id: counter.resourceId,
+    counter_type: counter.type,
+    count: reading?.count ?? 0,
+  };
+  if (reading?.uniqueUsers !== undefined) data.unique_users = reading.uniqueUsers;
+  if (reading?.member !== undefined) data.member = reading.member;
+  return data;
+}
 
 export function counterHandlers(d: HandlerDeps): Pick<RouteHandlers, "increment" | "getCounter" | "batch"> {
   const { store, counterTypes, guards, pipeline } = d;
@@ -57,14 +73,7 @@ export function counterHandlers(d: HandlerDeps): Pick<RouteHandlers, "increment"
       );
       if (guards.limiting) await guards.checkLimits(c);
       const [reading] = await pipeline.timed(c, store.read([{ ...request, detail: true }]));
-      const data: Record<string, unknown> = {
-        resource_id: request.resourceId,
-        counter_type: request.type,
-        count: reading?.count ?? 0,
-      };
-      if (reading?.uniqueUsers !== undefined) data.unique_users = reading.uniqueUsers;
-      if (reading?.member !== undefined) data.member = reading.member;
-      return json(c, { success: true, data });
+      return json(c, { success: true, data: counterData(request, reading) });
     },
   };
 }

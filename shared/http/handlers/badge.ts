@@ -1,0 +1,92 @@
+// The badge route: a counter's count as a flat SVG badge (shields.io's look), a read like GET.
+
+import type { Context } from "hono";
+import { ValidationError } from "../http-errors.ts";
+import { respond } from "../pipeline.ts";
+import { BADGE_COLORS, BADGE_LABEL_MAX, HEX_COLOR } from "../schemas.ts";
+import { parseRead } from "../validation.ts";
+import { type HandlerDeps, param, type RouteHandlers } from "./context.ts";
+
+const UNITS = ["k", "M", "B", "T"] as const;
+
+/** 999 → `999`, 1234 → `1.2k`, 12345 → `12k`, 1234567 → `1.2M`: truncated, never overstated. */
+export function abbreviate(count: number): string {
+  if (count < 1000) return String(count);
+  let unit = 0;
+  let value = count / 1000;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const shown = value < 10 ? Math.floor(value * 10) / 10 : Math.floor(value);
+  return `${shown}${UNITS[unit]}`;
+}
+
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+/** Text as SVG character data and attribute values: markup in it shows as text. */
+export const escapeXml = (text: string): string => text.replace(/[&<>"']/g, (ch) => ESCAPES[ch] as string);
+
+/** Verdana 11px averages about 7 px a character; each half gets 10 px of padding. */
+const widthOf = (text: string) => Math.round([...text].length * 7 + 10);
+
+/** A flat badge: the label on grey, the value on the colour. */
+export function badgeSvg(label: string, value: string, color: string): string {
+  const lw = widthOf(label);
+  const vw = widthOf(value);
+  const w = lw + vw;
+  const [l, v] = [escapeXml(label), escapeXml(value)];
+  const text = (x: number, t: string) =>
+    `<text x="${x}" y="15" fill="#010101" fill-opacity=".3">${t}</text><text x="${x}" y="14">${t}</text>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="20" role="img" aria-label="${l}: ${v}"><title>${l}: ${v}</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="${w}" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="${lw}" height="20" fill="#555"/><rect x="${lw}" width="${vw}" height="20" fill="${color}"/><rect width="${w}" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11">${text(lw / 2, l)}${text(lw + vw / 2, v)}</g></svg>\n`;
+}
+
+/** The label and colour a request asks for, or a 400 naming the parameter. */
+function badgeOptions(c: Context, type: string): { label: string; color: string } {
+  const label = c.req.query("label") ?? type;
+  const color = c.req.query("color") ?? "blue";
+  const details = [];
+  const characters = [...label];
+  const control = characters.some((ch) => (ch.codePointAt(0) ?? 0) < 0x20 || ch === "\u007f");
+  if (characters.length < 1 || characters.length > BADGE_LABEL_MAX || control) {
+    details.push({
+      path: "label",
+      message: `must be 1-${BADGE_LABEL_MAX} characters, no control characters`,
+    });
+  }
+  const named = BADGE_COLORS[color];
+  if (named === undefined && !HEX_COLOR.test(color)) {
+    details.push({
+      path: "color",
+      message: `must be one of ${Object.keys(BADGE_COLORS).join(", ")}, or 3 or 6 hex digits`,
+    });
+  }
+  if (details.length > 0) throw new ValidationError(details);
+  return { label, color: named ?? `#${color}` };
+}
+
+/** An image, cached a minute by browsers and CDNs; its CSP allows no script at all. */
+const BADGE_HEADERS = {
+  "content-type": "image/svg+xml",
+  "cache-control": "public, max-age=60",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+};
+
+export function badgeHandlers(d: HandlerDeps): Pick<RouteHandlers, "badge"> {
+  const { store, counterTypes, guards, pipeline } = d;
+  return {
+    badge: async (c) => {
+      await guards.requireReadKey(c);
+      const counter = parseRead(param(c, "resource_id"), param(c, "counter_type"), undefined, counterTypes);
+      const { label, color } = badgeOptions(c, counter.type);
+      if (guards.limiting) await guards.checkLimits(c);
+      const [reading] = await pipeline.timed(c, store.read([counter]));
+      return respond(c, badgeSvg(label, abbreviate(reading?.count ?? 0), color), 200, BADGE_HEADERS);
+    },
+  };
+}
