@@ -60,6 +60,7 @@ const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
   upstashUrl: text("upstashUrl"),
   upstashTokenSecret: text("upstashTokenSecret"),
   apiKeysSecret: text("apiKeysSecret"),
+  adminKeysSecret: text("adminKeysSecret"),
   secretsKmsKey: text("secretsKmsKey"),
   secretsEndpoint: oneOf("secretsEndpoint", ["create", "existing"] as const),
   throttleRate: integer("throttleRate"),

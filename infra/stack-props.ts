@@ -19,6 +19,8 @@ export interface HighPressStackProps extends StackProps {
   upstashTokenSecret?: string;
   /** Secret holding the API keys accepted on writes (JSON array or comma-separated). Default: writes open, and synth warns. */
   apiKeysSecret?: string;
+  /** Secret holding the admin keys (JSON array or comma-separated), read by the admin function only. Default: no admin routes (404). */
+  adminKeysSecret?: string;
   /** A customer-managed KMS key (ARN) that encrypts the secrets; the functions may decrypt with it through Secrets Manager only. */
   secretsKmsKey?: string;
   /** An existing VPC for ElastiCache mode (DNS hostnames and DNS support on); default: a new VPC with two AZs and no NAT gateway. */
@@ -170,8 +172,15 @@ function otherProblems(props: HighPressStackProps): string[] {
       `secretsKmsKey: must be a KMS key ARN (arn:aws:kms:region:account:key/id), got ${props.secretsKmsKey}`,
     );
   }
-  if (props.secretsKmsKey && props.store === "elasticache" && !props.apiKeysSecret) {
-    problems.push("secretsKmsKey: no secret to decrypt in ElastiCache mode without apiKeysSecret");
+  if (
+    props.secretsKmsKey &&
+    props.store === "elasticache" &&
+    !props.apiKeysSecret &&
+    !props.adminKeysSecret
+  ) {
+    problems.push(
+      "secretsKmsKey: no secret to decrypt in ElastiCache mode without apiKeysSecret or adminKeysSecret",
+    );
   }
   if (props.cacheRemoval && !["retain", "snapshot", "destroy"].includes(props.cacheRemoval)) {
     problems.push(`cacheRemoval: must be retain, snapshot or destroy, got ${props.cacheRemoval}`);

@@ -61,15 +61,30 @@ export class HighPressStack extends Stack {
 
     const store = props.store ?? "upstash";
     const secrets = this.secrets(props);
-    const cache = store === "elasticache" ? counterCache(this, props, secrets.all.length > 0) : undefined;
+    const adminSecret = props.adminKeysSecret
+      ? this.secretFrom("AdminKeysSecret", props.adminKeysSecret)
+      : undefined;
+    const readsSecrets = secrets.all.length > 0 || adminSecret !== undefined;
+    const cache = store === "elasticache" ? counterCache(this, props, readsSecrets) : undefined;
     const environment = {
       COUNTER_STORE: store === "upstash" ? "upstash" : "redis",
       ...appSettingsEnvironment(props),
       ...secrets.environment,
       ...cache?.environment,
     };
-    this.functions = this.makeFunctions(props, environment, cache);
-    for (const fn of Object.values(this.functions)) this.grantSecrets(fn, secrets.all, props);
+    // Only the admin function knows the admin keys: the public functions never read them.
+    const adminEnvironment = adminSecret
+      ? { ...environment, ADMIN_KEYS_SECRET: adminSecret.secretArn }
+      : environment;
+    this.functions = this.makeFunctions(
+      props,
+      (fid) => (fid === "AdminFunction" ? adminEnvironment : environment),
+      cache,
+    );
+    for (const [fid, fn] of Object.entries(this.functions)) {
+      const readable = fid === "AdminFunction" && adminSecret ? [...secrets.all, adminSecret] : secrets.all;
+      this.grantSecrets(fn, readable, props);
+    }
     this.api = this.httpApi(props);
     monitoring(this, props, {
       api: this.api,
@@ -93,13 +108,13 @@ export class HighPressStack extends Stack {
 
   private makeFunctions(
     props: HighPressStackProps,
-    environment: Record<string, string>,
+    environmentOf: (fid: FunctionId) => Record<string, string>,
     cache: CounterCache | undefined,
   ): Record<FunctionId, CounterFunction> {
     const make = (fid: FunctionId) =>
       new CounterFunction(this, fid, {
         store: props.store === "elasticache" ? "redis" : "upstash",
-        environment,
+        environment: environmentOf(fid),
         sourceMaps: props.sourceMaps ?? false,
         tracing: props.tracing ?? false,
         ...cache?.network,
@@ -200,6 +215,8 @@ export class HighPressStack extends Stack {
               allowMethods: [
                 apigwv2.CorsHttpMethod.GET,
                 apigwv2.CorsHttpMethod.POST,
+                apigwv2.CorsHttpMethod.PUT,
+                apigwv2.CorsHttpMethod.DELETE,
                 apigwv2.CorsHttpMethod.OPTIONS,
               ],
               allowHeaders: CORS_HEADERS.allow,
@@ -254,8 +271,8 @@ export class HighPressStack extends Stack {
    */
   private acknowledgeAuth(props: HighPressStackProps): void {
     const reason = props.apiKeysSecret
-      ? "Writes are authorised inside the functions with API keys from Secrets Manager (constant-time compare); reads are public by design: counters are shown to end users."
-      : "A stack without apiKeysSecret has open writes on purpose (a demo); synth warns about it.";
+      ? "Writes are authorised inside the functions with API keys from Secrets Manager (constant-time compare); reads are public by design: counters are shown to end users. The admin routes are authorised in the admin function with admin keys (adminKeysSecret), and answer 404 without them."
+      : "A stack without apiKeysSecret has open writes on purpose (a demo); synth warns about it. The admin routes are authorised in the admin function with admin keys, and answer 404 without them.";
     Validations.of(this.api).acknowledge({ id: "AwsSolutions-APIG4", reason });
     if (!props.apiKeysSecret) Annotations.of(this).addWarningV2("highpress:open-writes", OPEN_WRITES_WARNING);
   }

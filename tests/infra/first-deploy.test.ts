@@ -46,7 +46,7 @@ describe("functions in a VPC", () => {
   ])("may create, describe and delete their network interfaces (%s)", (_name, props) => {
     const { template } = synth(props);
     const functions = Object.values(counterFunctions(template));
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
       const granted = statementsOf(template, roleOf(fn)).filter((s) => s.resources.includes("*"));
@@ -262,10 +262,25 @@ describe("secrets", () => {
   ])("may each be read by every function (%s)", (_name, props, expected) => {
     const { template } = synth(props);
     const functions = Object.values(counterFunctions(template));
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       const granted = secretArnsOf(template, fn);
       for (const secret of expected) expect(granted.some((g) => g.includes(secret))).toBe(true);
+    }
+  });
+
+  it("of admin keys may be read by the admin function only, which alone is told where they are", () => {
+    const ADMIN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:highpress/admin-keys-QwErTy";
+    for (const props of [{ adminKeysSecret: ADMIN_ARN }, { ...ELASTICACHE, adminKeysSecret: ADMIN_ARN }]) {
+      const { template } = synth(props);
+      const functions = Object.entries(counterFunctions(template));
+      expect(functions).toHaveLength(4);
+      for (const [id, fn] of functions) {
+        const admin = id.startsWith("AdminFunction");
+        const reads = secretArnsOf(template, fn).some((g) => g.includes("highpress/admin-keys"));
+        expect(reads, id).toBe(admin);
+        expect(fn.Properties.Environment.Variables.ADMIN_KEYS_SECRET, id).toBe(admin ? ADMIN_ARN : undefined);
+      }
     }
   });
 

@@ -42,8 +42,8 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
   const { stack, template } = synth(props);
   const functions = counterFunctions(template);
 
-  it("has the three functions with the team's defaults, under their construct ids", () => {
-    expect(Object.keys(functions)).toHaveLength(3);
+  it("has the four functions with the team's defaults, under their construct ids", () => {
+    expect(Object.keys(functions)).toHaveLength(4);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -58,13 +58,14 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
       .map((f) => f.Metadata?.["aws:cdk:path"])
       .sort();
     expect(paths).toEqual([
+      "HighPressStack/AdminFunction/Resource",
       "HighPressStack/BatchFunction/Resource",
       "HighPressStack/GetFunction/Resource",
       "HighPressStack/IncrementFunction/Resource",
     ]);
     template.resourceCountIs(
       "AWS::Logs::LogGroup",
-      props.store === "elasticache" && !props.existingVpc ? 5 : 4,
+      props.store === "elasticache" && !props.existingVpc ? 6 : 5,
     );
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
@@ -120,6 +121,10 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
       "GET /health": "GetFunction",
       "GET /api/v1/counter/hot/{counter_type}": "GetFunction",
       "GET /api/v1/counter/{resource_id}/{counter_type}": "GetFunction",
+      "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": "GetFunction",
+      "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": "AdminFunction",
+      "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": "AdminFunction",
+      "DELETE /api/v1/admin/users/{user_id}": "AdminFunction",
       $default: "GetFunction",
     });
     template.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" });
@@ -152,14 +157,14 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
 
   it("alarms on 5xx rate, function errors, throttles and p99 duration (and the cache), with a dashboard", () => {
     const cache = props.store === "elasticache";
-    template.resourceCountIs("AWS::CloudWatch::Alarm", cache ? 13 : 10);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", cache ? 16 : 13);
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
     const metrics = alarms.map((a) => a.Properties.MetricName ?? "expression");
     expect(metrics.sort()).toEqual(
       [
-        ...Array(3).fill("Duration"),
-        ...Array(3).fill("Errors"),
-        ...Array(3).fill("Throttles"),
+        ...Array(4).fill("Duration"),
+        ...Array(4).fill("Errors"),
+        ...Array(4).fill("Throttles"),
         "expression",
         ...(cache ? ["expression", "ThrottledCmds", "BytesUsedForCache"] : []),
       ].sort(),

@@ -94,6 +94,10 @@ function localEnv(templateEnv: Record<string, unknown>, local: Record<string, st
   return { ...env, ...local };
 }
 
+// The admin function gets its keys from a secret when the stack has adminKeysSecret; here,
+// as a variable (the secret's path is proven in tests/lambda).
+const ADMIN_KEY = "synth-admin-key-0123456789";
+
 const EVENTS: Record<string, EventInput> = {
   "POST /api/v1/counter/increment": {
     method: "POST",
@@ -112,6 +116,27 @@ const EVENTS: Record<string, EventInput> = {
     body: { queries: [{ resource_id: "synth_1", counter_type: "view" }] },
   },
   "GET /health": { method: "GET", path: "/health", query: { deep: "1" } },
+  "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": {
+    method: "GET",
+    path: "/api/v1/counter/synth_1/view/badge.svg",
+    query: { label: "views" },
+  },
+  "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": {
+    method: "PUT",
+    path: "/api/v1/admin/counter/synth_2/view",
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    body: { count: 1234 },
+  },
+  "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": {
+    method: "DELETE",
+    path: "/api/v1/admin/counter/synth_2/like",
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  },
+  "DELETE /api/v1/admin/users/{user_id}": {
+    method: "DELETE",
+    path: "/api/v1/admin/users/u",
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  },
   $default: { method: "DELETE", path: "/api/v1/counter/increment", routeKey: "$default" },
 };
 
@@ -133,7 +158,8 @@ describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (stor
       const route = routes[key];
       const input = EVENTS[key];
       if (!route || !input) throw new Error(`no route or event for ${key}`);
-      const env = { ...localEnv(route.env, local), KEY_PREFIX: prefix };
+      const admin: Record<string, string> = key.includes("/admin/") ? { ADMIN_KEYS: ADMIN_KEY } : {};
+      const env = { ...localEnv(route.env, local), KEY_PREFIX: prefix, ...admin };
       const [answer] = await invokeBuilt(route.bundle, [apiGatewayEvent(input)], env);
       if (!answer) throw new Error(`no answer for ${key}`);
       answers[key] = answer;
@@ -154,6 +180,11 @@ describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (stor
       status: "ok",
       store: store === "upstash" ? "upstash" : "redis",
     });
+    expect(answers["GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg"]?.body).toContain(">views<");
+    expect(answers["GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg"]?.body).toContain(">5<");
+    expect(body("PUT /api/v1/admin/counter/{resource_id}/{counter_type}").data.count).toBe(1234);
+    expect(body("DELETE /api/v1/admin/counter/{resource_id}/{counter_type}").data.count).toBe(0);
+    expect(body("DELETE /api/v1/admin/users/{user_id}").data).toEqual({ user_id: "u", removed: 0 });
     expect(answers.$default?.statusCode).toBe(405);
     expect(answers.$default?.headers.allow).toBe("POST");
 

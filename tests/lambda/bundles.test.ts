@@ -15,6 +15,7 @@ import { type SecretsEndpoint, startSecretsEndpoint } from "../support/secrets-e
 import { startUpstashEndpoint, type UpstashEndpoint } from "../support/upstash-endpoint.ts";
 
 const API_KEY = "bundle-test-key-0123456789";
+const ADMIN_KEY = "bundle-admin-key-0123456789";
 let dir: string;
 let redis: RedisServer;
 let upstash: UpstashEndpoint;
@@ -31,6 +32,7 @@ beforeAll(async () => {
   secrets = await startSecretsEndpoint({
     "highpress/upstash-token": "upstash-token-from-secret",
     "highpress/api-keys": JSON.stringify([API_KEY]),
+    "highpress/admin-keys": `${ADMIN_KEY}, another-admin-key-0123456789`,
   });
   bundles = [...(await buildBundles(dir, "upstash")), ...(await buildBundles(dir, "redis"))];
 }, 60_000);
@@ -79,6 +81,37 @@ describe("built bundles", () => {
     expect(withKey?.statusCode).toBe(200);
     expect(JSON.parse(again?.body ?? "{}").data.count).toBe(4);
     expect(secrets.reads.length - readsBefore).toBe(2);
+  });
+
+  it("Admin: the admin keys come from their own secret, read by the admin function", async () => {
+    const env = {
+      ...secrets.sdkEnv,
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN_SECRET: "highpress/upstash-token",
+      API_KEYS_SECRET: "highpress/api-keys",
+      ADMIN_KEYS_SECRET: "highpress/admin-keys",
+      KEY_PREFIX: randomPrefix(),
+      LOG_LEVEL: "error",
+    };
+    const set = (key: string) =>
+      apiGatewayEvent({
+        method: "PUT",
+        path: "/api/v1/admin/counter/adm1/view",
+        headers: { authorization: `Bearer ${key}` },
+        body: { count: 42 },
+      });
+    const [asAdmin, asWriter] = await invokeBuilt(
+      bundle("AdminFunction", "upstash"),
+      [set(ADMIN_KEY), set(API_KEY)],
+      env,
+    );
+    expect(asAdmin?.statusCode).toBe(200);
+    expect(JSON.parse(asAdmin?.body ?? "{}").data.count).toBe(42);
+    expect(asWriter?.statusCode).toBe(403);
+    // Without the secret, the same function has no admin routes.
+    const { ADMIN_KEYS_SECRET: _, ...without } = env;
+    const [absent] = await invokeBuilt(bundle("AdminFunction", "upstash"), [set(ADMIN_KEY)], without);
+    expect(absent?.statusCode).toBe(404);
   });
 
   it("ElastiCache: the redis bundle serves every function's routes", async () => {
