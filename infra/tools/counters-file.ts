@@ -1,0 +1,132 @@
+// The NDJSON counters file of `npm run export` and `npm run import`: one line per counter,
+// `{"resource_id","counter_type","count","users"?}`. Both directions stream: a page of
+// counters at a time out of the store, a batch of lines at a time into it, so memory stays
+// flat however long the file is.
+
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import {
+  type CounterRecord,
+  type CounterStore,
+  type CounterTypes,
+  MAX_EXACT_COUNT,
+} from "../../shared/domain/model.ts";
+import { IDENTIFIER, IDENTIFIER_RULE } from "../../shared/http/schemas.ts";
+
+const IMPORT_BATCH = 200;
+const PROGRESS_EVERY_MS = 1000;
+
+export type Progress = (line: string) => void;
+
+/** Reports counts at most once a second, and once at the end. */
+function progressReporter(report: Progress, verb: string) {
+  let last = 0;
+  return (done: number, final = false) => {
+    const now = Date.now();
+    if (!final && now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    report(`${verb} ${done.toLocaleString("en")} counters${final ? ", done" : ""}`);
+  };
+}
+
+export function recordLine(record: CounterRecord): string {
+  const line: Record<string, unknown> = {
+    resource_id: record.resourceId,
+    counter_type: record.type,
+    count: record.count,
+  };
+  if (record.users) line.users = record.users;
+  return `${JSON.stringify(line)}\n`;
+}
+
+/** Writes every counter of the store as NDJSON; returns how many. */
+export async function exportCounters(
+  store: CounterStore,
+  out: Writable,
+  options: { members: boolean; progress?: Progress },
+): Promise<number> {
+  const tick = progressReporter(options.progress ?? (() => {}), "exported");
+  let written = 0;
+  for await (const page of store.exportCounters({ members: options.members })) {
+    const chunk = page.map(recordLine).join("");
+    written += page.length;
+    if (!out.write(chunk)) await once(out, "drain");
+    tick(written);
+  }
+  tick(written, true);
+  return written;
+}
+
+/** One line as a record, or what is wrong with it. */
+export function parseLine(text: string, types: CounterTypes): CounterRecord | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "not JSON";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
+  const { resource_id, counter_type, count, users } = value as Record<string, unknown>;
+  if (typeof resource_id !== "string" || !IDENTIFIER.test(resource_id))
+    return `resource_id: ${IDENTIFIER_RULE}`;
+  const kind = typeof counter_type === "string" ? types.get(counter_type) : undefined;
+  if (kind === undefined) return `counter_type: must be one of ${[...types.keys()].join(", ")}`;
+  if (!Number.isSafeInteger(count) || (count as number) < 0)
+    return `count: must be an integer from 0 to ${MAX_EXACT_COUNT}`;
+  const record: CounterRecord = {
+    resourceId: resource_id,
+    type: counter_type as string,
+    kind,
+    count: count as number,
+  };
+  if (kind === "total") return users === undefined ? record : `users: only unique types have users`;
+  if (!Array.isArray(users))
+    return `users: required for the unique type ${counter_type} (exported without --no-members?)`;
+  if (!users.every((u) => typeof u === "string" && IDENTIFIER.test(u)))
+    return `users: each ${IDENTIFIER_RULE}`;
+  if (new Set(users).size !== count) return `count: ${count}, but ${new Set(users).size} distinct users`;
+  return { ...record, users: users as string[] };
+}
+
+export interface ImportResult {
+  imported: number;
+  /** Bad lines, each reported on its own as it is met (line number and problem), then skipped. */
+  rejected: number;
+}
+
+/** Loads an NDJSON counters file into the store, set semantics; bad lines are skipped and reported. */
+export async function importCounters(
+  store: CounterStore,
+  input: Readable,
+  types: CounterTypes,
+  options: { progress?: Progress; now?: () => number } = {},
+): Promise<ImportResult> {
+  const report = options.progress ?? (() => {});
+  const tick = progressReporter(report, "imported");
+  const now = options.now ?? Date.now;
+  const result: ImportResult = { imported: 0, rejected: 0 };
+  let batch: CounterRecord[] = [];
+  const flush = async () => {
+    await store.importCounters(batch, now());
+    result.imported += batch.length;
+    batch = [];
+    tick(result.imported);
+  };
+  let lineNumber = 0;
+  for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    lineNumber++;
+    if (text.trim() === "") continue;
+    const parsed = parseLine(text, types);
+    if (typeof parsed === "string") {
+      result.rejected++;
+      report(`line ${lineNumber}: ${parsed}; skipped`);
+      continue;
+    }
+    batch.push(parsed);
+    if (batch.length === IMPORT_BATCH) await flush();
+  }
+  if (batch.length > 0) await flush();
+  tick(result.imported, true);
+  return result;
+}
