@@ -73,6 +73,21 @@ async function likes(store: CounterStore, redis: Redis, rows: Footprint["rows"],
   }
 }
 
+/** The per-user index of unique counters that erasure reads: an entry per like, a key per user. */
+async function userIndexes(store: CounterStore, redis: Redis, rows: Footprint["rows"], members: number) {
+  await apply(store, 100, (i) => like(`liked_${i}`, "fan"));
+  rows.push({
+    item: "a like's entry in its user's index (a user with 100 likes)",
+    bytes: round((await usage(redis, keys.userIndex("fan"))) / 100),
+    how: "MEMORY USAGE / 100",
+  });
+  rows.push({
+    item: "a user's index with one like",
+    bytes: await usage(redis, keys.userIndex(`user_${members - 1}`)),
+    how: "MEMORY USAGE of one index",
+  });
+}
+
 async function views(store: CounterStore, redis: Redis, rows: Footprint["rows"], users: number) {
   await store.increment(view("one", "user_0"));
   const counter = await usage(redis, keys.counter("one", "view", false));
@@ -117,6 +132,7 @@ export async function measureFootprint(
   try {
     const rows: Footprint["rows"] = [];
     await likes(store, redis, rows, scale.members);
+    await userIndexes(store, redis, rows, scale.members);
     await views(store, redis, rows, scale.users);
     await rankings(store, redis, rows, scale.members);
     return { rows };

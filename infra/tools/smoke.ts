@@ -1,8 +1,10 @@
 // `npm run smoke -- --api-url URL` (or --stack NAME): after a deploy, or against the local
 // server, exercises every route over HTTP(S) and prints a pass/fail table; with --invoke,
 // also each function through the Lambda Invoke API (--endpoint URL for start-lambda,
-// otherwise the stack's functions). Exits 1 if any check fails. Writes touch only a
-// resource named smoke-<random>, on the view and like counters.
+// otherwise the stack's functions). With --admin-key, also the admin routes (set, reset, erase
+// the smoke user); without, it checks they are refused. Exits 1 if any check fails. Writes
+// touch only a resource named smoke-<random>, on the view and like counters, and the user
+// `smoke`.
 
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -16,7 +18,7 @@ interface Check {
   run: () => Promise<string>;
 }
 
-const USAGE = `usage: npm run smoke -- (--api-url URL | --stack NAME) [--api-key KEY] [--invoke [--endpoint URL]]`;
+const USAGE = `usage: npm run smoke -- (--api-url URL | --stack NAME) [--api-key KEY] [--admin-key KEY] [--invoke [--endpoint URL]]`;
 
 class CheckFailed extends Error {}
 
@@ -26,6 +28,61 @@ function expect(condition: unknown, detail: string): asserts condition {
   if (!condition) throw new CheckFailed(detail);
 }
 
+type Call = (
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<{ status: number; json: Body }>;
+
+/** With an admin key: set, reset and erase; without: the admin routes must refuse (404 or 401). */
+function adminChecks(call: Call, resource: string, adminKey: string | undefined): Check[] {
+  const erase = pathOf("eraseUser", { user_id: "smoke" });
+  if (!adminKey) {
+    return [
+      {
+        name: "admin routes refused without an admin key",
+        run: async () => {
+          const r = await call("DELETE", erase);
+          expect(r.status === 404 || r.status === 401, `${r.status} ${JSON.stringify(r.json)}`);
+          return r.status === 404 ? "404: no ADMIN_KEYS on the server" : "401: an admin key is required";
+        },
+      },
+    ];
+  }
+  const auth = { authorization: `Bearer ${adminKey}` };
+  const counter = { resource_id: resource, counter_type: "view" };
+  return [
+    {
+      name: "PUT admin set counter",
+      run: async () => {
+        const r = await call("PUT", pathOf("setCounter", counter), { count: 10 }, auth);
+        expect(r.status === 200 && r.json.data?.count === 10, `${r.status} ${JSON.stringify(r.json)}`);
+        return `${resource} view set to 10`;
+      },
+    },
+    {
+      name: "DELETE admin reset counter",
+      run: async () => {
+        const r = await call("DELETE", pathOf("resetCounter", counter), undefined, auth);
+        expect(r.status === 200 && r.json.data?.count === 0, `${r.status} ${JSON.stringify(r.json)}`);
+        return `${resource} view reset to 0`;
+      },
+    },
+    {
+      name: "DELETE admin erase user",
+      run: async () => {
+        const r = await call("DELETE", erase, undefined, auth);
+        expect(
+          r.status === 200 && typeof r.json.data?.removed === "number",
+          `${r.status} ${JSON.stringify(r.json)}`,
+        );
+        return `smoke left ${r.json.data.removed} counters`;
+      },
+    },
+  ];
+}
+
 async function main(): Promise<number> {
   loadDotEnv();
   const { values } = parseArgs({
@@ -33,6 +90,7 @@ async function main(): Promise<number> {
       "api-url": { type: "string" },
       stack: { type: "string" },
       "api-key": { type: "string" },
+      "admin-key": { type: "string" },
       invoke: { type: "boolean" },
       endpoint: { type: "string" },
     },
@@ -140,6 +198,19 @@ async function main(): Promise<number> {
       },
     },
     {
+      name: "GET badge.svg",
+      run: async () => {
+        const path = pathOf("badge", { resource_id: resource, counter_type: "view" });
+        const res = await fetch(`${base}${path}?label=smoke`, { signal: AbortSignal.timeout(10_000) });
+        const svg = await res.text();
+        const type = res.headers.get("content-type");
+        expect(res.status === 200 && type === "image/svg+xml", `${res.status} ${type}`);
+        expect(svg.includes(">smoke<") && svg.includes(">4<"), `badge shows: ${svg.slice(0, 80)}`);
+        return `${svg.length} bytes of SVG`;
+      },
+    },
+    ...adminChecks(call, resource, values["admin-key"]),
+    {
       name: "400 names the field",
       run: async () => {
         const r = await call(
@@ -176,7 +247,11 @@ async function main(): Promise<number> {
       routeKey: "$default",
       rawPath: path,
       rawQueryString: "",
-      headers: { host: "smoke.local", ...auth, ...(body ? { "content-type": "application/json" } : {}) },
+      headers: {
+        host: "smoke.local",
+        ...auth,
+        ...(body ? { "content-type": "application/json" } : {}),
+      } as Record<string, string>,
       requestContext: {
         http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "smoke" },
         stage: "$default",
@@ -206,6 +281,20 @@ async function main(): Promise<number> {
       invokeCheck("BatchFunction", "POST", pathOf("batch"), {
         queries: [{ resource_id: resource, counter_type: "like" }],
       }),
+      {
+        name: "invoke AdminFunction",
+        run: async () => {
+          const adminKey = values["admin-key"];
+          const request = event("DELETE", pathOf("eraseUser", { user_id: "smoke" }));
+          if (adminKey) request.headers.authorization = `Bearer ${adminKey}`;
+          const out = await invokeThroughApi(client, await nameOf("AdminFunction"), request);
+          const status = (out.payload as { statusCode?: number } | undefined)?.statusCode ?? 0;
+          // With an admin key the function must erase; without, refuse (401) or not have the route (404).
+          const expected = adminKey ? [200] : [401, 404];
+          expect(!out.functionError && expected.includes(status), `${out.functionError ?? ""} ${status}`);
+          return `status ${status}`;
+        },
+      },
     );
   }
 

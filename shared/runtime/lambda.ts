@@ -141,6 +141,7 @@ export function createLambdaHandler(fn: FunctionId, options: LambdaOptions = {})
         function: fn,
         store: config.store,
         writes: config.apiKeys.length > 0 ? "require an API key" : "OPEN: no API keys configured",
+        admin: config.adminKeys.length > 0 ? "on" : "off",
       });
       return async (event: unknown) => {
         const translated = translate(event);

@@ -111,6 +111,10 @@ async function main(): Promise<void> {
       cluster: config.store === "redis" ? config.redisCluster : undefined,
       counter_types: Object.fromEntries(config.counterTypes),
       writes: config.apiKeys.length > 0 ? "require an API key" : "OPEN: no API_KEYS set, anyone can write",
+      admin:
+        config.adminKeys.length > 0
+          ? "on: admin routes need an admin key"
+          : "off: no ADMIN_KEYS, no admin routes",
     });
   }) as Server;
   server.maxConnections = config.maxConnections;

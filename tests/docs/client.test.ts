@@ -7,6 +7,7 @@ import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { DEFAULT_TYPES, memoryLogger } from "../support/test-app.ts";
 
 const KEY = "client-test-key-0123456789";
+const ADMIN_KEY = "client-admin-key-0123456789";
 
 function appFetch(options: { failFirst?: number } = {}) {
   const store = createMemoryStore();
@@ -15,6 +16,7 @@ function appFetch(options: { failFirst?: number } = {}) {
     counterTypes: DEFAULT_TYPES,
     maxBodyBytes: 65_536,
     apiKeys: [KEY],
+    adminKeys: [ADMIN_KEY],
     logger: memoryLogger(),
   });
   let calls = 0;
@@ -34,6 +36,44 @@ function appFetch(options: { failFirst?: number } = {}) {
   }) as typeof fetch;
   return { fetchImpl, calls: () => calls };
 }
+
+describe("the typed client's admin part and badges", () => {
+  it("sets, resets and erases with the admin key, and refuses without it", async () => {
+    const { fetchImpl } = appFetch();
+    const base = { baseUrl: "http://hp.test", fetch: fetchImpl, apiKey: KEY };
+    const admin = createHighPressClient({ ...base, adminKey: ADMIN_KEY });
+    expect(await admin.admin.setCount("c1", "view", 5000)).toEqual({
+      resource_id: "c1",
+      counter_type: "view",
+      count: 5000,
+      unique_users: 0,
+    });
+    await admin.increment({ resource_id: "c1", counter_type: "like", user_id: "u1" });
+    expect((await admin.admin.eraseUser("u1")).removed).toBe(1);
+    expect((await admin.admin.reset("c1", "view")).count).toBe(0);
+    // A client without adminKey does not send its write key to the admin routes.
+    const writer = createHighPressClient(base);
+    const refused = await writer.admin.reset("c1", "view").catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(HighPressError);
+    expect((refused as HighPressError).status).toBe(401);
+    const misused = createHighPressClient({ ...base, adminKey: KEY });
+    expect(
+      ((await misused.admin.reset("c1", "view").catch((e: unknown) => e)) as HighPressError).status,
+    ).toBe(403);
+  });
+
+  it("builds a badge URL that the server answers with an SVG", async () => {
+    const { fetchImpl } = appFetch();
+    const client = createHighPressClient({ baseUrl: "http://hp.test/", fetch: fetchImpl });
+    const url = client.badgeUrl("post 1", "like", { label: "likes & more", color: "green" });
+    expect(url).toBe(
+      "http://hp.test/api/v1/counter/post%201/like/badge.svg?label=likes+%26+more&color=green",
+    );
+    const ok = await fetchImpl(client.badgeUrl("post_1", "like", { label: "likes & more" }));
+    expect(ok.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await ok.text()).toContain(">likes &amp; more<");
+  });
+});
 
 describe("the typed client", () => {
   it("calls every route and returns typed data", async () => {

@@ -171,6 +171,8 @@ describe("start-lambda with the AWS SDK's Lambda client", () => {
   });
 });
 
+const SMOKE_ADMIN_KEY = "smoke-admin-key-0123456789";
+
 describe("the invoke and smoke tools against start-lambda", () => {
   it("npm run invoke -- <function> <event> --endpoint prints the function's answer", async () => {
     const child = await run(
@@ -196,16 +198,18 @@ describe("the invoke and smoke tools against start-lambda", () => {
     const port = await freePort();
     const server = await run(
       ["shared/runtime/server.ts"],
-      { ...storeEnv, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info" },
+      { ...storeEnv, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info", ADMIN_KEYS: SMOKE_ADMIN_KEY },
       "highpress listening",
     );
     try {
-      const smoke = await run(
-        ["infra/tools/smoke.ts", "--api-url", `http://127.0.0.1:${port}`, "--invoke", "--endpoint", endpoint],
-        {},
-      );
+      const api = ["infra/tools/smoke.ts", "--api-url", `http://127.0.0.1:${port}`];
+      const smoke = await run([...api, "--invoke", "--endpoint", endpoint], {});
       expect(await smoke.exited, smoke.output()).toBe(0);
-      expect(smoke.output()).toContain("smoke: 12 passed, 0 failed");
+      expect(smoke.output()).toContain("smoke: 15 passed, 0 failed");
+      expect(smoke.output()).toMatch(/admin routes refused without an admin key \| pass .*401/);
+      const admin = await run([...api, "--admin-key", SMOKE_ADMIN_KEY], {});
+      expect(await admin.exited, admin.output()).toBe(0);
+      expect(admin.output()).toContain("smoke: 13 passed, 0 failed");
     } finally {
       server.process.kill("SIGTERM");
       await server.exited;

@@ -116,6 +116,28 @@ export const SAMPLE_EVENTS: Record<string, EventInput> = {
     query: { limit: "10", period: "day" },
   },
   health: { method: "GET", path: "/health", query: { deep: "1" } },
+  badge: {
+    method: "GET",
+    path: "/api/v1/counter/article_001/like/badge.svg",
+    routeKey: "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg",
+    pathParameters: { resource_id: "article_001", counter_type: "like" },
+    query: { label: "likes", color: "green" },
+  },
+  "admin-set": {
+    method: "PUT",
+    path: "/api/v1/admin/counter/article_001/view",
+    routeKey: "PUT /api/v1/admin/counter/{resource_id}/{counter_type}",
+    pathParameters: { resource_id: "article_001", counter_type: "view" },
+    headers: { authorization: "Bearer replace-with-an-admin-key" },
+    body: { count: 125000 },
+  },
+  "admin-erase-user": {
+    method: "DELETE",
+    path: "/api/v1/admin/users/user_123",
+    routeKey: "DELETE /api/v1/admin/users/{user_id}",
+    pathParameters: { user_id: "user_123" },
+    headers: { authorization: "Bearer replace-with-an-admin-key" },
+  },
   batch: {
     method: "POST",
     path: "/api/v1/counter/batch",

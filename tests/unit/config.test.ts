@@ -55,6 +55,26 @@ describe("loadConfig", () => {
     expect(config.port).toBe(9000);
   });
 
+  it("reads ADMIN_KEYS: 16+ characters each, none also a write key, and RANKING_MAX_MEMBERS", () => {
+    const config = loadConfig({
+      ADMIN_KEYS: " admin-aaaaaaaaaaaaaaaa ,admin-bbbbbbbbbbbbbbbb",
+      RANKING_MAX_MEMBERS: "500",
+    });
+    expect(config.adminKeys).toEqual(["admin-aaaaaaaaaaaaaaaa", "admin-bbbbbbbbbbbbbbbb"]);
+    expect(config.rankingMaxMembers).toBe(500);
+    expect(loadConfig({}).adminKeys).toEqual([]);
+    expect(loadConfig({}).rankingMaxMembers).toBe(10_000);
+    expect(() => loadConfig({ ADMIN_KEYS: "short" })).toThrow(
+      /ADMIN_KEYS: every key must be at least 16 characters/,
+    );
+    expect(() => loadConfig({ API_KEYS: "same-key-0123456789", ADMIN_KEYS: "same-key-0123456789" })).toThrow(
+      /ADMIN_KEYS: a key must not also be in API_KEYS/,
+    );
+    expect(() => loadConfig({ RANKING_MAX_MEMBERS: "5" })).toThrow(
+      /RANKING_MAX_MEMBERS: must be an integer from 100/,
+    );
+  });
+
   it("names every bad variable in one message", () => {
     const bad = {
       PORT: "eighty",
