@@ -18,6 +18,7 @@ import type {
   HealthResult,
   HotResult,
   IncrementResult,
+  IncrementsResult,
 } from "../http/responses.ts";
 import { type Method, pathOf, ROUTE } from "../http/routes.ts";
 import type { BatchQuery, IncrementInput } from "../http/schemas.ts";
@@ -31,6 +32,7 @@ export type {
   HotResult,
   IncrementInput,
   IncrementResult,
+  IncrementsResult,
 };
 
 export interface HighPressClientOptions {
@@ -167,6 +169,20 @@ export function createHighPressClient(options: HighPressClientOptions) {
         },
       );
       return { ...body.data, replayed: headers.get("idempotent-replayed") === "true" };
+    },
+    /** Applies 1 to 100 increments in one request, in order; applies once, whatever the retries. */
+    async incrementMany(
+      items: IncrementInput[],
+      opts: { idempotencyKey?: string } = {},
+    ): Promise<{ results: IncrementsResult; replayed: boolean }> {
+      const key = opts.idempotencyKey ?? crypto.randomUUID();
+      const { body, headers } = await request<{ data: IncrementsResult }>(
+        ROUTE.incrementMany.method,
+        pathOf("incrementMany"),
+        { increments: items },
+        { ...writeHeaders(), "idempotency-key": key },
+      );
+      return { results: body.data, replayed: headers.get("idempotent-replayed") === "true" };
     },
     async get(
       resourceId: string,

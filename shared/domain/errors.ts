@@ -15,16 +15,25 @@ export class RateLimitedError extends Error {
 /** An Idempotency-Key was reused with a different request; nothing was applied. */
 export class IdempotencyConflictError extends Error {
   override name = "IdempotencyConflictError";
-  constructor() {
+  /** In a batch of increments: the item (from 0) whose earlier request differed. */
+  readonly index?: number;
+  constructor(index?: number) {
     super("Idempotency-Key reused with a different request");
+    if (index !== undefined) this.index = index;
   }
 }
 
 /** An increment would take a total counter past the largest exact count; nothing was applied. */
 export class CountLimitError extends Error {
   override name = "CountLimitError";
-  constructor(readonly limit: number) {
+  /** In a batch of increments: the item (from 0) that would pass it. */
+  readonly index?: number;
+  constructor(
+    readonly limit: number,
+    index?: number,
+  ) {
     super(`count would exceed ${limit}`);
+    if (index !== undefined) this.index = index;
   }
 }
 

@@ -15,6 +15,8 @@ export interface RateLimit {
   subject: string;
   limit: number;
   windowMs: number;
+  /** Requests this counts as: 1, or the items of one user in a batch of increments. */
+  weight?: number;
 }
 
 /** The window an instant falls in, and the time left in it. */
@@ -119,6 +121,17 @@ export interface CounterAdmin {
 export interface CounterStore extends CounterAdmin {
   readonly name: StoreName;
   increment(command: IncrementCommand): Promise<IncrementOutcome>;
+  /**
+   * Increments in order, each with its own idempotency key when given, and the rate limits
+   * counted once for them all (weights for a user's several items): one script on a single
+   * shard, where nothing is applied unless all can be; on Redis Cluster one call per slot.
+   * Throws as increment does, with the failing item's index.
+   */
+  incrementMany(
+    commands: readonly IncrementCommand[],
+    limits: readonly RateLimit[],
+    now: number,
+  ): Promise<IncrementOutcome[]>;
   read(queries: readonly CounterQuery[]): Promise<CounterReading[]>;
   ranking(query: RankingQuery): Promise<RankedItem[]>;
   /** Counts one request against each limit, or throws RateLimitedError and counts nothing. */

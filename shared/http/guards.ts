@@ -70,6 +70,8 @@ export interface Guards {
   requireAdminKey(c: Context): Promise<string>;
   /** The limits a request counts against: its address, its key and, for writes, its user. */
   limitsFor(c: Context, userId?: string): RateLimit[];
+  /** A batch's limits: the address and the key once, each user by the number of its items. */
+  batchLimitsFor(c: Context, userIds: readonly string[]): RateLimit[];
   /** Counts a read against its limits (throws RateLimitedError past one). */
   checkLimits(c: Context): Promise<void>;
   /** Whether any RATE_LIMIT_* is set. */
@@ -149,11 +151,27 @@ export function createGuards(deps: GuardDeps): Guards {
     if (rules.user && userId) limits.push({ subject: `user:${userId}`, ...rules.user });
     return limits;
   }
+  function batchLimitsFor(c: Context, userIds: readonly string[]): RateLimit[] {
+    const limits = limitsFor(c);
+    if (!rules.user) return limits;
+    const items = new Map<string, number>();
+    for (const u of userIds) items.set(u, (items.get(u) ?? 0) + 1);
+    for (const [u, weight] of items) limits.push({ subject: `user:${u}`, ...rules.user, weight });
+    return limits;
+  }
   const checkLimits = async (c: Context) => {
     const limits = limitsFor(c);
     if (limits.length > 0) await deps.pipeline.timed(c, deps.store.limit(limits, deps.now()));
   };
-  return { requireWriteKey, requireReadKey, requireAdminKey, limitsFor, checkLimits, limiting };
+  return {
+    requireWriteKey,
+    requireReadKey,
+    requireAdminKey,
+    limitsFor,
+    batchLimitsFor,
+    checkLimits,
+    limiting,
+  };
 }
 
 /** The allowed headers of a CORS preflight, and the exposed headers of an answer. */

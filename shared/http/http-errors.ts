@@ -121,18 +121,19 @@ export function answerFor(error: unknown, write: boolean): ErrorAnswer | undefin
   }
   if (error instanceof RateLimitedError) return rateLimited(error);
   if (error instanceof IdempotencyConflictError) {
+    const item = error.index === undefined ? "" : ` for increments[${error.index}]`;
     return {
       status: 422,
-      message:
-        "Idempotency-Key: this key was already used with a different request (resource_id, counter_type, user_id or increment differ)",
-      details: [{ path: "Idempotency-Key", message: "reused with a different request" }],
+      message: `Idempotency-Key: this key was already used with a different request${item} (resource_id, counter_type, user_id or increment differ)`,
+      details: [{ path: "Idempotency-Key", message: `reused with a different request${item}` }],
     };
   }
   if (error instanceof CountLimitError) {
+    const path = error.index === undefined ? "increment" : `increments[${error.index}].increment`;
     return {
       status: 409,
-      message: `increment: the count would exceed ${error.limit}; nothing was applied`,
-      details: [{ path: "increment", message: `count would exceed ${error.limit}` }],
+      message: `${path}: the count would exceed ${error.limit}; nothing was applied`,
+      details: [{ path, message: `count would exceed ${error.limit}` }],
     };
   }
   if (error instanceof StoreUnavailableError) return storeUnavailable(error, write);

@@ -18,6 +18,11 @@ export const IncrementResponse = z.object({
   }),
 });
 
+export const IncrementsResponse = z.object({
+  success: z.literal(true),
+  data: z.array(IncrementResponse.shape.data),
+});
+
 export const CounterResponse = z.object({
   success: z.literal(true),
   data: z.object({
@@ -79,5 +84,6 @@ export type CounterResult = z.output<typeof CounterResponse>["data"];
 export type BatchResult = z.output<typeof BatchResponse>["data"];
 export type HotResult = z.output<typeof HotResponse>["data"];
 export type EraseResult = z.output<typeof EraseResponse>["data"];
+export type IncrementsResult = z.output<typeof IncrementsResponse>["data"];
 export type HealthResult = z.output<typeof HealthResponse>;
 export type ErrorBody = z.output<typeof ErrorResponse>;

@@ -15,6 +15,7 @@ import {
   HealthResponse,
   HotResponse,
   IncrementResponse,
+  IncrementsResponse,
 } from "./responses.ts";
 import {
   BADGE_COLORS,
@@ -24,6 +25,7 @@ import {
   IDEMPOTENCY_KEY,
   IDENTIFIER,
   IncrementBody,
+  IncrementsBody,
   MAX_RANKING_LIMIT,
   SetCountBody,
 } from "./schemas.ts";
@@ -43,6 +45,7 @@ export const CATCH_ALL_FUNCTION: FunctionId = "GetFunction";
 export type RouteId =
   | "health"
   | "increment"
+  | "incrementMany"
   | "batch"
   | "hot"
   | "getCounter"
@@ -96,6 +99,11 @@ const RANKING_LIMIT = z._default(
   DEFAULT_RANKING_LIMIT,
 );
 
+/** The header a write may carry to be retried safely. */
+const IDEMPOTENCY_HEADERS = z.object({
+  "Idempotency-Key": z.optional(z.string().check(z.minLength(1), z.maxLength(128), z.regex(IDEMPOTENCY_KEY))),
+});
+
 const ADMIN_AUTH_ERRORS: [number, string][] = [
   [401, "Authorization: an admin key is required (Authorization: Bearer <key> or x-api-key)"],
   [403, "Authorization: this key may write counters but not administer them"],
@@ -139,11 +147,7 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Add to a counter, or add/remove a user of a unique counter",
     description:
       "`count` is the value after this request; `applied` is false when nothing changed. Concurrent increments are never lost or applied twice. With an `Idempotency-Key`, a retry of the same request within 24 h is not applied again and gets the first answer back (header `Idempotent-Replayed: true`).",
-    headers: z.object({
-      "Idempotency-Key": z.optional(
-        z.string().check(z.minLength(1), z.maxLength(128), z.regex(IDEMPOTENCY_KEY)),
-      ),
-    }),
+    headers: IDEMPOTENCY_HEADERS,
     body: {
       schema: IncrementBody,
       examples: (t) => ({
@@ -165,6 +169,48 @@ export const ROUTES: readonly RouteSpec[] = [
       ...BODY_ERRORS,
       [409, "increment: the count would exceed 9007199254740991; nothing was applied"],
       [422, "Idempotency-Key: this key was already used with a different request"],
+      [429, "Too many requests"],
+    ],
+  },
+  {
+    id: "incrementMany",
+    method: "POST",
+    path: "/api/v1/counter/increments",
+    fn: "IncrementFunction",
+    auth: "write",
+    tag: "counters",
+    summary: "Apply 1 to 100 increments in one request (one store round trip)",
+    description:
+      "Each item follows the rules of a single increment and answers as one, in order (`count` is the value after that item). Any invalid item is a 400 naming it (`increments[3].counter_type`), and then nothing is applied. An `Idempotency-Key` covers the whole batch: a retry gets the first answer back, and a retry after a failure applies each item exactly once. Rate limits count each item against its user_id and the request once against the address and the key.",
+    headers: IDEMPOTENCY_HEADERS,
+    body: {
+      schema: IncrementsBody,
+      examples: (t) => ({
+        mixed: {
+          increments: [
+            { resource_id: "article_001", counter_type: t.total, user_id: "user_123", increment: 1 },
+            { resource_id: "article_002", counter_type: t.unique, user_id: "user_123", increment: 1 },
+          ],
+        },
+      }),
+    },
+    answer: {
+      name: "IncrementsResult",
+      schema: IncrementsResponse,
+      example: (t) => ({
+        success: true,
+        data: [
+          { resource_id: "article_001", counter_type: t.total, count: 7, success: true, applied: true },
+          { resource_id: "article_002", counter_type: t.unique, count: 3, success: true, applied: true },
+        ],
+      }),
+    },
+    errors: [
+      [400, "increments[1].counter_type: must be one of like, follow, view"],
+      [401, "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)"],
+      ...BODY_ERRORS,
+      [409, "increments[0].increment: the count would exceed 9007199254740991; nothing was applied"],
+      [422, "Idempotency-Key: this key was already used with a different request for increments[1]"],
       [429, "Too many requests"],
     ],
   },

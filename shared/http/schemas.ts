@@ -78,5 +78,17 @@ export const BADGE_COLORS: Readonly<Record<string, string>> = {
 export const BADGE_LABEL_MAX = 32;
 export const HEX_COLOR = /^([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
 
+export const IncrementsBody = z.object(
+  {
+    increments: z
+      .array(IncrementBody, { error: required("an array") })
+      .check(
+        z.minLength(1, "must hold at least 1 increment"),
+        z.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} increments`),
+      ),
+  },
+  { error: "must be a JSON object" },
+);
+
 export type IncrementInput = z.input<typeof IncrementBody>;
 export type BatchQuery = z.input<typeof BatchBody>["queries"][number];

@@ -103,6 +103,46 @@ export function checkIncrement(body: unknown, types: CounterTypes): IncrementReq
   };
 }
 
+/** The items of a batch of increments' body, or a 400 for the body's shape. */
+function incrementItems(body: unknown): unknown[] {
+  const refuse = (path: string, message: string) => new ValidationError([{ path, message }]);
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw refuse("body", "must be a JSON object");
+  const items = (body as { increments?: unknown }).increments;
+  if (items === undefined) throw refuse("increments", "is required");
+  if (!Array.isArray(items)) throw refuse("increments", "must be an array");
+  if (items.length < 1 || items.length > MAX_BATCH) {
+    throw refuse("increments", `must hold 1 to ${MAX_BATCH} increments, got ${items.length}`);
+  }
+  return items;
+}
+
+/**
+ * Validates a batch of increments: each item by the rules of a single increment. A
+ * ValidationError names every bad item's fields by index (`increments[3].counter_type`).
+ */
+export function parseIncrements(body: unknown, types: CounterTypes): IncrementRequest[] {
+  const details: ErrorDetail[] = [];
+  const requests = incrementItems(body).map((item, i) => {
+    const fast = acceptIncrement(item, types);
+    if (fast) return fast;
+    try {
+      return checkIncrement(item, types);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      for (const d of error.details ?? []) {
+        details.push({
+          path: `increments[${i}]${d.path === "body" ? "" : `.${d.path}`}`,
+          message: d.message,
+        });
+      }
+      return undefined;
+    }
+  });
+  if (details.length > 0) throw new ValidationError(details);
+  return requests as IncrementRequest[];
+}
+
 export interface CounterRef {
   resourceId: string;
   type: string;

@@ -152,12 +152,14 @@ class MemoryCounters {
       const found = this.windows.get(key);
       return { l, key, ttlMs, window: found && found.expiresAt > now ? found : undefined };
     });
-    for (const { l, window } of current) {
-      if (window && window.count >= l.limit) throw new RateLimitedError(l, window.expiresAt - now);
+    for (const { l, ttlMs, window } of current) {
+      if ((window?.count ?? 0) + (l.weight ?? 1) > l.limit) {
+        throw new RateLimitedError(l, window ? window.expiresAt - now : ttlMs);
+      }
     }
-    for (const { key, ttlMs, window } of current) {
-      if (window) window.count++;
-      else setCapped(this.windows, key, { count: 1, expiresAt: now + ttlMs }, this.maxRecords);
+    for (const { l, key, ttlMs, window } of current) {
+      if (window) window.count += l.weight ?? 1;
+      else setCapped(this.windows, key, { count: l.weight ?? 1, expiresAt: now + ttlMs }, this.maxRecords);
     }
   }
 
@@ -194,24 +196,63 @@ class MemoryCounters {
     return { count, applied: true };
   }
 
-  async increment(command: IncrementCommand): Promise<IncrementOutcome> {
+  /** The answer an Idempotency-Key already has, or undefined; throws for a key reused with another request. */
+  private replayOf(command: IncrementCommand, index?: number): IncrementOutcome | undefined {
     const { resourceId, idempotencyKey, now } = command;
-    this.sweep(now);
-    const recordKey = idempotencyKey === undefined ? undefined : `${resourceId}\n${idempotencyKey}`;
-    const fingerprint = requestFingerprint(command);
-    const record = recordKey === undefined ? undefined : this.idempotency.get(recordKey);
-    if (record && record.expiresAt > now) {
-      if (record.fingerprint !== fingerprint) throw new IdempotencyConflictError();
-      return { count: record.count, applied: record.applied, replayed: true };
-    }
-    this.countAgainst(command.limits ?? [], now);
+    if (idempotencyKey === undefined) return undefined;
+    const record = this.idempotency.get(`${resourceId}\n${idempotencyKey}`);
+    if (!record || record.expiresAt <= now) return undefined;
+    if (record.fingerprint !== requestFingerprint(command)) throw new IdempotencyConflictError(index);
+    return { count: record.count, applied: record.applied, replayed: true };
+  }
+
+  /** Applies a checked increment, records its answer under its key, and ranks it. */
+  private applyAndRecord(command: IncrementCommand): IncrementOutcome {
     const { count, applied } = this.apply(command);
-    if (recordKey !== undefined) {
-      const record = { fingerprint, count, applied, expiresAt: now + this.idempotencyTtlMs };
-      setCapped(this.idempotency, recordKey, record, this.maxRecords);
+    if (command.idempotencyKey !== undefined) {
+      const record = {
+        fingerprint: requestFingerprint(command),
+        count,
+        applied,
+        expiresAt: command.now + this.idempotencyTtlMs,
+      };
+      setCapped(
+        this.idempotency,
+        `${command.resourceId}\n${command.idempotencyKey}`,
+        record,
+        this.maxRecords,
+      );
     }
     if (applied) this.rank(command, count);
     return { count, applied, replayed: false };
+  }
+
+  async increment(command: IncrementCommand): Promise<IncrementOutcome> {
+    this.sweep(command.now);
+    const replay = this.replayOf(command);
+    if (replay) return replay;
+    this.countAgainst(command.limits ?? [], command.now);
+    return this.applyAndRecord(command);
+  }
+
+  /** As the batch script: every item checked (keys, counts, limits), then the new ones applied in order. */
+  async incrementMany(
+    commands: readonly IncrementCommand[],
+    limits: readonly RateLimit[],
+    now: number,
+  ): Promise<IncrementOutcome[]> {
+    this.sweep(now);
+    const replays = commands.map((c, i) => this.replayOf(c, i));
+    const totals = new Map<string, number>();
+    commands.forEach((c, i) => {
+      if (replays[i] || c.kind !== "total") return;
+      const key = counterKey(c.resourceId, c.type);
+      const total = (totals.get(key) ?? this.totals.get(key) ?? 0) + c.delta;
+      if (total > MAX_EXACT_COUNT) throw new CountLimitError(MAX_EXACT_COUNT, i);
+      totals.set(key, total);
+    });
+    if (replays.some((r) => r === undefined)) this.countAgainst(limits, now);
+    return commands.map((c, i) => replays[i] ?? this.applyAndRecord(c));
   }
 
   async read(queries: readonly CounterQuery[]): Promise<CounterReading[]> {
@@ -339,6 +380,7 @@ export function createMemoryStore(
     },
     name: "memory",
     increment: (command) => counters.increment(command),
+    incrementMany: (commands, limits, now) => counters.incrementMany(commands, limits, now),
     read: (queries) => counters.read(queries),
     ranking: (query) => counters.ranking(query),
     limit: (limits, now) => counters.limit(limits, now),

@@ -27,6 +27,7 @@ import {
   type StoreName,
 } from "../domain/model.ts";
 import { scriptAdmin } from "./script-admin.ts";
+import { batchIncrementer } from "./script-batch.ts";
 import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
@@ -71,14 +72,19 @@ type Exec = (
 ) => Promise<unknown>;
 
 /** What the store's parts share: the transport, the key layout, the scripts, and exec. */
-interface Parts {
+export interface Parts {
   transport: ScriptTransport;
   options: ScriptStoreOptions;
   keys: KeyLayout;
   scripts: ReturnType<typeof scriptsFor>;
   exec: Exec;
   mapped: (what: string, write: boolean, error: unknown) => unknown;
+  rankingKeys: ReturnType<typeof rankingKeysOf>;
+  idempotencyTtl: string;
+  rankingCap: string;
 }
+
+const MAX_COUNT = String(MAX_EXACT_COUNT);
 
 // What a refusing store's reply means, in a few words (health's `store_error`): the code
 // that starts a Redis error reply, then Upstash's limits, named by their text.
@@ -186,7 +192,7 @@ function rankingKeysOf(keys: KeyLayout) {
   };
 }
 
-function limitArgs(
+export function limitArgs(
   keys: KeyLayout,
   limits: readonly RateLimit[],
   now: number,
@@ -195,7 +201,7 @@ function limitArgs(
   for (const l of limits) {
     const { index, ttlMs } = rateWindow(l, now);
     out.keys.push(keys.rateWindow(l.subject, index));
-    out.args.push(String(l.limit), String(ttlMs));
+    out.args.push(String(l.limit), String(ttlMs), String(l.weight ?? 1));
   }
   return out;
 }
@@ -260,59 +266,63 @@ async function clusterFollowUp(
   );
 }
 
+/** One increment's keys and arguments, as APPLY_FN reads them (rankings and index not on Cluster). */
+export function itemOf(p: Parts, command: IncrementCommand) {
+  const { keys, options } = p;
+  const { cluster } = options;
+  const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
+  const unique = kind === "unique";
+  const counterKey = keys.counter(resourceId, type, unique);
+  const ranking = p.rankingKeys(type, now);
+  const indexed = unique && !cluster;
+  const itemKeys = [
+    counterKey,
+    unique ? counterKey : keys.users(resourceId, type),
+    idempotencyKey === undefined ? counterKey : keys.idempotency(resourceId, idempotencyKey),
+    indexed ? keys.userIndex(userId) : counterKey,
+    ...(cluster ? [] : ranking.keys),
+  ];
+  const args = [
+    unique ? "u" : "t",
+    userId,
+    String(delta),
+    idempotencyKey === undefined ? "" : requestFingerprint(command),
+    p.idempotencyTtl,
+    resourceId,
+    ...ranking.ttls,
+    p.rankingCap,
+    MAX_COUNT,
+    indexed ? `${type}:${resourceId}` : "",
+  ];
+  return { keys: itemKeys, args, ranking };
+}
+
+/** An increment's reply {count, applied, status} as its outcome, or the error its status means. */
+export function outcomeOf(reply: unknown[], limits: readonly RateLimit[], index?: number): IncrementOutcome {
+  const status = num(reply[2]);
+  if (status === 2) throw new IdempotencyConflictError(index);
+  if (status === 3) throw refusal(reply, limits);
+  if (status === 4) throw new CountLimitError(MAX_EXACT_COUNT, index);
+  return { count: num(reply[0]), applied: num(reply[1]) === 1, replayed: status === 1 };
+}
+
 function incrementer(p: Parts, limit: CounterStore["limit"]) {
   const { keys, options } = p;
   const { cluster } = options;
-  const idempotencyTtl = String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS);
-  const rankingCap = String(options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS);
-  const maxCount = String(MAX_EXACT_COUNT);
-  const rankingKeys = rankingKeysOf(keys);
   return async (command: IncrementCommand): Promise<IncrementOutcome> => {
-    const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
     const limits = command.limits ?? [];
     // On a cluster the windows are in other slots than the resource: check them first.
-    if (cluster) await limit(limits, now);
-    const unique = kind === "unique";
-    const counterKey = keys.counter(resourceId, type, unique);
-    const ranking = rankingKeys(type, now);
-    const indexed = unique && !cluster;
-    const scriptKeys = [
-      counterKey,
-      unique ? counterKey : keys.users(resourceId, type),
-      idempotencyKey === undefined ? counterKey : keys.idempotency(resourceId, idempotencyKey),
-      indexed ? keys.userIndex(userId) : counterKey,
-    ];
-    const args = [
-      unique ? "u" : "t",
-      userId,
-      String(delta),
-      idempotencyKey === undefined ? "" : requestFingerprint(command),
-      idempotencyTtl,
-      resourceId,
-      ...ranking.ttls,
-      rankingCap,
-      maxCount,
-      indexed ? `${type}:${resourceId}` : "",
-    ];
-    if (!cluster) {
-      scriptKeys.push(...ranking.keys);
-      if (limits.length > 0) {
-        const windows = limitArgs(keys, limits, now);
-        scriptKeys.push(...windows.keys);
-        args.push(...windows.args);
-      }
+    if (cluster) await limit(limits, command.now);
+    const item = itemOf(p, command);
+    if (!cluster && limits.length > 0) {
+      const windows = limitArgs(keys, limits, command.now);
+      item.keys.push(...windows.keys);
+      item.args.push(...windows.args);
     }
-    const reply = (await p.exec("increment", true, p.scripts.increment, scriptKeys, args)) as unknown[];
-    const outcome: IncrementOutcome = {
-      count: num(reply[0]),
-      applied: num(reply[1]) === 1,
-      replayed: num(reply[2]) === 1,
-    };
-    if (num(reply[2]) === 2) throw new IdempotencyConflictError();
-    if (num(reply[2]) === 3) throw refusal(reply, limits);
-    if (num(reply[2]) === 4) throw new CountLimitError(MAX_EXACT_COUNT);
+    const reply = (await p.exec("increment", true, p.scripts.increment, item.keys, item.args)) as unknown[];
+    const outcome = outcomeOf(reply, limits);
     if (cluster && outcome.applied && !outcome.replayed) {
-      await clusterFollowUp(p, command, outcome.count, ranking, rankingCap);
+      await clusterFollowUp(p, command, outcome.count, item.ranking, p.rankingCap);
     }
     return outcome;
   };
@@ -437,28 +447,33 @@ function ranker(p: Parts) {
 
 export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
   const mapped = errorMapper(transport, options.timeoutMs);
+  const keys = new KeyLayout(options.keyPrefix);
   const parts: Parts = {
     transport,
     options,
-    keys: new KeyLayout(options.keyPrefix),
+    keys,
     scripts: scriptsFor(options.dialect),
     exec: executor(transport, mapped),
     mapped,
+    rankingKeys: rankingKeysOf(keys),
+    idempotencyTtl: String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS),
+    rankingCap: String(options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS),
   };
   const limit = limiter(parts);
   const admin = scriptAdmin({
     keys: parts.keys,
     cluster: options.cluster,
-    rankingCap: String(options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS),
+    rankingCap: parts.rankingCap,
     dialect: options.dialect,
     exec: parts.exec,
-    rankingKeys: rankingKeysOf(parts.keys),
+    rankingKeys: parts.rankingKeys,
     scan: (match) => transport.scan(match),
   });
   return {
     ...admin,
     name: options.name,
     increment: incrementer(parts, limit),
+    incrementMany: batchIncrementer(parts, limit),
     read: reader(parts),
     ranking: ranker(parts),
     limit,

@@ -89,84 +89,135 @@ local function rank(r, a, member, delta, count, cap, mode)
 end
 `;
 
-// Rate limits, fixed windows: KEYS[k..] are window counters, ARGV[a + 2i] the limit and
-// ARGV[a + 2i + 1] the TTL of the i-th (from 0). Nothing is counted unless every window has
+// Rate limits, fixed windows: KEYS[k..] are window counters; the i-th (from 0) has its limit
+// at ARGV[a + 3i], its TTL at ARGV[a + 3i + 1] and its weight (requests it counts: 1, or a
+// batch's items of one user) at ARGV[a + 3i + 2]. Nothing is counted unless every window has
 // room, so a refused request uses no quota. Returns nil, or {0, 0, 3, pttl, limit, i + 1}.
 const LIMIT_FN = `
 local function over_limit(k, a)
   local n = #KEYS - k + 1
   for i = 0, n - 1 do
-    local limit = tonumber(ARGV[a + 2 * i])
-    if tonumber(redis.call('GET', KEYS[k + i]) or '0') >= limit then
+    local limit, weight = tonumber(ARGV[a + 3 * i]), tonumber(ARGV[a + 3 * i + 2])
+    if tonumber(redis.call('GET', KEYS[k + i]) or '0') + weight > limit then
       return {0, 0, 3, redis.call('PTTL', KEYS[k + i]), limit, i + 1}
     end
   end
   for i = 0, n - 1 do
-    if redis.call('INCR', KEYS[k + i]) == 1 then redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 2 * i + 1]) end
+    local weight = tonumber(ARGV[a + 3 * i + 2])
+    if redis.call('INCRBY', KEYS[k + i], weight) == weight then
+      redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 3 * i + 1])
+    end
   end
   return nil
 end
 `;
 
-// KEYS: 1 counter (set or string), 2 users HLL, 3 idempotency record, 4 the user's index of
-// unique counters, 5..8 rankings (absent on Redis Cluster, where they live in another slot
-// and go in a second call), 9.. rate-limit windows (only when not on Cluster).
-// ARGV: 1 kind (u|t), 2 user, 3 delta, 4 fingerprint ('' without Idempotency-Key),
-// 5 idempotency TTL ms, 6 resource id, 7..9 bucket TTLs ms, 10 ranking cap, 11 largest exact
-// count, 12 the index entry (`type:resource`; '' on Cluster, where the index is another
-// slot's), then per rate-limit window its limit and its TTL ms.
-// Returns {count, applied (0|1), replay}: replay 0 new, 1 replayed, 2 key reused for another
-// request, 3 rate limited ({0, 0, 3, ms until the window ends, limit, which window}), 4 the
-// count would pass the largest exact count (nothing applied). Counts are integers below
-// 2^53, exact as Lua numbers; they leave the script as strings formatted with %.0f: Lua's
-// own tostring gives 1e+14, and ioredis 6 decodes an integer reply as `n * 10 + digit`,
-// whose intermediate passes 2^53 (9007199254740991 arrived as 9007199254740992).
-const INCREMENT_BODY = `${RANK_FN}${LIMIT_FN}
-local kind, user, delta, fp = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-if fp ~= '' then
-  local rec = redis.call('GET', KEYS[3])
-  if rec then
-    local sfp, scount, sapplied = string.match(rec, '^(.*)\\n(%d+)\\n(%d)$')
-    if sfp ~= fp then return {0, 0, 2} end
-    return {scount, tonumber(sapplied), 1}
-  end
+// One increment, from key offset k and argument offset a (0 and 0 for a single increment).
+// KEYS[k+1] counter (set or string), k+2 users HLL, k+3 idempotency record, k+4 the user's
+// index of unique counters, k+5..k+8 rankings (absent on Redis Cluster, where they live in
+// another slot and go in a call of their own).
+// ARGV[a+1] kind (u|t), a+2 user, a+3 delta, a+4 fingerprint ('' without Idempotency-Key),
+// a+5 idempotency TTL ms, a+6 resource id, a+7..a+9 bucket TTLs ms, a+10 ranking cap, a+11
+// largest exact count, a+12 the index entry (`type:resource`; '' on Cluster, where the index
+// is another slot's). replayed() answers a repeated Idempotency-Key: nil when new,
+// {count, applied, 1} when replayed, {0, 0, 2} when the key came with another request.
+// apply() returns {count, applied (0|1), 0}, or {0, 0, 4} when the count would pass the
+// largest exact count (nothing applied). Counts are integers below 2^53, exact as Lua
+// numbers; they leave the script as strings formatted with %.0f: Lua's own tostring gives
+// 1e+14, and ioredis 6 decodes an integer reply as `n * 10 + digit`, whose intermediate
+// passes 2^53 (9007199254740991 arrived as 9007199254740992).
+const APPLY_FN = `${RANK_FN}
+local function replayed(k, a)
+  if ARGV[a + 4] == '' then return nil end
+  local rec = redis.call('GET', KEYS[k + 3])
+  if not rec then return nil end
+  local sfp, scount, sapplied = string.match(rec, '^(.*)\\n(%d+)\\n(%d)$')
+  if sfp ~= ARGV[a + 4] then return {0, 0, 2} end
+  return {scount, tonumber(sapplied), 1}
 end
+local function apply(k, a, ranked)
+  local user, delta = ARGV[a + 2], tonumber(ARGV[a + 3])
+  local count, applied
+  if ARGV[a + 1] == 'u' then
+    applied = redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[k + 1], user)
+    count = redis.call('SCARD', KEYS[k + 1])
+    if applied == 1 and ARGV[a + 12] ~= '' then
+      redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[k + 4], ARGV[a + 12])
+    end
+  else
+    count = redis.call('INCRBY', KEYS[k + 1], delta)
+    if count > tonumber(ARGV[a + 11]) then
+      redis.call('DECRBY', KEYS[k + 1], delta)
+      return {0, 0, 4}
+    end
+    redis.call('PFADD', KEYS[k + 2], user)
+    applied = 1
+  end
+  local exact = string.format('%.0f', count)
+  if ARGV[a + 4] ~= '' then
+    redis.call('SET', KEYS[k + 3], ARGV[a + 4] .. '\\n' .. exact .. '\\n' .. applied, 'PX', ARGV[a + 5])
+  end
+  if applied == 1 and ranked then
+    rank(k + 5, a + 6, ARGV[a + 6], delta, count, tonumber(ARGV[a + 10]), 'set')
+  end
+  return {exact, applied, 0}
+end
+`;
+
+// A single increment: the keys and arguments of APPLY_FN from 0, then (not on Cluster) the
+// rate-limit windows from KEYS[9] and ARGV[13]. Returns what apply() or replayed() does, or
+// over_limit's refusal.
+const INCREMENT_BODY = `${APPLY_FN}${LIMIT_FN}
+local replay = replayed(0, 0)
+if replay then return replay end
 if #KEYS > 8 then
   local limited = over_limit(9, 13)
   if limited then return limited end
 end
-local count, applied
-if kind == 'u' then
-  if delta > 0 then
-    applied = redis.call('SADD', KEYS[1], user)
+return apply(0, 0, #KEYS >= 8)
+`;
+
+// Many increments in one script, in order: ARGV 1 how many (n), 2 keys per item (8, or 4
+// on Cluster, without rankings), then 12 arguments per item as APPLY_FN's; the rate-limit
+// windows follow the items' keys and arguments. First every item is checked (a key reused
+// for another request, a total that would pass the largest exact count, the limits), then
+// the items not replayed are applied: nothing is applied unless all can be.
+// Returns {0, then count, applied, replayed per item}, {2, item} (a key reused), {4, item}
+// (count too large) or over_limit's refusal {0, 0, 3, ...}.
+const INCREMENT_MANY_BODY = `${APPLY_FN}${LIMIT_FN}
+local n, kw = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out, pending, totals = {}, {}, {}
+for i = 1, n do
+  local k, a = (i - 1) * kw, 2 + (i - 1) * 12
+  local replay = replayed(k, a)
+  if replay and replay[3] == 2 then return {2, i} end
+  if replay then
+    out[i] = replay
   else
-    applied = redis.call('SREM', KEYS[1], user)
+    pending[#pending + 1] = i
+    if ARGV[a + 1] == 't' then
+      local key = KEYS[k + 1]
+      totals[key] = (totals[key] or tonumber(redis.call('GET', key) or '0')) + tonumber(ARGV[a + 3])
+      if totals[key] > tonumber(ARGV[a + 11]) then return {4, i} end
+    end
   end
-  count = redis.call('SCARD', KEYS[1])
-  if applied == 1 and ARGV[12] ~= '' then
-    redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[4], ARGV[12])
-  end
-else
-  count = redis.call('INCRBY', KEYS[1], delta)
-  if count > tonumber(ARGV[11]) then
-    redis.call('DECRBY', KEYS[1], delta)
-    return {0, 0, 4}
-  end
-  redis.call('PFADD', KEYS[2], user)
-  applied = 1
 end
-local exact = string.format('%.0f', count)
-if fp ~= '' then
-  redis.call('SET', KEYS[3], fp .. '\\n' .. exact .. '\\n' .. applied, 'PX', ARGV[5])
+if #pending > 0 and #KEYS > n * kw then
+  local limited = over_limit(n * kw + 1, 3 + n * 12)
+  if limited then return limited end
 end
-if applied == 1 and #KEYS >= 8 then
-  rank(5, 6, ARGV[6], delta, count, tonumber(ARGV[10]), 'set')
+for _, i in ipairs(pending) do out[i] = apply((i - 1) * kw, 2 + (i - 1) * 12, kw == 8) end
+local flat = {0}
+for i = 1, n do
+  flat[#flat + 1] = out[i][1]
+  flat[#flat + 1] = out[i][2]
+  flat[#flat + 1] = out[i][3]
 end
-return {exact, applied, 0}
+return flat
 `;
 
 // A rate-limit check on its own (reads, and writes on Redis Cluster): KEYS windows, ARGV
-// limit and TTL per window. Returns {1} when allowed, else over_limit's answer.
+// limit, TTL and weight per window. Returns {1} when allowed, else over_limit's answer.
 const LIMIT_BODY = `${LIMIT_FN}
 return over_limit(1, 1) or {1}
 `;
@@ -179,10 +230,17 @@ return 1
 `;
 
 // Redis Cluster's call to a user's index (another slot than the counter): KEYS 1 the index,
-// ARGV 1 '+' to add or '-' to remove, 2.. entries (`type:resource`).
+// ARGV pairs of '+' (add) or '-' (remove) and an entry (`type:resource`), in order.
 const INDEX_BODY = `
-local op = ARGV[1] == '+' and 'SADD' or 'SREM'
-for i = 2, #ARGV do redis.call(op, KEYS[1], ARGV[i]) end
+for i = 1, #ARGV, 2 do redis.call(ARGV[i] == '+' and 'SADD' or 'SREM', KEYS[1], ARGV[i + 1]) end
+return 1
+`;
+
+// Redis Cluster's ranking call for a batch of increments of one type: KEYS 1..4 rankings,
+// ARGV 1..3 bucket TTLs ms, 4 ranking cap, then triples of member, delta, count after.
+const RANK_MANY_BODY = `${RANK_FN}
+local cap = tonumber(ARGV[4])
+for i = 5, #ARGV, 3 do rank(1, 0, ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), cap, 'gt') end
 return 1
 `;
 
@@ -239,8 +297,10 @@ return 1
 
 export interface ScriptSet {
   increment: LuaScript;
+  incrementMany: LuaScript;
   limit: LuaScript;
   rank: LuaScript;
+  rankMany: LuaScript;
   index: LuaScript;
   /** Reads with unique users ('T' queries): a writer, because of PFCOUNT. */
   readWithUsers: LuaScript;
@@ -267,8 +327,10 @@ export function scriptsFor(dialect: ScriptDialect): ScriptSet {
   const { write, readOnly } = headersOf(dialect);
   return {
     increment: script(write + INCREMENT_BODY),
+    incrementMany: script(write + INCREMENT_MANY_BODY),
     limit: script(write + LIMIT_BODY),
     rank: script(write + RANK_BODY),
+    rankMany: script(write + RANK_MANY_BODY),
     index: script(write + INDEX_BODY),
     readWithUsers: script(write + READ_BODY),
     read: script(readOnly + READ_BODY),

@@ -35,6 +35,21 @@ const shapes: [string, (t: Requests) => Promise<Response>][] = [
   ["get", (t) => t.get("/api/v1/counter/r/view")],
   ["get with user_id", (t) => t.get("/api/v1/counter/r/like?user_id=u")],
   ["batch of 100", (t) => t.post("/api/v1/counter/batch", batch100)],
+  [
+    "batch of 100 increments, with an Idempotency-Key",
+    (t) =>
+      t.post(
+        "/api/v1/counter/increments",
+        {
+          increments: Array.from({ length: 100 }, (_, i) => ({
+            resource_id: `r${i % 7}`,
+            counter_type: i % 2 ? "view" : "like",
+            user_id: `u${Math.random()}`,
+          })),
+        },
+        { "idempotency-key": `k${Math.random()}` },
+      ),
+  ],
   ["hot", (t) => t.get("/api/v1/counter/hot/view?period=day")],
 ];
 
@@ -173,6 +188,27 @@ describe("round trips on Redis Cluster", () => {
       expect((await t.increment(body)).status).toBe(200); // already a member: nothing to rank
       await m.settle();
       expect(m.seen).toEqual(["evalsha"]);
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it("a batch of increments is one call per slot touched: each resource's, each type's ranking, each user's index", async () => {
+    const t = testApp(store);
+    const items = (users: string[]) =>
+      ["a", "b", "c"].flatMap((resource_id) =>
+        users.map((user_id) => ({ resource_id, counter_type: "like", user_id })),
+      );
+    // Warm: every script loaded on every node this test then counts.
+    await t.post("/api/v1/counter/increments", { increments: items(["w1", "w2", "alice", "bob"]) });
+    const m = await monitor(backend.cluster.ports);
+    try {
+      await m.settle();
+      const res = await t.post("/api/v1/counter/increments", { increments: items(["carol", "dave"]) });
+      expect(res.status).toBe(200);
+      await m.settle();
+      // 3 resources, 1 ranking type, 2 users' indexes: 6 calls for 6 items, at most one per slot.
+      expect(m.seen).toEqual(Array(6).fill("evalsha"));
     } finally {
       await m.stop();
     }

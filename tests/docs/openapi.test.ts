@@ -18,6 +18,7 @@ import {
   HealthResponse,
   HotResponse,
   IncrementResponse,
+  IncrementsResponse,
 } from "../../shared/http/responses.ts";
 import { ROUTES } from "../../shared/http/routes.ts";
 import { BatchBody, IncrementBody } from "../../shared/http/schemas.ts";
@@ -38,6 +39,7 @@ const SCHEMAS: Record<string, z.core.$ZodType> = {
   AdminCounterResult: CounterResponse,
   EraseResult: EraseResponse,
   Badge: BadgeResponse,
+  IncrementsResult: IncrementsResponse,
 };
 const ADMIN_KEY = "admin-key-0123456789";
 const MEDIA_TYPES = ["application/json", "image/svg+xml"];
@@ -58,7 +60,7 @@ describe("the OpenAPI document", () => {
   it("is valid OpenAPI 3.1", async () => {
     expect(doc.openapi).toBe("3.1.0");
     const validated = await SwaggerParser.validate(structuredClone(doc) as never);
-    expect(Object.keys((validated as Doc).paths)).toHaveLength(8);
+    expect(Object.keys((validated as Doc).paths)).toHaveLength(9);
   });
 
   it("documents every route of the app, and only those", () => {
@@ -122,6 +124,12 @@ describe("the running app answers as documented", () => {
     "GET /api/v1/counter/hot/{counter_type}": () => t.get("/api/v1/counter/hot/like?limit=10&period=day"),
     "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": () =>
       t.get("/api/v1/counter/article_001/like/badge.svg?label=likes&color=green"),
+    "POST /api/v1/counter/increments": () =>
+      t.post(
+        "/api/v1/counter/increments",
+        doc.paths["/api/v1/counter/increments"].post.requestBody.content["application/json"].examples.mixed
+          .value,
+      ),
     "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
       send("PUT", "/api/v1/admin/counter/article_001/view", { count: 125000 }),
     "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
@@ -136,6 +144,7 @@ describe("the running app answers as documented", () => {
     "GET /api/v1/counter/hot/{counter_type}": () => t.get("/api/v1/counter/hot/like?limit=0"),
     "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": () =>
       t.get("/api/v1/counter/a/like/badge.svg?color=chartreuse"),
+    "POST /api/v1/counter/increments": () => t.post("/api/v1/counter/increments", { increments: [] }),
     "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
       send("PUT", "/api/v1/admin/counter/a/like", { count: 1 }),
     "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": async () =>

@@ -117,6 +117,7 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
     );
     expect(table).toEqual({
       "POST /api/v1/counter/increment": "IncrementFunction",
+      "POST /api/v1/counter/increments": "IncrementFunction",
       "POST /api/v1/counter/batch": "BatchFunction",
       "GET /health": "GetFunction",
       "GET /api/v1/counter/hot/{counter_type}": "GetFunction",

@@ -3,7 +3,13 @@
 import type { CounterReading } from "../../domain/model.ts";
 import { readJson } from "../body.ts";
 import { json } from "../pipeline.ts";
-import { parseBatch, parseIdempotencyKey, parseIncrement, parseRead } from "../validation.ts";
+import {
+  parseBatch,
+  parseIdempotencyKey,
+  parseIncrement,
+  parseIncrements,
+  parseRead,
+} from "../validation.ts";
 import { type HandlerDeps, param, type RouteHandlers } from "./context.ts";
 
 /** A counter's answer, as GET shows it: a total with its unique users, a unique one with `member` when asked. */
@@ -21,7 +27,9 @@ export function counterData(
   return data;
 }
 
-export function counterHandlers(d: HandlerDeps): Pick<RouteHandlers, "increment" | "getCounter" | "batch"> {
+export function counterHandlers(
+  d: HandlerDeps,
+): Pick<RouteHandlers, "increment" | "incrementMany" | "getCounter" | "batch"> {
   const { store, counterTypes, guards, pipeline } = d;
   return {
     increment: async (c) => {
@@ -50,6 +58,35 @@ export function counterHandlers(d: HandlerDeps): Pick<RouteHandlers, "increment"
         200,
         outcome.replayed ? { "idempotent-replayed": "true" } : undefined,
       );
+    },
+    incrementMany: async (c) => {
+      await guards.requireWriteKey(c);
+      const idempotencyKey = parseIdempotencyKey(c.req.header("idempotency-key"));
+      const requests = parseIncrements(await readJson(c, d.maxBodyBytes, d.platform), counterTypes);
+      const now = d.now();
+      // Each item remembers its own answer under the request's key, so a retry after a
+      // failure half way applies only what did not apply.
+      const commands = requests.map((r, i) => ({
+        ...r,
+        now,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey: `${idempotencyKey}#${i}` }),
+      }));
+      const limits = guards.limiting
+        ? guards.batchLimitsFor(
+            c,
+            requests.map((r) => r.userId),
+          )
+        : [];
+      const outcomes = await pipeline.timed(c, store.incrementMany(commands, limits, now));
+      const data = requests.map((r, i) => ({
+        resource_id: r.resourceId,
+        counter_type: r.type,
+        count: outcomes[i]?.count ?? 0,
+        success: true,
+        applied: outcomes[i]?.applied ?? false,
+      }));
+      const replayed = outcomes.every((o) => o.replayed);
+      return json(c, { success: true, data }, 200, replayed ? { "idempotent-replayed": "true" } : undefined);
     },
     batch: async (c) => {
       await guards.requireReadKey(c);
