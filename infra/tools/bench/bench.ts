@@ -18,6 +18,7 @@ import { apiGatewayEvent } from "../../../tests/support/apigw.ts";
 import { freePort, startRedis } from "../../../tests/support/redis-server.ts";
 import { buildBundles } from "../../bundling.ts";
 import { renderReport } from "./report.ts";
+import { measureWritePaths } from "./write-paths.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
@@ -326,6 +327,11 @@ async function main(): Promise<void> {
     const hot = results.find((r) => r.name.startsWith("hot key"));
     const hotVsSpread = hot && spread ? hot.highpressMedian.rps / spread.highpressMedian.rps : Number.NaN;
     process.stdout.write(`hot key / spread keys: ${hotVsSpread.toFixed(2)} (goal 0.8)\n`);
+    const writePaths = await measureWritePaths(targets.highpress, load, SECONDS, ROUNDS);
+    for (const w of writePaths)
+      process.stdout.write(
+        `write path: ${w.name.padEnd(18)} ${String(w.incrementsPerSecond).padStart(8)} increments/s  (${w.ratio.toFixed(1)}x single)\n`,
+      );
     const lambda = await lambdaPath(redis.url);
     process.stdout.write(
       `lambda path: handler p50 ${lambda.handler.p50.toFixed(3)} ms p99 ${lambda.handler.p99.toFixed(3)} ms; redis p50 ${lambda.redis.p50.toFixed(3)} ms; overhead p50 ${lambda.overheadP50.toFixed(3)} ms (goal 0.3)\n`,
@@ -346,6 +352,7 @@ async function main(): Promise<void> {
       goInvocationsPerSecond: GO_INCREMENTS_PER_S,
       scenarios: results,
       hotKeyVsSpread: hotVsSpread,
+      writePaths,
       lambda,
     };
     mkdirSync("dist/bench", { recursive: true });

@@ -1,0 +1,71 @@
+// The write paths of HighPress side by side in one run: single increments against batches of
+// 10 and 100 (POST /api/v1/counter/increments), in increments per second, alternating rounds
+// on the same server and Redis. The goal: batches of 100 at 10x the single increments.
+
+import { pathOf } from "../../../shared/http/routes.ts";
+
+export interface WritePath {
+  name: string;
+  itemsPerRequest: number;
+  requestsPerSecond: number;
+  incrementsPerSecond: number;
+  /** Increments per second over the single increments'. */
+  ratio: number;
+}
+
+type Load = (
+  base: string,
+  scenario: {
+    name: string;
+    connections: number;
+    method: "POST";
+    path: () => string;
+    body: (i: number) => unknown;
+  },
+  seconds: number,
+) => Promise<{ rps: number }>;
+
+const item = (i: number) => ({
+  resource_id: `article_${i % 1000}`,
+  counter_type: "view",
+  user_id: `user_${i % 5000}`,
+  increment: 1,
+});
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+export async function measureWritePaths(
+  base: string,
+  load: Load,
+  seconds: number,
+  rounds: number,
+): Promise<WritePath[]> {
+  const shapes = [1, 10, 100].map((size) => ({
+    size,
+    scenario: {
+      name: size === 1 ? "single increments" : `batches of ${size}`,
+      connections: 50,
+      method: "POST" as const,
+      path: () => (size === 1 ? pathOf("increment") : pathOf("incrementMany")),
+      body: (i: number) =>
+        size === 1 ? item(i) : { increments: Array.from({ length: size }, (_, j) => item(i * size + j)) },
+    },
+  }));
+  const rates = new Map<number, number[]>(shapes.map((s) => [s.size, []]));
+  for (const s of shapes) await load(base, s.scenario, 1);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? shapes : [...shapes].reverse();
+    for (const s of order) rates.get(s.size)?.push((await load(base, s.scenario, seconds)).rps);
+  }
+  const single = median(rates.get(1) ?? []);
+  return shapes.map((s) => {
+    const rps = median(rates.get(s.size) ?? []);
+    return {
+      name: s.scenario.name,
+      itemsPerRequest: s.size,
+      requestsPerSecond: Math.round(rps),
+      incrementsPerSecond: Math.round(rps * s.size),
+      ratio: single > 0 ? (rps * s.size) / single : Number.NaN,
+    };
+  });
+}
