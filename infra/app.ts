@@ -74,6 +74,7 @@ const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
   storeTimeoutMs: integer("storeTimeoutMs"),
   maxBodyBytes: integer("maxBodyBytes"),
   rankingMaxMembers: integer("rankingMaxMembers"),
+  rankingShards: integer("rankingShards"),
   rateLimitIp: text("rateLimitIp"),
   rateLimitKey: text("rateLimitKey"),
   rateLimitUser: text("rateLimitUser"),

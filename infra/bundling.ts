@@ -30,10 +30,11 @@ export type BundleStore = DeployedStore | "memory";
  * the synth test holds the deployed bundles to them. Upstash was 150 until the route table
  * (its schemas and examples, about 5 KiB) came into every bundle; the hand-written Lambda
  * adapter took hono/aws-lambda out. 160 until the operator's commands (admin routes, badge,
- * their scripts: about 18 KiB) came into every bundle with the app. Load time, which is what
- * a cold start pays, is measured by `npm run size` beside it.
+ * their scripts: about 18 KiB) came into every bundle with the app, 180 until batch
+ * increments and sharded rankings (about 7 KiB). Load time, which is what a cold start
+ * pays, is measured by `npm run size` beside it.
  */
-export const BUNDLE_BUDGET_KIB: Record<DeployedStore, number> = { upstash: 180, redis: 300 };
+export const BUNDLE_BUDGET_KIB: Record<DeployedStore, number> = { upstash: 190, redis: 300 };
 
 /** Lambda runs nodejs24.x, and so does every npm script here. */
 export const BUNDLE_TARGET = "node24";

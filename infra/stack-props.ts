@@ -42,6 +42,7 @@ export interface HighPressStackProps extends StackProps {
   storeTimeoutMs?: number;
   maxBodyBytes?: number;
   rankingMaxMembers?: number;
+  rankingShards?: number;
   rateLimitIp?: string;
   rateLimitKey?: string;
   rateLimitUser?: string;
@@ -79,6 +80,7 @@ const APP_SETTINGS = {
   storeTimeoutMs: "STORE_TIMEOUT_MS",
   maxBodyBytes: "MAX_BODY_BYTES",
   rankingMaxMembers: "RANKING_MAX_MEMBERS",
+  rankingShards: "RANKING_SHARDS",
   rateLimitIp: "RATE_LIMIT_IP",
   rateLimitKey: "RATE_LIMIT_KEY",
   rateLimitUser: "RATE_LIMIT_USER",

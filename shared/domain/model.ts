@@ -151,6 +151,9 @@ export const MAX_EXACT_COUNT = Number.MAX_SAFE_INTEGER;
 /** Members the all-time ranking of one counter type keeps (and each hour/day/week bucket). */
 export const DEFAULT_RANKING_MAX_MEMBERS = 10_000;
 
+/** Redis Cluster: hash tags each ranking is split over (RANKING_SHARDS). */
+export const DEFAULT_RANKING_SHARDS = 16;
+
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 

@@ -7,6 +7,7 @@ import {
   type CounterKind,
   type CounterTypes,
   DEFAULT_RANKING_MAX_MEMBERS,
+  DEFAULT_RANKING_SHARDS,
   type StoreName,
 } from "../domain/model.ts";
 
@@ -32,6 +33,8 @@ export interface Config {
   maxBodyBytes: number;
   /** RANKING_MAX_MEMBERS: members each ranking of a counter type keeps, the lowest trimmed. Default 10,000. */
   rankingMaxMembers: number;
+  /** RANKING_SHARDS: on Redis Cluster, hash tags each ranking is split over. Default 16. */
+  rankingShards: number;
   /** PORT and HOST of the local server (unused on Lambda). Default 8080 and 0.0.0.0. */
   port: number;
   host: string;
@@ -106,6 +109,7 @@ const EnvSchema = z.object({
   STORE_TIMEOUT_MS: intIn(10, 60_000, 1000),
   MAX_BODY_BYTES: intIn(256, 10 * 1024 * 1024, 64 * 1024),
   RANKING_MAX_MEMBERS: intIn(100, 10_000_000, DEFAULT_RANKING_MAX_MEMBERS),
+  RANKING_SHARDS: intIn(1, 1024, DEFAULT_RANKING_SHARDS),
   PORT: intIn(0, 65_535, 8080),
   HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "0.0.0.0"),
   API_KEYS: z._default(z.string(), ""),
@@ -212,6 +216,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     storeTimeoutMs: Number(e.STORE_TIMEOUT_MS),
     maxBodyBytes: Number(e.MAX_BODY_BYTES),
     rankingMaxMembers: Number(e.RANKING_MAX_MEMBERS),
+    rankingShards: Number(e.RANKING_SHARDS),
     port: Number(e.PORT),
     host: e.HOST,
     apiKeys,

@@ -9,7 +9,7 @@ import type { Config } from "../runtime/config.ts";
 import type { Logger } from "../runtime/logger.ts";
 
 export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {
-  const { keyPrefix, storeTimeoutMs: timeoutMs, rankingMaxMembers } = config;
+  const { keyPrefix, storeTimeoutMs: timeoutMs, rankingMaxMembers, rankingShards } = config;
   const bundled = process.env.HP_BUNDLED_STORE;
   if (bundled !== undefined && config.store !== bundled) {
     throw new ConfigError(
@@ -37,6 +37,7 @@ export async function createStore(config: Config, logger: Logger): Promise<Count
       keyPrefix,
       timeoutMs,
       rankingMaxMembers,
+      rankingShards,
       onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
     });
   }

@@ -14,6 +14,8 @@ export interface RedisStoreOptions {
   /** How long an Idempotency-Key is remembered. Default 24 h. */
   idempotencyTtlMs?: number;
   rankingMaxMembers?: number;
+  /** On a cluster: hash tags each ranking is split over (default 16). */
+  rankingShards?: number;
   onBackgroundError?: (error: unknown) => void;
 }
 
@@ -161,6 +163,7 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
     timeoutMs: options.timeoutMs,
     ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
     ...(options.rankingMaxMembers ? { rankingMaxMembers: options.rankingMaxMembers } : {}),
+    ...(options.rankingShards ? { rankingShards: options.rankingShards } : {}),
     cluster: client instanceof Cluster,
     ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   });

@@ -15,7 +15,7 @@ export interface AdminParts {
   dialect: "redis" | "upstash";
   exec(what: string, write: boolean, script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
   /** The ranking keys of a type at an instant (all, hour, day, week) and the buckets' TTLs. */
-  rankingKeys(type: string, now: number): { keys: string[]; ttls: string[] };
+  rankingKeys(type: string, now: number, resourceId: string): { keys: string[]; ttls: string[] };
   /** Pages of keys matching a pattern, by SCAN (every master on a cluster). */
   scan(match: string): AsyncIterable<string[]>;
 }
@@ -40,7 +40,7 @@ async function inParallel<T>(
 function setter(p: AdminParts, s: AdminScripts) {
   return async (counter: CounterKey, count: number, _now: number): Promise<void> => {
     const counterKey = p.keys.counter(counter.resourceId, counter.type, false);
-    const all = p.keys.ranking(counter.type, "all");
+    const all = p.keys.ranking(counter.type, "all", counter.resourceId);
     const args = [String(count), counter.resourceId, p.rankingCap];
     if (!p.cluster) {
       await p.exec("set counter", true, s.set, [counterKey, all], args);
@@ -56,7 +56,9 @@ function resetter(p: AdminParts, s: AdminScripts) {
     const unique = counter.kind === "unique";
     const counterKey = p.keys.counter(counter.resourceId, counter.type, unique);
     const dropped = unique ? [counterKey] : [counterKey, p.keys.users(counter.resourceId, counter.type)];
-    const rankings = ["all", ...liveBucketIds(now)].map((b) => p.keys.ranking(counter.type, b));
+    const rankings = ["all", ...liveBucketIds(now)].map((b) =>
+      p.keys.ranking(counter.type, b, counter.resourceId),
+    );
     if (!p.cluster) {
       await p.exec(
         "reset",
@@ -84,7 +86,7 @@ async function eraseOnShard(p: AdminParts, s: AdminScripts, userId: string, entr
   const args = [userId, p.rankingCap];
   for (const entry of entries) {
     const { type, resourceId } = entryOf(entry);
-    const ranking = p.rankingKeys(type, now);
+    const ranking = p.rankingKeys(type, now, resourceId);
     if (args.length === 2) args.push(...ranking.ttls);
     keys.push(p.keys.counter(resourceId, type, true), ...ranking.keys);
     args.push(entry, resourceId);
@@ -107,7 +109,7 @@ async function eraseOnCluster(
     const reply = (await p.exec("erase user", true, s.eraseOne, [counterKey], [userId])) as unknown[];
     if (num(reply[0]) === 1) {
       removed++;
-      const ranking = p.rankingKeys(type, now);
+      const ranking = p.rankingKeys(type, now, resourceId);
       const args = [resourceId, "-1", ...ranking.ttls, String(num(reply[1])), p.rankingCap];
       await p.exec("erase user ranking", true, rankScript(p), ranking.keys, args);
     }
@@ -188,7 +190,7 @@ function exporter(p: AdminParts, s: AdminScripts) {
 async function importOne(p: AdminParts, s: AdminScripts, record: CounterRecord): Promise<void> {
   const unique = record.kind === "unique";
   const counterKey = p.keys.counter(record.resourceId, record.type, unique);
-  const all = p.keys.ranking(record.type, "all");
+  const all = p.keys.ranking(record.type, "all", record.resourceId);
   const entry = `${record.type}:${record.resourceId}`;
   const users = record.users ?? [];
   let count = "0";

@@ -67,8 +67,11 @@ async function clusterFollowUps(
 ) {
   const applied = outcomes.flatMap((o, i) => (o.applied && !o.replayed ? [i] : []));
   const calls: Promise<unknown>[] = [];
-  for (const [type, items] of groupBy(commands, (c) => c.type, applied)) {
-    const ranking = p.rankingKeys(type, now);
+  // One call per ranking shard touched (a type's, or a type's shard's on a sharded cluster).
+  const shardOf = (c: IncrementCommand) => p.keys.ranking(c.type, "all", c.resourceId);
+  for (const items of groupBy(commands, shardOf, applied).values()) {
+    const first = commands[items[0] as number] as IncrementCommand;
+    const ranking = p.rankingKeys(first.type, now, first.resourceId);
     const args = [...ranking.ttls, p.rankingCap];
     for (const i of items) {
       const c = commands[i] as IncrementCommand;

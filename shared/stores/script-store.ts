@@ -15,6 +15,7 @@ import {
   type CounterStore,
   compareRanked,
   DEFAULT_RANKING_MAX_MEMBERS,
+  DEFAULT_RANKING_SHARDS,
   IDEMPOTENCY_TTL_MS,
   type IncrementCommand,
   type IncrementOutcome,
@@ -54,8 +55,10 @@ export interface ScriptStoreOptions {
   cluster: boolean;
   /** How long an Idempotency-Key is remembered. Default 24 h. */
   idempotencyTtlMs?: number;
-  /** Members each ranking key keeps, the lowest trimmed. Default 10,000. */
+  /** Members each ranking keeps, the lowest trimmed. Default 10,000. */
   rankingMaxMembers?: number;
+  /** Redis Cluster only: hash tags each ranking is split over. Default 16; 1 elsewhere. */
+  rankingShards?: number;
   /** Told about a failure that does not fail the request (a cluster ranking update). */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -171,23 +174,25 @@ function executor(transport: ScriptTransport, mapped: Parts["mapped"]): Exec {
  */
 function rankingKeysOf(keys: KeyLayout) {
   const cache = new Map<string, { second: number; keys: string[]; ttls: string[] }>();
-  return (type: string, now: number): { keys: string[]; ttls: string[] } => {
+  return (type: string, now: number, resourceId: string): { keys: string[]; ttls: string[] } => {
     const second = Math.floor(now / 1000);
-    const cached = cache.get(type);
+    // Unsharded, every resource of a type shares the keys: one entry per type.
+    const slot = keys.rankingShards === 1 ? type : keys.ranking(type, "", resourceId);
+    const cached = cache.get(slot);
     if (cached?.second === second) return cached;
     const { hour, day, week } = windowBucketsAt(now);
     const start = second * 1000;
     const entry = {
       second,
       keys: [
-        keys.ranking(type, "all"),
-        keys.ranking(type, hour.id),
-        keys.ranking(type, day.id),
-        keys.ranking(type, week.id),
+        keys.ranking(type, "all", resourceId),
+        keys.ranking(type, hour.id, resourceId),
+        keys.ranking(type, day.id, resourceId),
+        keys.ranking(type, week.id, resourceId),
       ],
       ttls: [String(hour.expiresAt - start), String(day.expiresAt - start), String(week.expiresAt - start)],
     };
-    cache.set(type, entry);
+    cache.set(slot, entry);
     return entry;
   };
 }
@@ -273,7 +278,7 @@ export function itemOf(p: Parts, command: IncrementCommand) {
   const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
   const unique = kind === "unique";
   const counterKey = keys.counter(resourceId, type, unique);
-  const ranking = p.rankingKeys(type, now);
+  const ranking = p.rankingKeys(type, now, resourceId);
   const indexed = unique && !cluster;
   const itemKeys = [
     counterKey,
@@ -430,24 +435,36 @@ function pairs(flat: unknown[] | undefined): RankedItem[] {
   return items;
 }
 
+/**
+ * The top of a ranking: each shard's top `limit` (with its ties at the lowest score), one
+ * call per shard in parallel, merged. Exact, because a resource lives in one shard only.
+ */
 function ranker(p: Parts) {
   return async (query: RankingQuery): Promise<RankedItem[]> => {
     const bucket = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
-    const key = p.keys.ranking(query.type, bucket);
-    const reply = (await p.exec(
-      "ranking",
-      false,
-      p.scripts.ranking,
-      [key],
-      [String(query.limit)],
-    )) as unknown[][];
-    return [...pairs(reply[0]).sort(compareRanked), ...pairs(reply[1])].slice(0, query.limit);
+    const shardKeys = p.keys.rankingShardKeys(query.type, bucket);
+    const replies = await Promise.all(
+      shardKeys.map(
+        async (key) =>
+          (await p.exec("ranking", false, p.scripts.ranking, [key], [String(query.limit)])) as unknown[][],
+      ),
+    );
+    if (replies.length === 1) {
+      const [reply] = replies as [unknown[][]];
+      return [...pairs(reply[0]).sort(compareRanked), ...pairs(reply[1])].slice(0, query.limit);
+    }
+    return replies
+      .flatMap((r) => [...pairs(r[0]), ...pairs(r[1])])
+      .sort(compareRanked)
+      .slice(0, query.limit);
   };
 }
 
 export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
   const mapped = errorMapper(transport, options.timeoutMs);
-  const keys = new KeyLayout(options.keyPrefix);
+  // Sharded on a cluster only: one shard keeps an increment one script elsewhere.
+  const shards = options.cluster ? (options.rankingShards ?? DEFAULT_RANKING_SHARDS) : 1;
+  const keys = new KeyLayout(options.keyPrefix, shards);
   const parts: Parts = {
     transport,
     options,
@@ -457,7 +474,8 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     mapped,
     rankingKeys: rankingKeysOf(keys),
     idempotencyTtl: String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS),
-    rankingCap: String(options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS),
+    // Each shard keeps its share of the cap; a type's top 100 stays exact while a shard keeps 100 or more.
+    rankingCap: String(Math.ceil((options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS) / shards)),
   };
   const limit = limiter(parts);
   const admin = scriptAdmin({

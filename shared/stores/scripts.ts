@@ -9,8 +9,26 @@ import { createHash } from "node:crypto";
  * so the increment script may touch them all); identifiers cannot contain braces.
  * Ranking keys of one counter type share the tag `{type}` under `rank:`.
  */
+/** A resource's ranking shard: FNV-1a of its id, so it never moves. */
+export function shardOf(resourceId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < resourceId.length; i++) {
+    hash ^= resourceId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
 export class KeyLayout {
-  constructor(private readonly prefix: string) {}
+  /**
+   * `rankingShards` > 1 (Redis Cluster): each ranking is split over that many hash tags,
+   * `{type:shard}`, a resource always in the same shard, so one type's ranking writes spread
+   * over the cluster's nodes instead of all landing on one.
+   */
+  constructor(
+    private readonly prefix: string,
+    readonly rankingShards = 1,
+  ) {}
   counter(resourceId: string, type: string, unique: boolean): string {
     return `${this.prefix}:{${resourceId}}:${unique ? "u" : "t"}:${type}`;
   }
@@ -42,9 +60,18 @@ export class KeyLayout {
   rateWindow(subject: string, window: number): string {
     return `${this.prefix}:rl:{${subject}}:${window}`;
   }
-  /** `bucket` is `all` or a bucket id such as `d20261126`. */
-  ranking(type: string, bucket: string): string {
-    return `${this.prefix}:rank:{${type}}:${bucket}`;
+  /** `bucket` is `all` or a bucket id such as `d20261126`; sharded, the resource picks the shard. */
+  ranking(type: string, bucket: string, resourceId = ""): string {
+    if (this.rankingShards === 1) return `${this.prefix}:rank:{${type}}:${bucket}`;
+    return `${this.prefix}:rank:{${type}:${shardOf(resourceId, this.rankingShards)}}:${bucket}`;
+  }
+  /** Every shard's key of a ranking, for reads that merge them. */
+  rankingShardKeys(type: string, bucket: string): string[] {
+    if (this.rankingShards === 1) return [this.ranking(type, bucket)];
+    return Array.from(
+      { length: this.rankingShards },
+      (_, s) => `${this.prefix}:rank:{${type}:${s}}:${bucket}`,
+    );
   }
 }
 

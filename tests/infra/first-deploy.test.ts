@@ -118,6 +118,7 @@ describe("context checked at synth", () => {
     ["a store deadline", { storeTimeoutMs: 5 }, /storeTimeoutMs: must be an integer from 10 to 60000/],
     ["a body limit", { maxBodyBytes: 10 }, /maxBodyBytes: must be an integer from 256/],
     ["a ranking cap", { rankingMaxMembers: 5 }, /rankingMaxMembers: must be an integer from 100/],
+    ["ranking shards", { rankingShards: 0 }, /rankingShards: must be an integer from 1/],
     ["a rate limit", { rateLimitIp: "lots" }, /rateLimitIp: must be N\/S/],
     ["read auth without keys", { readAuth: true }, /readAuth: needs apiKeysSecret/],
     [
@@ -318,6 +319,7 @@ describe("app settings", () => {
       storeTimeoutMs: 500,
       maxBodyBytes: 4096,
       rankingMaxMembers: 500,
+      rankingShards: 8,
       rateLimitIp: "100/60",
       rateLimitKey: "1000/60",
       rateLimitUser: "10/1",
@@ -328,6 +330,7 @@ describe("app settings", () => {
         STORE_TIMEOUT_MS: "500",
         MAX_BODY_BYTES: "4096",
         RANKING_MAX_MEMBERS: "500",
+        RANKING_SHARDS: "8",
         RATE_LIMIT_IP: "100/60",
         RATE_LIMIT_KEY: "1000/60",
         RATE_LIMIT_USER: "10/1",

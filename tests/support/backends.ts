@@ -12,6 +12,7 @@ import { startUpstashEndpoint, type UpstashEndpoint } from "./upstash-endpoint.t
 export interface StoreOptions {
   idempotencyTtlMs?: number;
   rankingMaxMembers?: number;
+  rankingShards?: number;
   timeoutMs?: number;
 }
 

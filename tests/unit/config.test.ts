@@ -73,6 +73,9 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ RANKING_MAX_MEMBERS: "5" })).toThrow(
       /RANKING_MAX_MEMBERS: must be an integer from 100/,
     );
+    expect(loadConfig({}).rankingShards).toBe(16);
+    expect(loadConfig({ RANKING_SHARDS: "4" }).rankingShards).toBe(4);
+    expect(() => loadConfig({ RANKING_SHARDS: "0" })).toThrow(/RANKING_SHARDS: must be an integer from 1/);
   });
 
   it("names every bad variable in one message", () => {
