@@ -238,6 +238,8 @@ export interface MonitoringInputs {
   api: apigwv2.HttpApi;
   functions: Record<string, CounterFunction>;
   cache?: CacheLimits;
+  /** Alarms made elsewhere (the events queue's) that notify the same topic. */
+  extraAlarms?: cloudwatch.Alarm[];
 }
 
 /** Alarms (to the topic, when there is one) and the dashboard. */
@@ -259,6 +261,7 @@ export function monitoring(scope: Construct, props: HighPressStackProps, inputs:
     }),
     ...functionAlarms(scope, inputs.functions),
     ...(inputs.cache ? cacheAlarms(scope, inputs.cache) : []),
+    ...(inputs.extraAlarms ?? []),
   ];
   if (topic) for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
   new cloudwatch.Dashboard(scope, "Dashboard", {

@@ -11,9 +11,11 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import { CATCH_ALL_FUNCTION, FUNCTION_IDS, type FunctionId, ROUTES } from "../shared/http/routes.ts";
+import { CATCH_ALL_FUNCTION, ROUTES } from "../shared/http/routes.ts";
+import { FUNCTION_IDS, type FunctionId } from "./bundling.ts";
 import { type CounterCache, cacheMaxEcpuPerSecond, cacheMaxStorageGb, counterCache } from "./cache.ts";
 import { CounterFunction } from "./counter-function.ts";
+import { CONSUMER_TIMEOUT, eventsQueue } from "./events-queue.ts";
 import { monitoring } from "./monitoring.ts";
 import {
   appSettingsEnvironment,
@@ -86,7 +88,9 @@ export class HighPressStack extends Stack {
       this.grantSecrets(fn, readable, props);
     }
     this.api = this.httpApi(props);
+    const events = eventsQueue(this, this.functions.EventsFunction, this.functions.ConsumerFunction);
     monitoring(this, props, {
+      extraAlarms: events.alarms,
       api: this.api,
       functions: this.functions,
       ...(cache
@@ -118,6 +122,7 @@ export class HighPressStack extends Stack {
         sourceMaps: props.sourceMaps ?? false,
         tracing: props.tracing ?? false,
         ...cache?.network,
+        ...(fid === "ConsumerFunction" ? { timeout: CONSUMER_TIMEOUT } : {}),
       });
     return Object.fromEntries(FUNCTION_IDS.map((fid) => [fid, make(fid)])) as Record<
       FunctionId,
@@ -198,10 +203,9 @@ export class HighPressStack extends Stack {
   /** The API: each route to its function; whatever no route matches goes to the get function, which answers the spec's JSON 404 or 405. */
   private httpApi(props: HighPressStackProps): apigwv2.HttpApi {
     const integrations = Object.fromEntries(
-      Object.entries(this.functions).map(([fid, fn]) => [
-        fid,
-        new HttpLambdaIntegration(`${fid}Integration`, fn),
-      ]),
+      Object.entries(this.functions)
+        .filter(([fid]) => fid !== "ConsumerFunction")
+        .map(([fid, fn]) => [fid, new HttpLambdaIntegration(`${fid}Integration`, fn)]),
     ) as Record<FunctionId, HttpLambdaIntegration>;
     const api = new apigwv2.HttpApi(this, "Api", {
       apiName: `${this.stackName}-api`,

@@ -82,6 +82,28 @@ export interface RankedItem {
 
 export type StoreName = "memory" | "redis" | "upstash";
 
+/**
+ * An event accepted for counting later (POST /api/v1/counter/events): an increment with an
+ * id that makes it count once however often it is delivered.
+ */
+export interface QueuedEvent {
+  eventId: string;
+  resourceId: string;
+  type: string;
+  kind: CounterKind;
+  userId: string;
+  delta: number;
+}
+
+/** Where accepted events wait to be counted: SQS on AWS, the store's own queue locally. */
+export interface EventQueue {
+  /** Durably queues the events (one message); resolves once they are. */
+  send(events: readonly QueuedEvent[]): Promise<void>;
+}
+
+/** How long an event_id is remembered, so that a redelivery or a retried POST counts nothing twice. */
+export const EVENT_DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
+
 /** A counter named by resource and type. */
 export interface CounterKey {
   resourceId: string;
@@ -127,6 +149,19 @@ export interface CounterStore extends CounterAdmin {
    * shard, where nothing is applied unless all can be; on Redis Cluster one call per slot.
    * Throws as increment does, with the failing item's index.
    */
+  /**
+   * Applies queued events of one counter in one call, coalesced (one INCRBY of their sum,
+   * one PFADD of their users, one ranking update), each event once by its id within 24 h, in
+   * order (a like then an unlike of one user nets to nothing). Returns how many were new.
+   * Throws CountLimitError, applying nothing, when the sum would pass MAX_EXACT_COUNT.
+   */
+  applyEvents(events: readonly QueuedEvent[], now: number): Promise<number>;
+  /** The store's own event queue (local server): append a message, take up to n, remove taken ones. */
+  eventQueue: {
+    push(message: string): Promise<void>;
+    peek(max: number): Promise<string[]>;
+    remove(messages: readonly string[]): Promise<void>;
+  };
   incrementMany(
     commands: readonly IncrementCommand[],
     limits: readonly RateLimit[],

@@ -4,7 +4,8 @@
 
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import type { CounterStore, CounterTypes } from "../domain/model.ts";
+import { encodeEvents } from "../domain/events.ts";
+import type { CounterStore, CounterTypes, EventQueue } from "../domain/model.ts";
 import type { Config, RateLimits, RateRule } from "../runtime/config.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
@@ -12,6 +13,7 @@ import { adminHandlers } from "./handlers/admin.ts";
 import { badgeHandlers } from "./handlers/badge.ts";
 import type { HandlerDeps, RouteHandlers } from "./handlers/context.ts";
 import { counterHandlers } from "./handlers/counters.ts";
+import { eventHandlers } from "./handlers/events.ts";
 import { healthHandlers } from "./handlers/health.ts";
 import { rankingHandlers } from "./handlers/ranking.ts";
 import type { RequestRecord } from "./observe.ts";
@@ -39,6 +41,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** Keys accepted on writes; empty means writes are open. */
   apiKeys: readonly string[];
+  /** Where POST /events queues events: SQS on AWS. Default: the store's own queue (the local server consumes it). */
+  eventQueue?: EventQueue;
   /** Keys accepted on the admin routes (ADMIN_KEYS); empty or absent: those routes do not exist. */
   adminKeys?: readonly string[];
   /** Reads need a key too (READ_AUTH). Default false. */
@@ -85,6 +89,11 @@ export function appSettings(config: Config): AppSettings {
 }
 
 const NO_PLATFORM: Platform = { clientAddress: () => undefined };
+
+/** The store's own event queue, one message per POST: what the local server consumes. */
+const storeQueue = (store: CounterStore, now: () => number): EventQueue => ({
+  send: (events) => store.eventQueue.push(encodeEvents(events, now())),
+});
 const DEFAULT_AUTH_FAILURE_LIMIT: RateRule = { limit: 20, windowMs: 60_000 };
 
 /** What createApp made for an app, so that addRoute can guard more routes like the API's own. */
@@ -173,13 +182,15 @@ export function createApp(deps: AppDeps, fn?: FunctionId): HighPressApp {
     pipeline,
     now,
   });
-  const handlerDeps: HandlerDeps = { ...deps, now, guards, pipeline, platform };
+  const eventQueue = deps.eventQueue ?? storeQueue(deps.store, now);
+  const handlerDeps: HandlerDeps = { ...deps, now, guards, pipeline, platform, eventQueue };
   const handlers: RouteHandlers = {
     ...healthHandlers(handlerDeps),
     ...counterHandlers(handlerDeps),
     ...rankingHandlers(handlerDeps),
     ...badgeHandlers(handlerDeps),
     ...adminHandlers(handlerDeps),
+    ...eventHandlers(handlerDeps),
   };
   const app: HighPressApp = new Hono<HighPressEnv>();
   parts.set(app, { guards });

@@ -161,8 +161,8 @@ function operationOf(route: RouteSpec, types: Types, examples: ExampleTypes): Js
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses: {
-      "200": {
-        description: "OK",
+      [String(route.answer.status ?? 200)]: {
+        description: route.answer.status === 202 ? "Accepted: queued, counted shortly after" : "OK",
         content: {
           [route.answer.mediaType ?? "application/json"]: {
             schema: { $ref: `#/components/schemas/${route.answer.name}` },

@@ -23,6 +23,11 @@ export const IncrementsResponse = z.object({
   data: z.array(IncrementResponse.shape.data),
 });
 
+export const AcceptedResponse = z.object({
+  success: z.literal(true),
+  data: z.object({ accepted: count }),
+});
+
 export const CounterResponse = z.object({
   success: z.literal(true),
   data: z.object({
@@ -85,5 +90,6 @@ export type BatchResult = z.output<typeof BatchResponse>["data"];
 export type HotResult = z.output<typeof HotResponse>["data"];
 export type EraseResult = z.output<typeof EraseResponse>["data"];
 export type IncrementsResult = z.output<typeof IncrementsResponse>["data"];
+export type AcceptedResult = z.output<typeof AcceptedResponse>["data"];
 export type HealthResult = z.output<typeof HealthResponse>;
 export type ErrorBody = z.output<typeof ErrorResponse>;

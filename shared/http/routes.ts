@@ -8,6 +8,7 @@
 import * as z from "zod/mini";
 import { PERIODS } from "../domain/model.ts";
 import {
+  AcceptedResponse,
   BadgeResponse,
   BatchResponse,
   CounterResponse,
@@ -22,6 +23,7 @@ import {
   BADGE_LABEL_MAX,
   BatchBody,
   DEFAULT_RANKING_LIMIT,
+  EventsBody,
   IDEMPOTENCY_KEY,
   IDENTIFIER,
   IncrementBody,
@@ -36,6 +38,7 @@ export const FUNCTIONS = {
   GetFunction: "get",
   BatchFunction: "batch",
   AdminFunction: "admin",
+  EventsFunction: "events",
 } as const;
 export type FunctionId = keyof typeof FUNCTIONS;
 export const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
@@ -46,6 +49,7 @@ export type RouteId =
   | "health"
   | "increment"
   | "incrementMany"
+  | "queueEvents"
   | "batch"
   | "hot"
   | "getCounter"
@@ -86,6 +90,8 @@ export interface RouteSpec {
     schema: z.ZodMiniType;
     example: (t: ExampleTypes) => unknown;
     mediaType?: "image/svg+xml";
+    /** The success status when not 200 (202 for queued events). */
+    status?: 202;
   };
   /** Error statuses beyond 500 and 503 (which every route may answer), each with an example message. */
   errors: [number, string][];
@@ -211,6 +217,41 @@ export const ROUTES: readonly RouteSpec[] = [
       ...BODY_ERRORS,
       [409, "increments[0].increment: the count would exceed 9007199254740991; nothing was applied"],
       [422, "Idempotency-Key: this key was already used with a different request for increments[1]"],
+      [429, "Too many requests"],
+    ],
+  },
+  {
+    id: "queueEvents",
+    method: "POST",
+    path: "/api/v1/counter/events",
+    fn: "EventsFunction",
+    auth: "write",
+    tag: "counters",
+    summary: "Queue 1 to 100 increments as events, counted shortly after (202)",
+    description:
+      "The items of a batch of increments, each with an optional `event_id` (1-128 printable ASCII). Answers 202 once the events are durably queued, before they are counted (on AWS an SQS queue, locally the store; counted within a few seconds). A consumer applies them coalesced, one store call per counter, each event once: a redelivery, or a retried POST with the same `event_id`s or the same `Idempotency-Key`, within 24 h counts nothing twice. Events without an event_id or a key are counted once per POST.",
+    headers: IDEMPOTENCY_HEADERS,
+    body: {
+      schema: EventsBody,
+      examples: (t) => ({
+        views: {
+          events: [
+            { resource_id: "article_001", counter_type: t.total, user_id: "user_123", event_id: "e-123" },
+            { resource_id: "article_001", counter_type: t.total, user_id: "user_456", event_id: "e-124" },
+          ],
+        },
+      }),
+    },
+    answer: {
+      name: "AcceptedResult",
+      schema: AcceptedResponse,
+      status: 202,
+      example: () => ({ success: true, data: { accepted: 2 } }),
+    },
+    errors: [
+      [400, "events[1].event_id: must be 1-128 printable ASCII characters"],
+      [401, "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)"],
+      ...BODY_ERRORS,
       [429, "Too many requests"],
     ],
   },

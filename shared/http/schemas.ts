@@ -90,5 +90,26 @@ export const IncrementsBody = z.object(
   { error: "must be a JSON object" },
 );
 
+export const EventsBody = z.object(
+  {
+    events: z
+      .array(
+        z.object({
+          ...IncrementBody.shape,
+          event_id: z.optional(
+            z.string().check(z.regex(IDEMPOTENCY_KEY, "must be 1-128 printable ASCII characters")),
+          ),
+        }),
+        { error: required("an array") },
+      )
+      .check(
+        z.minLength(1, "must hold at least 1 event"),
+        z.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} events`),
+      ),
+  },
+  { error: "must be a JSON object" },
+);
+
 export type IncrementInput = z.input<typeof IncrementBody>;
+export type EventInput = z.input<typeof EventsBody>["events"][number];
 export type BatchQuery = z.input<typeof BatchBody>["queries"][number];

@@ -103,18 +103,35 @@ export function checkIncrement(body: unknown, types: CounterTypes): IncrementReq
   };
 }
 
-/** The items of a batch of increments' body, or a 400 for the body's shape. */
-function incrementItems(body: unknown): unknown[] {
+/** The items of a batch's body (`increments` or `events`), or a 400 for the body's shape. */
+function batchItems(body: unknown, field: "increments" | "events"): unknown[] {
   const refuse = (path: string, message: string) => new ValidationError([{ path, message }]);
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw refuse("body", "must be a JSON object");
-  const items = (body as { increments?: unknown }).increments;
-  if (items === undefined) throw refuse("increments", "is required");
-  if (!Array.isArray(items)) throw refuse("increments", "must be an array");
+  const items = (body as Record<string, unknown>)[field];
+  if (items === undefined) throw refuse(field, "is required");
+  if (!Array.isArray(items)) throw refuse(field, "must be an array");
   if (items.length < 1 || items.length > MAX_BATCH) {
-    throw refuse("increments", `must hold 1 to ${MAX_BATCH} increments, got ${items.length}`);
+    throw refuse(field, `must hold 1 to ${MAX_BATCH} ${field}, got ${items.length}`);
   }
   return items;
+}
+
+/** Each item as a single increment, or its problems named `<field>[i].<path>` in `details`. */
+function parseItems(items: unknown[], types: CounterTypes, field: string, details: ErrorDetail[]) {
+  return items.map((item, i) => {
+    const fast = acceptIncrement(item, types);
+    if (fast) return fast;
+    try {
+      return checkIncrement(item, types);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      for (const d of error.details ?? []) {
+        details.push({ path: `${field}[${i}]${d.path === "body" ? "" : `.${d.path}`}`, message: d.message });
+      }
+      return undefined;
+    }
+  });
 }
 
 /**
@@ -123,24 +140,32 @@ function incrementItems(body: unknown): unknown[] {
  */
 export function parseIncrements(body: unknown, types: CounterTypes): IncrementRequest[] {
   const details: ErrorDetail[] = [];
-  const requests = incrementItems(body).map((item, i) => {
-    const fast = acceptIncrement(item, types);
-    if (fast) return fast;
-    try {
-      return checkIncrement(item, types);
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      for (const d of error.details ?? []) {
-        details.push({
-          path: `increments[${i}]${d.path === "body" ? "" : `.${d.path}`}`,
-          message: d.message,
-        });
-      }
-      return undefined;
-    }
-  });
+  const requests = parseItems(batchItems(body, "increments"), types, "increments", details);
   if (details.length > 0) throw new ValidationError(details);
   return requests as IncrementRequest[];
+}
+
+export interface EventRequest extends IncrementRequest {
+  eventId?: string;
+}
+
+/**
+ * Validates queued events: each by the rules of a single increment, plus an optional
+ * `event_id` (1-128 printable ASCII); a ValidationError names every bad field by index.
+ */
+export function parseEvents(body: unknown, types: CounterTypes): EventRequest[] {
+  const items = batchItems(body, "events");
+  const details: ErrorDetail[] = [];
+  const requests = parseItems(items, types, "events", details);
+  const events = requests.map((request, i) => {
+    const eventId = (items[i] as { event_id?: unknown } | null)?.event_id;
+    if (eventId !== undefined && (typeof eventId !== "string" || !IDEMPOTENCY_KEY.test(eventId))) {
+      details.push({ path: `events[${i}].event_id`, message: "must be 1-128 printable ASCII characters" });
+    }
+    return request && typeof eventId === "string" ? { ...request, eventId } : request;
+  });
+  if (details.length > 0) throw new ValidationError(details);
+  return events as EventRequest[];
 }
 
 export interface CounterRef {

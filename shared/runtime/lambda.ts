@@ -3,21 +3,20 @@
 // error and a 503 envelope (not a bare 502); the next invocation tries again.
 
 import { randomUUID } from "node:crypto";
-import { ConfigError } from "../domain/errors.ts";
 import { appSettings, createApp } from "../http/http-app.ts";
 import { envelope, STATUS_TITLES } from "../http/http-errors.ts";
 import { emfLine, type RequestRecord } from "../http/observe.ts";
 import { answerHeaders } from "../http/pipeline.ts";
 import type { FunctionId } from "../http/routes.ts";
 import { createStore } from "../stores/create.ts";
+import { type Env, readSecretFromAws, resolveSecrets, type SecretReader } from "./secrets.ts";
+import { sqsEventQueue } from "./sqs-queue.ts";
+
+export type { SecretReader };
+
 import { loadConfig } from "./config.ts";
 import { lambdaPlatform, type ProxyResult, type Refusal, toResult, translate } from "./lambda-adapter.ts";
 import { createLogger, type Logger } from "./logger.ts";
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** Reads a secret's string value by name or ARN. */
-export type SecretReader = (id: string) => Promise<string>;
 
 export interface LambdaOptions {
   /** Default: process.env. */
@@ -35,47 +34,6 @@ export interface LambdaHandler {
   (event: unknown, context?: unknown): Promise<ProxyResult>;
   /** Settles when the first start attempt has (a function awaits it in its init phase). */
   warm: Promise<void>;
-}
-
-/** Variables whose value is read from the secret named by `<VARIABLE>_SECRET` (name or ARN). */
-const SECRET_BACKED = ["UPSTASH_REDIS_REST_TOKEN", "API_KEYS", "ADMIN_KEYS"] as const;
-
-const readSecretFromAws: SecretReader = async (id) => {
-  // Provided by the Lambda runtime; the bundler leaves @aws-sdk/* out.
-  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
-  const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: id }));
-  if (out.SecretString === undefined) throw new ConfigError(`secret ${id} has no string value`);
-  return out.SecretString;
-};
-
-/** API and admin keys may be stored as a JSON array of strings or as a comma-separated list. */
-function keysFrom(name: string, value: string): string {
-  const text = value.trim();
-  if (!text.startsWith("[")) return text;
-  const parsed: unknown = JSON.parse(text);
-  if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === "string")) {
-    throw new ConfigError(`${name}_SECRET: must hold a JSON array of strings or a comma-separated list`);
-  }
-  return parsed.join(",");
-}
-
-async function resolveSecrets(env: Env, readSecret: SecretReader): Promise<Env> {
-  const resolved: Record<string, string | undefined> = { ...env };
-  await Promise.all(
-    SECRET_BACKED.map(async (name) => {
-      const id = env[`${name}_SECRET`];
-      if (!id) return;
-      if (env[name]) throw new ConfigError(`${name}: set it or ${name}_SECRET, not both`);
-      let value: string;
-      try {
-        value = await readSecret(id);
-      } catch (error) {
-        throw new ConfigError(`${name}_SECRET: could not read secret ${id}`, { cause: error });
-      }
-      resolved[name] = name === "UPSTASH_REDIS_REST_TOKEN" ? value.trim() : keysFrom(name, value);
-    }),
-  );
-  return resolved;
 }
 
 function startFailure(): ProxyResult {
@@ -133,8 +91,18 @@ export function createLambdaHandler(fn: FunctionId, options: LambdaOptions = {})
       const store = await createStore(config, logger);
       // Connect now, in the init phase, so the first request does not pay for it.
       await store.ping().catch((error: unknown) => logger.warn("store not reachable at start", { error }));
+      // EventsFunction sends accepted events to SQS (EVENTS_QUEUE_URL); without it they wait in the store.
+      const queueUrl = env.EVENTS_QUEUE_URL;
+      const eventQueue = queueUrl ? sqsEventQueue(queueUrl, { timeoutMs: config.storeTimeoutMs }) : undefined;
       const app = createApp(
-        { store, ...appSettings(config), logger, platform: lambdaPlatform, observe: record },
+        {
+          store,
+          ...appSettings(config),
+          logger,
+          platform: lambdaPlatform,
+          observe: record,
+          ...(eventQueue ? { eventQueue } : {}),
+        },
         fn,
       );
       logger.info("highpress function ready", {

@@ -15,6 +15,7 @@ import { CLIENT_CLOSED } from "../http/pipeline.ts";
 import { createStore } from "../stores/create.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { loadDotEnv } from "./env-file.ts";
+import { startLocalConsumer } from "./events-consumer.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
 const nodePlatform: Platform = {
@@ -128,7 +129,16 @@ async function main(): Promise<void> {
     process.stderr.write(`highpress: ${why}\n`);
     process.exit(1);
   });
-  stopOnSignals(server, () => store.close(), logger);
+  // Queued events (POST /api/v1/counter/events) wait in the store; this process counts them.
+  const consumer = startLocalConsumer(store, logger);
+  stopOnSignals(
+    server,
+    async () => {
+      await consumer.stop();
+      await store.close();
+    },
+    logger,
+  );
 }
 
 await main();

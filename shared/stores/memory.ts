@@ -13,10 +13,12 @@ import {
   type CounterStore,
   compareRanked,
   DEFAULT_RANKING_MAX_MEMBERS,
+  EVENT_DEDUPE_TTL_MS,
   IDEMPOTENCY_TTL_MS,
   type IncrementCommand,
   type IncrementOutcome,
   MAX_EXACT_COUNT,
+  type QueuedEvent,
   type RankedItem,
   type RankingQuery,
   type RateLimit,
@@ -96,6 +98,10 @@ class MemoryCounters {
   private readonly idempotency = new Map<string, IdempotencyRecord>();
   private readonly rankings = new Map<string, RankingBucket>();
   private readonly windows = new Map<string, { count: number; expiresAt: number }>();
+  /** Event ids applied, by counter and id, with when they may be forgotten (capped as records are). */
+  private readonly eventIds = new Map<string, number>();
+  /** The local event queue's messages. */
+  readonly queue: string[] = [];
   /** The unique counters each user is in, for erasure. */
   private readonly userIndex = new Map<string, Set<string>>();
   private lastSweep = 0;
@@ -233,6 +239,32 @@ class MemoryCounters {
     if (replay) return replay;
     this.countAgainst(command.limits ?? [], command.now);
     return this.applyAndRecord(command);
+  }
+
+  /** As the events script: new ids found and a total's sum checked first, then applied in order, coalesced. */
+  async applyEvents(events: readonly QueuedEvent[], now: number): Promise<number> {
+    const first = events[0];
+    if (!first) return 0;
+    const key = counterKey(first.resourceId, first.type);
+    const seen = new Set<string>();
+    const fresh = events.filter((e) => {
+      const expires = this.eventIds.get(`${key}\n${e.eventId}`);
+      if (seen.has(e.eventId) || (expires !== undefined && expires > now)) return false;
+      seen.add(e.eventId);
+      return true;
+    });
+    const sum = fresh.reduce((total, e) => total + e.delta, 0);
+    if (first.kind === "total" && (this.totals.get(key) ?? 0) + sum > MAX_EXACT_COUNT) {
+      throw new CountLimitError(MAX_EXACT_COUNT);
+    }
+    let net = 0;
+    for (const e of fresh) {
+      setCapped(this.eventIds, `${key}\n${e.eventId}`, now + EVENT_DEDUPE_TTL_MS, this.maxRecords);
+      if (this.apply({ ...e, now }).applied) net += e.delta;
+    }
+    const count = first.kind === "unique" ? (this.members.get(key)?.size ?? 0) : (this.totals.get(key) ?? 0);
+    if (net !== 0) this.rank({ ...first, delta: net, now }, count);
+    return fresh.length;
   }
 
   /** As the batch script: every item checked (keys, counts, limits), then the new ones applied in order. */
@@ -381,6 +413,19 @@ export function createMemoryStore(
     name: "memory",
     increment: (command) => counters.increment(command),
     incrementMany: (commands, limits, now) => counters.incrementMany(commands, limits, now),
+    applyEvents: (events, now) => counters.applyEvents(events, now),
+    eventQueue: {
+      push: async (message) => {
+        counters.queue.push(message);
+      },
+      peek: async (max) => counters.queue.slice(0, max),
+      remove: async (messages) => {
+        for (const m of messages) {
+          const at = counters.queue.indexOf(m);
+          if (at >= 0) counters.queue.splice(at, 1);
+        }
+      },
+    },
     read: (queries) => counters.read(queries),
     ranking: (query) => counters.ranking(query),
     limit: (limits, now) => counters.limit(limits, now),

@@ -29,6 +29,7 @@ import {
 } from "../domain/model.ts";
 import { scriptAdmin } from "./script-admin.ts";
 import { batchIncrementer } from "./script-batch.ts";
+import { eventApplier, storeEventQueue } from "./script-events.ts";
 import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
@@ -492,6 +493,8 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     name: options.name,
     increment: incrementer(parts, limit),
     incrementMany: batchIncrementer(parts, limit),
+    applyEvents: eventApplier(parts),
+    eventQueue: storeEventQueue(parts),
     read: reader(parts),
     ranking: ranker(parts),
     limit,

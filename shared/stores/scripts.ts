@@ -56,6 +56,14 @@ export class KeyLayout {
       ? { resourceId: match[1] as string, unique: match[2] === "u", type: match[3] as string }
       : undefined;
   }
+  /** The event_ids applied to a counter in the last 24 h (a sorted set scored by time), for exactly-once. */
+  eventIds(resourceId: string, type: string): string {
+    return `${this.prefix}:{${resourceId}}:e:${type}`;
+  }
+  /** The local event queue (a list of messages), when there is no SQS. */
+  eventQueue(): string {
+    return `${this.prefix}:events:queue`;
+  }
   /** A rate-limit window of one subject (`ip:…`, `key:…`, `user:…`): its own hash tag. */
   rateWindow(subject: string, window: number): string {
     return `${this.prefix}:rl:{${subject}}:${window}`;
@@ -271,6 +279,71 @@ for i = 5, #ARGV, 3 do rank(1, 0, ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[
 return 1
 `;
 
+// Queued events of one counter, coalesced. KEYS 1 counter, 2 users HLL (the counter for a
+// unique type), 3 the event_ids seen (a sorted set scored by time), 4..7 rankings (absent on
+// Cluster), 8.. the users' indexes (unique types on a single shard). ARGV 1 kind (u|t), 2 now
+// ms, 3 how long ids are remembered (ms), 4 resource id, 5..7 bucket TTLs ms, 8 ranking cap,
+// 9 largest exact count, 10 the index entry, 11 '1' when KEYS 4..7 are there, then per
+// event its id, user, delta and the index of its user's index key (0: none). Each id counts
+// once: first the new ones are found (and a total's sum checked against the largest count:
+// {0, count, 4} applies nothing), then applied in order. Returns {new events, count, 0,
+// net change, then '+user' or '-user' per membership changed (Cluster's index call)}.
+const EVENTS_BODY = `${RANK_FN}
+local kind, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - ttl)
+local fresh, seen, sum = {}, {}, 0
+for i = 12, #ARGV, 4 do
+  local id = ARGV[i]
+  if not seen[id] and not redis.call('ZSCORE', KEYS[3], id) then
+    seen[id] = true
+    fresh[#fresh + 1] = i
+    sum = sum + tonumber(ARGV[i + 2])
+  end
+end
+local current = kind == 't' and tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if kind == 't' and current + sum > tonumber(ARGV[9]) then return {0, string.format('%.0f', current), 4} end
+local net, users, changed = 0, {}, {}
+for _, i in ipairs(fresh) do
+  redis.call('ZADD', KEYS[3], now, ARGV[i])
+  local user, delta, ix = ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  if kind == 'u' then
+    if redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[1], user) == 1 then
+      net = net + delta
+      changed[#changed + 1] = (delta > 0 and '+' or '-') .. user
+      if ix > 0 then redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[ix], ARGV[10]) end
+    end
+  else
+    net = net + delta
+    users[#users + 1] = user
+  end
+end
+if #fresh > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+local count
+if kind == 'u' then
+  count = redis.call('SCARD', KEYS[1])
+else
+  count = net > 0 and redis.call('INCRBY', KEYS[1], net) or current
+  if #users > 0 then redis.call('PFADD', KEYS[2], unpack(users)) end
+end
+if net ~= 0 and ARGV[11] == '1' then rank(4, 4, ARGV[4], net, count, tonumber(ARGV[8]), 'set') end
+local out = {#fresh, string.format('%.0f', count), 0, net}
+for _, c in ipairs(changed) do out[#out + 1] = c end
+return out
+`;
+
+// The local event queue, a list: KEYS 1 the list. Push: ARGV messages appended. Take: up to
+// ARGV[1] from the head (no-writes). Remove: each ARGV message once (taken, now applied).
+const QUEUE_PUSH_BODY = `
+return redis.call('RPUSH', KEYS[1], unpack(ARGV))
+`;
+const QUEUE_PEEK_BODY = `
+return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+`;
+const QUEUE_REMOVE_BODY = `
+for i = 1, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+return #ARGV
+`;
+
 // Many counters at once. Per query q: KEYS[2q-1] counter, KEYS[2q] users HLL;
 // ARGV[2q-1] mode (t: total, T: total + unique users, u: unique, U: unique + membership),
 // ARGV[2q] user. Returns {count, extra} per query (a total's count as the string stored,
@@ -335,6 +408,10 @@ export interface ScriptSet {
   read: LuaScript;
   ranking: LuaScript;
   probe: LuaScript;
+  events: LuaScript;
+  queuePush: LuaScript;
+  queuePeek: LuaScript;
+  queueRemove: LuaScript;
 }
 
 export type ScriptDialect = "redis" | "upstash";
@@ -363,5 +440,9 @@ export function scriptsFor(dialect: ScriptDialect): ScriptSet {
     read: script(readOnly + READ_BODY),
     ranking: script(readOnly + RANKING_BODY),
     probe: script(write + PROBE_BODY),
+    events: script(write + EVENTS_BODY),
+    queuePush: script(write + QUEUE_PUSH_BODY),
+    queuePeek: script(readOnly + QUEUE_PEEK_BODY),
+    queueRemove: script(write + QUEUE_REMOVE_BODY),
   };
 }

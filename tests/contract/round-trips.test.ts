@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CounterStore } from "../../shared/domain/model.ts";
 import { DEFAULT_RANKING_SHARDS } from "../../shared/domain/model.ts";
+import { applyQueuedEvents } from "../../shared/runtime/events-consumer.ts";
 import { shardOf } from "../../shared/stores/scripts.ts";
 import { clusterBackend, redisBackend, upstashBackend } from "../support/backends.ts";
 import { testApp } from "../support/test-app.ts";
@@ -122,6 +123,54 @@ describe("round trips on Redis", () => {
       }
     });
   }
+});
+
+describe("queued events: store calls per event", () => {
+  const events = (n: number, counters: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => ({
+      eventId: `e${from + i}`,
+      resourceId: `r${i % counters}`,
+      type: "view",
+      kind: "total" as const,
+      userId: `u${i % 13}`,
+      delta: 1,
+    }));
+
+  it("Redis: one call per distinct counter, so 1,000 events of a hot counter take 1 (0.001 per event)", async () => {
+    const backend = await redisBackend();
+    const store = backend.store();
+    try {
+      await applyQueuedEvents(store, events(10, 10, 100_000), Date.now()); // scripts loaded
+      const m = await monitor([backend.server.port]);
+      try {
+        await m.settle();
+        expect((await applyQueuedEvents(store, events(1000, 1), Date.now())).applied).toBe(1000);
+        await m.settle();
+        expect(m.seen).toEqual(["evalsha"]);
+        m.seen.length = 0;
+        expect((await applyQueuedEvents(store, events(5000, 50, 1000), Date.now())).applied).toBe(5000);
+        await m.settle();
+        expect(m.seen).toEqual(Array(50).fill("evalsha"));
+      } finally {
+        await m.stop();
+      }
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it("Upstash: one billed command per distinct counter", async () => {
+    const backend = await upstashBackend();
+    const store = backend.store();
+    try {
+      await applyQueuedEvents(store, events(10, 10, 100_000), Date.now());
+      const commands = backend.endpoint.commands.length;
+      expect((await applyQueuedEvents(store, events(1000, 1), Date.now())).applied).toBe(1000);
+      expect(backend.endpoint.commands.slice(commands).map((c) => c[0])).toEqual(["evalsha"]);
+    } finally {
+      await backend.stop();
+    }
+  });
 });
 
 describe("round trips with rate limits on Redis", () => {

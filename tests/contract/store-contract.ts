@@ -8,6 +8,7 @@ import {
   type CounterStore,
   type IncrementCommand,
   MAX_EXACT_COUNT,
+  type QueuedEvent,
 } from "../../shared/domain/model.ts";
 import type { Backend } from "../support/backends.ts";
 import { json, testApp } from "../support/test-app.ts";
@@ -535,6 +536,73 @@ export function storeContract(backend: () => Backend): void {
       await expect(s.incrementMany([view("w9", 1, "light")], [ip], T0)).rejects.toBeInstanceOf(
         RateLimitedError,
       );
+    });
+  });
+
+  describe("queued events", () => {
+    const ev = (id: string, resourceId: string, userId: string, delta = 1, type = "view"): QueuedEvent => ({
+      eventId: id,
+      resourceId,
+      type,
+      kind: type === "view" ? "total" : "unique",
+      userId,
+      delta,
+    });
+
+    it("apply a counter's events in one call, coalesced, each id once, also when delivered again", async () => {
+      const s = backend().store();
+      const events = Array.from({ length: 1000 }, (_, i) => ev(`e${i}`, "hot", `u${i % 10}`));
+      expect(await s.applyEvents([...events, events[0] as QueuedEvent], T0)).toBe(1000);
+      expect(await s.applyEvents(events.slice(0, 500), T0)).toBe(0);
+      const [reading] = await s.read([{ resourceId: "hot", type: "view", kind: "total", detail: true }]);
+      expect(reading).toEqual({ count: 1000, uniqueUsers: 10 });
+      expect(await s.ranking({ type: "view", period: "all", limit: 1, now: T0 })).toEqual([
+        { resourceId: "hot", count: 1000 },
+      ]);
+      expect(await s.ranking({ type: "view", period: "hour", limit: 1, now: T0 })).toEqual([
+        { resourceId: "hot", count: 1000 },
+      ]);
+    });
+
+    it("follow a unique counter's events in order: like, unlike, like again", async () => {
+      const s = backend().store();
+      const events = [
+        ev("l1", "p", "a", 1, "like"),
+        ev("l2", "p", "a", -1, "like"),
+        ev("l3", "p", "b", 1, "like"),
+        ev("l4", "p", "a", 1, "like"),
+      ];
+      expect(await s.applyEvents(events, T0)).toBe(4);
+      const [reading] = await s.read([
+        { resourceId: "p", type: "like", kind: "unique", detail: true, userId: "a" },
+      ]);
+      expect(reading).toEqual({ count: 2, member: true });
+      expect(await s.ranking({ type: "like", period: "all", limit: 5, now: T0 })).toEqual([
+        { resourceId: "p", count: 2 },
+      ]);
+      // Indexed for erasure like an increment's like.
+      expect(await s.eraseUser("a", T0)).toBe(1);
+    });
+
+    it("apply none of a counter's events that would pass 2^53 - 1, and forget none of their ids", async () => {
+      const s = backend().store();
+      await s.increment(view("edge", MAX_EXACT_COUNT - 1));
+      await expect(
+        s.applyEvents([ev("x1", "edge", "u", 1), ev("x2", "edge", "u", 1)], T0),
+      ).rejects.toBeInstanceOf(CountLimitError);
+      expect((await s.read([{ resourceId: "edge", type: "view", kind: "total" }]))[0]?.count).toBe(
+        MAX_EXACT_COUNT - 1,
+      );
+      expect(await s.applyEvents([ev("x1", "edge", "u", 1)], T0)).toBe(1);
+    });
+
+    it("queue messages in the store, in order, and remove only those taken", async () => {
+      const s = backend().store();
+      for (const m of ["m1", "m2", "m3"]) await s.eventQueue.push(m);
+      expect(await s.eventQueue.peek(2)).toEqual(["m1", "m2"]);
+      await s.eventQueue.push("m4");
+      await s.eventQueue.remove(["m1", "m2"]);
+      expect(await s.eventQueue.peek(10)).toEqual(["m3", "m4"]);
     });
   });
 

@@ -10,6 +10,7 @@ import { type BuiltBundle, buildBundles } from "../../infra/bundling.ts";
 import { mountDocs } from "../../shared/http/docs.ts";
 import { buildOpenApiDocument } from "../../shared/http/openapi.ts";
 import {
+  AcceptedResponse,
   BadgeResponse,
   BatchResponse,
   CounterResponse,
@@ -40,6 +41,7 @@ const SCHEMAS: Record<string, z.core.$ZodType> = {
   EraseResult: EraseResponse,
   Badge: BadgeResponse,
   IncrementsResult: IncrementsResponse,
+  AcceptedResult: AcceptedResponse,
 };
 const ADMIN_KEY = "admin-key-0123456789";
 const MEDIA_TYPES = ["application/json", "image/svg+xml"];
@@ -60,7 +62,7 @@ describe("the OpenAPI document", () => {
   it("is valid OpenAPI 3.1", async () => {
     expect(doc.openapi).toBe("3.1.0");
     const validated = await SwaggerParser.validate(structuredClone(doc) as never);
-    expect(Object.keys((validated as Doc).paths)).toHaveLength(9);
+    expect(Object.keys((validated as Doc).paths)).toHaveLength(10);
   });
 
   it("documents every route of the app, and only those", () => {
@@ -132,6 +134,11 @@ describe("the running app answers as documented", () => {
       ),
     "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
       send("PUT", "/api/v1/admin/counter/article_001/view", { count: 125000 }),
+    "POST /api/v1/counter/events": () =>
+      t.post(
+        "/api/v1/counter/events",
+        doc.paths["/api/v1/counter/events"].post.requestBody.content["application/json"].examples.views.value,
+      ),
     "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
       send("DELETE", "/api/v1/admin/counter/article_001/like"),
     "DELETE /api/v1/admin/users/{user_id}": () => send("DELETE", "/api/v1/admin/users/user_123"),
@@ -145,6 +152,7 @@ describe("the running app answers as documented", () => {
     "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": () =>
       t.get("/api/v1/counter/a/like/badge.svg?color=chartreuse"),
     "POST /api/v1/counter/increments": () => t.post("/api/v1/counter/increments", { increments: [] }),
+    "POST /api/v1/counter/events": () => t.post("/api/v1/counter/events", { events: [{ resource_id: "a" }] }),
     "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
       send("PUT", "/api/v1/admin/counter/a/like", { count: 1 }),
     "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": async () =>

@@ -46,7 +46,7 @@ describe("functions in a VPC", () => {
   ])("may create, describe and delete their network interfaces (%s)", (_name, props) => {
     const { template } = synth(props);
     const functions = Object.values(counterFunctions(template));
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(6);
     for (const fn of functions) {
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
       const granted = statementsOf(template, roleOf(fn)).filter((s) => s.resources.includes("*"));
@@ -263,7 +263,7 @@ describe("secrets", () => {
   ])("may each be read by every function (%s)", (_name, props, expected) => {
     const { template } = synth(props);
     const functions = Object.values(counterFunctions(template));
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(6);
     for (const fn of functions) {
       const granted = secretArnsOf(template, fn);
       for (const secret of expected) expect(granted.some((g) => g.includes(secret))).toBe(true);
@@ -275,7 +275,7 @@ describe("secrets", () => {
     for (const props of [{ adminKeysSecret: ADMIN_ARN }, { ...ELASTICACHE, adminKeysSecret: ADMIN_ARN }]) {
       const { template } = synth(props);
       const functions = Object.entries(counterFunctions(template));
-      expect(functions).toHaveLength(4);
+      expect(functions).toHaveLength(6);
       for (const [id, fn] of functions) {
         const admin = id.startsWith("AdminFunction");
         const reads = secretArnsOf(template, fn).some((g) => g.includes("highpress/admin-keys"));

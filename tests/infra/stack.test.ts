@@ -42,15 +42,14 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
   const { stack, template } = synth(props);
   const functions = counterFunctions(template);
 
-  it("has the four functions with the team's defaults, under their construct ids", () => {
-    expect(Object.keys(functions)).toHaveLength(4);
+  it("has the six functions with the team's defaults, under their construct ids", () => {
+    expect(Object.keys(functions)).toHaveLength(6);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
         MemorySize: 512,
-        Timeout: 10,
         LoggingConfig: { LogFormat: "JSON" },
       });
     }
@@ -60,12 +59,14 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
     expect(paths).toEqual([
       "HighPressStack/AdminFunction/Resource",
       "HighPressStack/BatchFunction/Resource",
+      "HighPressStack/ConsumerFunction/Resource",
+      "HighPressStack/EventsFunction/Resource",
       "HighPressStack/GetFunction/Resource",
       "HighPressStack/IncrementFunction/Resource",
     ]);
     template.resourceCountIs(
       "AWS::Logs::LogGroup",
-      props.store === "elasticache" && !props.existingVpc ? 6 : 5,
+      props.store === "elasticache" && !props.existingVpc ? 8 : 7,
     );
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
@@ -118,6 +119,7 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
     expect(table).toEqual({
       "POST /api/v1/counter/increment": "IncrementFunction",
       "POST /api/v1/counter/increments": "IncrementFunction",
+      "POST /api/v1/counter/events": "EventsFunction",
       "POST /api/v1/counter/batch": "BatchFunction",
       "GET /health": "GetFunction",
       "GET /api/v1/counter/hot/{counter_type}": "GetFunction",
@@ -158,14 +160,16 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
 
   it("alarms on 5xx rate, function errors, throttles and p99 duration (and the cache), with a dashboard", () => {
     const cache = props.store === "elasticache";
-    template.resourceCountIs("AWS::CloudWatch::Alarm", cache ? 16 : 13);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", cache ? 24 : 21);
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
     const metrics = alarms.map((a) => a.Properties.MetricName ?? "expression");
     expect(metrics.sort()).toEqual(
       [
-        ...Array(4).fill("Duration"),
-        ...Array(4).fill("Errors"),
-        ...Array(4).fill("Throttles"),
+        ...Array(6).fill("Duration"),
+        ...Array(6).fill("Errors"),
+        ...Array(6).fill("Throttles"),
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
         "expression",
         ...(cache ? ["expression", "ThrottledCmds", "BytesUsedForCache"] : []),
       ].sort(),

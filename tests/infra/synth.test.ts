@@ -19,6 +19,7 @@ import {
   startRedisCluster,
 } from "../support/redis-server.ts";
 import { type SecretsEndpoint, startSecretsEndpoint } from "../support/secrets-endpoint.ts";
+import { type SqsEndpoint, startSqsEndpoint } from "../support/sqs-endpoint.ts";
 import { startUpstashEndpoint, type UpstashEndpoint } from "../support/upstash-endpoint.ts";
 
 type Json = Record<string, unknown>;
@@ -34,6 +35,7 @@ let cluster: RedisCluster;
 let redis: RedisServer;
 let upstash: UpstashEndpoint;
 let secrets: SecretsEndpoint;
+let sqs: SqsEndpoint;
 
 beforeAll(async () => {
   mkdirSync("dist", { recursive: true });
@@ -42,9 +44,11 @@ beforeAll(async () => {
   redis = await startRedis();
   upstash = await startUpstashEndpoint(redis.url, "token-in-secrets-manager");
   secrets = await startSecretsEndpoint({ "highpress/upstash-token": "token-in-secrets-manager" });
+  sqs = await startSqsEndpoint();
 }, 60_000);
 afterAll(async () => {
   await secrets?.close();
+  await sqs?.close();
   await upstash?.close();
   await redis?.stop();
   await cluster?.stop();
@@ -84,7 +88,17 @@ function synthRoutes(store: StoreMode, dir: string) {
       env: (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
     };
   }
-  return routes;
+  // The events consumer has no route: an SQS event source mapping leads to it.
+  const [, mapping] = byType("AWS::Lambda::EventSourceMapping")[0] ?? [];
+  const consumerId = JSON.stringify(mapping?.Properties.FunctionName).match(/"Ref":"([^"]+)"/)?.[1];
+  const consumer = consumerId ? template.Resources[consumerId] : undefined;
+  const consumerAsset = consumer?.Metadata?.["aws:asset:path"];
+  if (!consumer || typeof consumerAsset !== "string") throw new Error("no bundled events consumer");
+  const consumerRoute = {
+    bundle: join(dir, consumerAsset, "index.mjs"),
+    env: (consumer.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+  };
+  return { routes, consumer: consumerRoute };
 }
 
 /** The template's environment with the values only AWS can resolve swapped for local ones. */
@@ -105,6 +119,18 @@ const EVENTS: Record<string, EventInput> = {
     body: { resource_id: "synth_1", counter_type: "view", user_id: "u", increment: 5 },
   },
   "GET /api/v1/counter/{resource_id}/{counter_type}": { method: "GET", path: "/api/v1/counter/synth_1/view" },
+  "POST /api/v1/counter/events": {
+    method: "POST",
+    path: "/api/v1/counter/events",
+    body: {
+      events: [1, 2, 3].map((n) => ({
+        resource_id: "synth_5",
+        counter_type: "view",
+        user_id: `u${n}`,
+        event_id: `s-${n}`,
+      })),
+    },
+  },
   "POST /api/v1/counter/increments": {
     method: "POST",
     path: "/api/v1/counter/increments",
@@ -153,7 +179,7 @@ const EVENTS: Record<string, EventInput> = {
 describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (store) => {
   it("maps every route to a bundled function that serves it, within the size budget", async () => {
     const dir = join(outdir, store);
-    const routes = synthRoutes(store, dir);
+    const { routes, consumer } = synthRoutes(store, dir);
     expect(Object.keys(routes).sort()).toEqual(Object.keys(EVENTS).sort());
     const local: Record<string, string> =
       store === "elasticache"
@@ -169,7 +195,11 @@ describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (stor
       const input = EVENTS[key];
       if (!route || !input) throw new Error(`no route or event for ${key}`);
       const admin: Record<string, string> = key.includes("/admin/") ? { ADMIN_KEYS: ADMIN_KEY } : {};
-      const env = { ...localEnv(route.env, local), KEY_PREFIX: prefix, ...admin };
+      // The events function sends to the local SQS endpoint where AWS would resolve the queue.
+      const queue: Record<string, string> = key.includes("/events")
+        ? { ...sqs.sdkEnv, EVENTS_QUEUE_URL: sqs.queueUrl }
+        : {};
+      const env = { ...localEnv(route.env, local), KEY_PREFIX: prefix, ...admin, ...queue };
       const [answer] = await invokeBuilt(route.bundle, [apiGatewayEvent(input)], env);
       if (!answer) throw new Error(`no answer for ${key}`);
       answers[key] = answer;
@@ -201,6 +231,30 @@ describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (stor
     expect(body("DELETE /api/v1/admin/counter/{resource_id}/{counter_type}").data.count).toBe(0);
     expect(body("DELETE /api/v1/admin/users/{user_id}").data).toEqual({ user_id: "u", removed: 1 }); // the batch's like
     expect(answers.$default?.statusCode).toBe(405);
+    // The queued events reach SQS, and the bundled consumer counts them from an SQS event.
+    expect(answers["POST /api/v1/counter/events"]?.statusCode).toBe(202);
+    const records = sqs.messages
+      .splice(0)
+      .map((m) => ({ messageId: m.id, body: m.body, eventSource: "aws:sqs" }));
+    expect(records).toHaveLength(1);
+    const consumerEnv = { ...localEnv(consumer.env, local), KEY_PREFIX: prefix };
+    const [consumed] = await invokeBuilt(
+      consumer.bundle,
+      [{ Records: [...records, ...records] } as never],
+      consumerEnv,
+    );
+    expect(consumed).toEqual({ batchItemFailures: [] });
+    const get = routes["GET /api/v1/counter/{resource_id}/{counter_type}"];
+    if (!get) throw new Error("no GET route");
+    const [read] = await invokeBuilt(
+      get.bundle,
+      [apiGatewayEvent({ method: "GET", path: "/api/v1/counter/synth_5/view" })],
+      {
+        ...localEnv(get.env, local),
+        KEY_PREFIX: prefix,
+      },
+    );
+    expect(JSON.parse(read?.body ?? "{}").data.count).toBe(3);
     expect(answers.$default?.headers.allow).toBe("POST");
 
     const budgetKiB = BUNDLE_BUDGET_KIB[store === "upstash" ? "upstash" : "redis"];

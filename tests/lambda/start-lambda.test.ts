@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createInvokeServer } from "../../infra/tools/start-lambda.ts";
+import { encodeEvents } from "../../shared/domain/events.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type NodeProcess, runNode } from "../support/node-process.ts";
@@ -85,6 +86,29 @@ describe("start-lambda with the AWS SDK's Lambda client", () => {
     expect(JSON.parse(batch.payload?.body).data).toEqual([
       { resource_id: "sl_1", counter_type: "view", count: 3 },
     ]);
+  });
+
+  it("serves the events consumer, driven with an SQS event: queued events counted once", async () => {
+    const events = [1, 2].map((n) => ({
+      eventId: `sl-ev-${n}`,
+      resourceId: "sl_q",
+      type: "view",
+      kind: "total" as const,
+      userId: `u${n}`,
+      delta: 1,
+    }));
+    const record = (id: string) => ({
+      messageId: id,
+      body: encodeEvents(events, Date.now()),
+      eventSource: "aws:sqs",
+    });
+    const consumed = await invoke("ConsumerFunction", { Records: [record("m1"), record("m2")] });
+    expect(consumed.payload).toEqual({ batchItemFailures: [] });
+    const get = await invoke(
+      "GetFunction",
+      apiGatewayEvent({ method: "GET", path: "/api/v1/counter/sl_q/view" }),
+    );
+    expect(JSON.parse(get.payload?.body).data.count).toBe(2);
   });
 
   it("answers an unknown function with ResourceNotFoundException, as AWS does", async () => {

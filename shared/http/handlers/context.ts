@@ -2,7 +2,7 @@
 // pipeline, made once per app.
 
 import type { Context } from "hono";
-import type { CounterStore, CounterTypes } from "../../domain/model.ts";
+import type { CounterStore, CounterTypes, EventQueue } from "../../domain/model.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { Guards } from "../guards.ts";
 import type { Handler, Pipeline, Platform } from "../pipeline.ts";
@@ -10,6 +10,8 @@ import type { RouteId } from "../routes.ts";
 
 export interface HandlerDeps {
   store: CounterStore;
+  /** Where accepted events wait to be counted. */
+  eventQueue: EventQueue;
   counterTypes: CounterTypes;
   maxBodyBytes: number;
   logger: Logger;

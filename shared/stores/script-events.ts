@@ -1,0 +1,80 @@
+// Queued events over the Lua scripts: one script per counter for a batch of its events
+// (coalesced, each event once by its id), and the local event queue as a list in the store.
+// On Redis Cluster the ranking shard and each user's index go in calls of their own.
+
+import { CountLimitError } from "../domain/errors.ts";
+import { EVENT_DEDUPE_TTL_MS, MAX_EXACT_COUNT, type QueuedEvent } from "../domain/model.ts";
+import type { Parts } from "./script-store.ts";
+
+const num = (v: unknown): number => Number(v);
+
+/** Cluster: the ranking's shard, then each user whose membership changed, together; failures told aside. */
+async function clusterFollowUps(p: Parts, first: QueuedEvent, reply: unknown[], now: number): Promise<void> {
+  const calls: Promise<unknown>[] = [];
+  const net = num(reply[3]);
+  if (net !== 0) {
+    const ranking = p.rankingKeys(first.type, now, first.resourceId);
+    const args = [...ranking.ttls, p.rankingCap, first.resourceId, String(net), String(num(reply[1]))];
+    calls.push(p.exec("ranking update", true, p.scripts.rankMany, ranking.keys, args));
+  }
+  const entry = `${first.type}:${first.resourceId}`;
+  for (const change of reply.slice(4).map(String)) {
+    const index = p.keys.userIndex(change.slice(1));
+    calls.push(p.exec("user index update", true, p.scripts.index, [index], [change[0] as string, entry]));
+  }
+  await Promise.all(
+    calls.map((call) => call.catch((error: unknown) => p.options.onBackgroundError?.(error))),
+  );
+}
+
+export function eventApplier(p: Parts) {
+  const ttl = String(EVENT_DEDUPE_TTL_MS);
+  return async (events: readonly QueuedEvent[], now: number): Promise<number> => {
+    const first = events[0];
+    if (!first) return 0;
+    const { cluster } = p.options;
+    const unique = first.kind === "unique";
+    const counterKey = p.keys.counter(first.resourceId, first.type, unique);
+    const ranking = p.rankingKeys(first.type, now, first.resourceId);
+    const keys = [
+      counterKey,
+      unique ? counterKey : p.keys.users(first.resourceId, first.type),
+      p.keys.eventIds(first.resourceId, first.type),
+      ...(cluster ? [] : ranking.keys),
+    ];
+    const entry = `${first.type}:${first.resourceId}`;
+    const args = [unique ? "u" : "t", String(now), ttl, first.resourceId, ...ranking.ttls, p.rankingCap];
+    args.push(String(MAX_EXACT_COUNT), cluster ? "" : entry, cluster ? "0" : "1");
+    const indexOf = new Map<string, number>();
+    for (const e of events) {
+      let index = 0;
+      if (unique && !cluster) {
+        index = indexOf.get(e.userId) ?? keys.push(p.keys.userIndex(e.userId));
+        indexOf.set(e.userId, index);
+      }
+      args.push(e.eventId, e.userId, String(e.delta), String(index));
+    }
+    const reply = (await p.exec("events", true, p.scripts.events, keys, args)) as unknown[];
+    if (num(reply[2]) === 4) throw new CountLimitError(MAX_EXACT_COUNT);
+    if (cluster) await clusterFollowUps(p, first, reply, now);
+    return num(reply[0]);
+  };
+}
+
+/** The local event queue: a list in the store, one message per accepted POST. */
+export function storeEventQueue(p: Parts) {
+  const key = p.keys.eventQueue();
+  return {
+    push: async (message: string) => {
+      await p.exec("queue events", true, p.scripts.queuePush, [key], [message]);
+    },
+    peek: async (max: number) =>
+      ((await p.exec("take events", false, p.scripts.queuePeek, [key], [String(max)])) as unknown[]).map(
+        String,
+      ),
+    remove: async (messages: readonly string[]) => {
+      if (messages.length > 0)
+        await p.exec("remove events", true, p.scripts.queueRemove, [key], [...messages]);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// Queued events, POST /api/v1/counter/events: validated like a batch of increments, given
+// ids, queued (the store's own queue here, SQS through the AWS SDK against a local endpoint
+// on Lambda), answered 202, and counted by the consumer exactly once.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeEvents } from "../../shared/domain/events.ts";
+import { startLocalConsumer } from "../../shared/runtime/events-consumer.ts";
+import { createLambdaHandler } from "../../shared/runtime/lambda.ts";
+import { createMemoryStore } from "../../shared/stores/memory.ts";
+import { apiGatewayEvent, lambdaContext } from "../support/apigw.ts";
+import { type SqsEndpoint, startSqsEndpoint } from "../support/sqs-endpoint.ts";
+import { json, memoryLogger, testApp } from "../support/test-app.ts";
+
+const path = "/api/v1/counter/events";
+const view = (resource_id: string, extra: Record<string, unknown> = {}) => ({
+  resource_id,
+  counter_type: "view",
+  user_id: "u1",
+  ...extra,
+});
+
+describe("POST /api/v1/counter/events", () => {
+  it("answers 202 with how many were queued, before they are counted", async () => {
+    const store = createMemoryStore();
+    const t = testApp(store);
+    const res = await t.post(path, { events: [view("a", { event_id: "e-1" }), view("a"), view("b")] });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toEqual({ success: true, data: { accepted: 3 } });
+    expect((await json(await t.get("/api/v1/counter/a/view"))).data.count).toBe(0);
+    const [message] = await store.eventQueue.peek(10);
+    const events = decodeEvents(message as string);
+    expect(events.map((e) => e.eventId.replace(/[0-9a-f-]{36}$/, "<uuid>"))).toEqual([
+      "e-1",
+      "auto:<uuid>",
+      "auto:<uuid>",
+    ]);
+  });
+
+  it("names each bad event by index, event_id included, and queues nothing", async () => {
+    const store = createMemoryStore();
+    const t = testApp(store);
+    const res = await t.post(path, {
+      events: [view("ok"), view("a b"), view("ok", { event_id: "" }), view("ok", { event_id: 7 })],
+    });
+    expect(res.status).toBe(400);
+    expect((await json(res)).details.map((d: { path: string }) => d.path)).toEqual([
+      "events[1].resource_id",
+      "events[2].event_id",
+      "events[3].event_id",
+    ]);
+    expect(await store.eventQueue.peek(10)).toEqual([]);
+    expect((await t.post(path, { events: [] })).status).toBe(400);
+  });
+
+  it("are counted once by the consumer, also when a POST is retried with its Idempotency-Key", async () => {
+    const store = createMemoryStore();
+    const t = testApp(store);
+    const consumer = startLocalConsumer(store, memoryLogger(), { intervalMs: 10 });
+    try {
+      const body = { events: [view("k"), view("k", { user_id: "u2" })] };
+      for (let i = 0; i < 3; i++)
+        expect((await t.post(path, body, { "idempotency-key": "post-1" })).status).toBe(202);
+      await t.post(path, { events: [view("k", { event_id: "own" }), view("k", { event_id: "own" })] });
+      for (let i = 0; i < 200 && (await store.eventQueue.peek(1)).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      const read = await json(await t.get("/api/v1/counter/k/view"));
+      expect(read.data).toMatchObject({ count: 3, unique_users: 2 });
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("require a write key and count against the rate limits like increments", async () => {
+    const key = "events-key-0123456789";
+    const t = testApp(createMemoryStore(), {
+      apiKeys: [key],
+      rateLimits: { user: { limit: 2, windowMs: 60_000 } },
+    });
+    expect((await t.post(path, { events: [view("x")] })).status).toBe(401);
+    const auth = { authorization: `Bearer ${key}` };
+    const three = { events: [view("x"), view("y"), view("z")] };
+    expect((await t.post(path, three, auth)).status).toBe(429);
+    expect((await t.post(path, { events: [view("x"), view("y")] }, auth)).status).toBe(202);
+  });
+});
+
+describe("EventsFunction on Lambda, sending to SQS", () => {
+  let sqs: SqsEndpoint;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    sqs = await startSqsEndpoint();
+    Object.assign(process.env, sqs.sdkEnv);
+  });
+  afterAll(async () => {
+    for (const name of Object.keys(sqs.sdkEnv)) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    await sqs.close();
+  });
+
+  it("sends one message per POST and answers 202; an SQS outage is a 503 that may have queued", async () => {
+    const handler = createLambdaHandler("EventsFunction", {
+      env: { EVENTS_QUEUE_URL: sqs.queueUrl, STORE_TIMEOUT_MS: "2000" },
+      logger: memoryLogger(),
+      emit: () => {},
+    });
+    const post = async () =>
+      handler(
+        apiGatewayEvent({
+          method: "POST",
+          path,
+          body: { events: [view("s1", { event_id: "sqs-1" }), view("s2")] },
+        }),
+        lambdaContext(),
+      );
+    const ok = await post();
+    expect(ok.statusCode).toBe(202);
+    expect(sqs.messages).toHaveLength(1);
+    expect(decodeEvents(sqs.messages[0]?.body as string).map((e) => e.resourceId)).toEqual(["s1", "s2"]);
+    sqs.failNext(2);
+    const down = await post();
+    expect(down.statusCode).toBe(503);
+    expect(JSON.parse(down.body)).toMatchObject({ code: 503, may_have_applied: true });
+    expect(sqs.messages).toHaveLength(1);
+  });
+});
