@@ -11,6 +11,7 @@
 // retried the same way: setting, resetting and erasing again end in the same state.
 
 import type {
+  AcceptedResult,
   BatchResult,
   CounterResult,
   EraseResult,
@@ -21,13 +22,15 @@ import type {
   IncrementsResult,
 } from "../http/responses.ts";
 import { type Method, pathOf, ROUTE } from "../http/routes.ts";
-import type { BatchQuery, IncrementInput } from "../http/schemas.ts";
+import type { BatchQuery, EventInput, IncrementInput } from "../http/schemas.ts";
 
 export type {
+  AcceptedResult,
   BatchQuery,
   BatchResult,
   CounterResult,
   EraseResult,
+  EventInput,
   HealthResult,
   HotResult,
   IncrementInput,
@@ -183,6 +186,23 @@ export function createHighPressClient(options: HighPressClientOptions) {
         { ...writeHeaders(), "idempotency-key": key },
       );
       return { results: body.data, replayed: headers.get("idempotent-replayed") === "true" };
+    },
+    /**
+     * Queues 1 to 100 increments as events (202), counted shortly after, each once: give
+     * `event_id`s, or let the request's Idempotency-Key (made when you give none) name them.
+     */
+    async queueEvents(events: EventInput[], opts: { idempotencyKey?: string } = {}): Promise<AcceptedResult> {
+      const key = opts.idempotencyKey ?? crypto.randomUUID();
+      const { body } = await request<{ data: AcceptedResult }>(
+        ROUTE.queueEvents.method,
+        pathOf("queueEvents"),
+        { events },
+        {
+          ...writeHeaders(),
+          "idempotency-key": key,
+        },
+      );
+      return body.data;
     },
     async get(
       resourceId: string,

@@ -3,6 +3,7 @@
 // on Lambda), answered 202, and counted by the consumer exactly once.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHighPressClient } from "../../shared/client/client.ts";
 import { decodeEvents } from "../../shared/domain/events.ts";
 import { startLocalConsumer } from "../../shared/runtime/events-consumer.ts";
 import { createLambdaHandler } from "../../shared/runtime/lambda.ts";
@@ -68,6 +69,31 @@ describe("POST /api/v1/counter/events", () => {
     } finally {
       await consumer.stop();
     }
+  });
+
+  it("are in the typed client, retried under one Idempotency-Key and so counted once", async () => {
+    const store = createMemoryStore();
+    const t = testApp(store);
+    let lost = 1;
+    const client = createHighPressClient({
+      baseUrl: "http://hp.test",
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        const res = await t.app.fetch(new Request(input, init));
+        if (lost-- > 0) return new Response("{}", { status: 503, headers: { "retry-after": "0" } });
+        return res;
+      }) as typeof fetch,
+    });
+    expect(await client.queueEvents([view("c1"), view("c1", { user_id: "u2" })])).toEqual({ accepted: 2 });
+    const messages = await store.eventQueue.peek(10);
+    expect(messages).toHaveLength(2); // the lost answer's POST, and its retry
+    const consumer = startLocalConsumer(store, memoryLogger(), { intervalMs: 10 });
+    try {
+      for (let i = 0; i < 200 && (await store.eventQueue.peek(1)).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      await consumer.stop();
+    }
+    expect((await json(await t.get("/api/v1/counter/c1/view"))).data.count).toBe(2);
   });
 
   it("require a write key and count against the rate limits like increments", async () => {

@@ -18,7 +18,7 @@ import { apiGatewayEvent } from "../../../tests/support/apigw.ts";
 import { freePort, startRedis } from "../../../tests/support/redis-server.ts";
 import { buildBundles } from "../../bundling.ts";
 import { renderReport } from "./report.ts";
-import { measureWritePaths } from "./write-paths.ts";
+import { measureQueuedEvents, measureWritePaths } from "./write-paths.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
@@ -332,6 +332,11 @@ async function main(): Promise<void> {
       process.stdout.write(
         `write path: ${w.name.padEnd(18)} ${String(w.incrementsPerSecond).padStart(8)} increments/s  (${w.ratio.toFixed(1)}x single)\n`,
       );
+    const queuedEvents = await measureQueuedEvents(redis.url);
+    for (const q of queuedEvents)
+      process.stdout.write(
+        `queued events over ${String(q.distinctCounters).padStart(4)} counters: ${q.storeCalls} store calls for ${q.events} events (${q.callsPerEvent.toFixed(4)} per event), ${q.eventsPerSecond} events/s applied\n`,
+      );
     const lambda = await lambdaPath(redis.url);
     process.stdout.write(
       `lambda path: handler p50 ${lambda.handler.p50.toFixed(3)} ms p99 ${lambda.handler.p99.toFixed(3)} ms; redis p50 ${lambda.redis.p50.toFixed(3)} ms; overhead p50 ${lambda.overheadP50.toFixed(3)} ms (goal 0.3)\n`,
@@ -353,6 +358,7 @@ async function main(): Promise<void> {
       scenarios: results,
       hotKeyVsSpread: hotVsSpread,
       writePaths,
+      queuedEvents,
       lambda,
     };
     mkdirSync("dist/bench", { recursive: true });

@@ -69,3 +69,52 @@ export async function measureWritePaths(
     };
   });
 }
+
+export interface QueuedEventsRun {
+  distinctCounters: number;
+  events: number;
+  storeCalls: number;
+  callsPerEvent: number;
+  eventsPerSecond: number;
+}
+
+/**
+ * The consumer's side of queued events: one consumer batch of 100,000 view events (about
+ * what SQS hands one invocation at the batch size's limit) over 50 and over 5,000 distinct
+ * counters, applied through the real Redis store; store calls are one per distinct counter
+ * (at most 1,000 events each).
+ */
+export async function measureQueuedEvents(redisUrl: string): Promise<QueuedEventsRun[]> {
+  const { createRedisClient, createRedisStore } = await import("../../../shared/stores/redis.ts");
+  const { applyQueuedEvents } = await import("../../../shared/runtime/events-consumer.ts");
+  const { groupByCounter } = await import("../../../shared/domain/events.ts");
+  const client = createRedisClient(redisUrl, false, 30_000);
+  const store = createRedisStore(client, { keyPrefix: "benchq", timeoutMs: 30_000 });
+  const runs: QueuedEventsRun[] = [];
+  try {
+    for (const distinct of [50, 5000]) {
+      const events = Array.from({ length: 100_000 }, (_, i) => ({
+        eventId: `q${distinct}-${i}`,
+        resourceId: `article_${i % distinct}`,
+        type: "view",
+        kind: "total" as const,
+        userId: `user_${i % 5000}`,
+        delta: 1,
+      }));
+      const calls = groupByCounter(events).length;
+      const started = performance.now();
+      await applyQueuedEvents(store, events, Date.now());
+      const seconds = (performance.now() - started) / 1000;
+      runs.push({
+        distinctCounters: distinct,
+        events: events.length,
+        storeCalls: calls,
+        callsPerEvent: calls / events.length,
+        eventsPerSecond: Math.round(events.length / seconds),
+      });
+    }
+  } finally {
+    client.disconnect();
+  }
+  return runs;
+}
