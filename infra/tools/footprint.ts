@@ -111,6 +111,25 @@ async function views(store: CounterStore, redis: Redis, rows: Footprint["rows"],
   rows.push({ item: "idempotency record (24 h)", bytes: record, how: "MEMORY USAGE of one record" });
 }
 
+/** What exactly-once costs queued events: each event_id kept a day in its counter's sorted set. */
+async function eventIds(store: CounterStore, redis: Redis, rows: Footprint["rows"], count: number) {
+  const events = Array.from({ length: count }, (_, i) => ({
+    eventId: `evt-${String(i).padStart(8, "0")}`,
+    resourceId: "queued",
+    type: "view",
+    kind: "total" as const,
+    userId: `user_${i % 100}`,
+    delta: 1,
+  }));
+  for (let start = 0; start < count; start += 1000)
+    await store.applyEvents(events.slice(start, start + 1000), NOW);
+  rows.push({
+    item: `a queued event's id, kept 24 h (12-character ids, ${count.toLocaleString("en")} on a counter)`,
+    bytes: round((await usage(redis, keys.eventIds("queued", "view"))) / count),
+    how: `MEMORY USAGE / ${count}`,
+  });
+}
+
 async function rankings(store: CounterStore, redis: Redis, rows: Footprint["rows"], members: number) {
   await apply(store, members, (i) => view(`article_${String(i).padStart(6, "0")}`, "user_0"));
   const all = await usage(redis, keys.ranking("view", "all"));
@@ -134,6 +153,7 @@ export async function measureFootprint(
     await likes(store, redis, rows, scale.members);
     await userIndexes(store, redis, rows, scale.members);
     await views(store, redis, rows, scale.users);
+    await eventIds(store, redis, rows, scale.members);
     await rankings(store, redis, rows, scale.members);
     return { rows };
   } finally {

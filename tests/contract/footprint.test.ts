@@ -15,7 +15,7 @@ it("measures bytes per like, view counter, idempotency record and ranking member
   const { rows } = await measureFootprint(server.url, { members: 500, users: 3000 });
   const bytes = (prefix: string) => rows.filter((r) => r.item.startsWith(prefix)).map((r) => r.bytes);
   const [sparse, dense] = bytes("view counter");
-  expect(rows).toHaveLength(8);
+  expect(rows).toHaveLength(9);
   for (const row of rows) expect(row.bytes, row.item).toBeGreaterThan(0);
   // A member of a set of user_ids takes tens of bytes; a dense HyperLogLog is ~12 KB.
   for (const perLike of bytes("like")) expect(perLike).toBeLessThan(200);
@@ -25,4 +25,5 @@ it("measures bytes per like, view counter, idempotency record and ranking member
   expect(bytes("a like's entry")[0]).toBeLessThan(200);
   expect(bytes("a user's index")[0]).toBeLessThan(500);
   expect(bytes("ranking member")[0]).toBeLessThan(500);
+  expect(bytes("a queued event's id")[0]).toBeLessThan(300);
 });
