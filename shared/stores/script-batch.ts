@@ -5,16 +5,17 @@
 
 import type { IncrementCommand, IncrementOutcome, RateLimit } from "../domain/model.ts";
 import { itemOf, limitArgs, outcomeOf, type Parts } from "./script-store.ts";
+import { STATUS } from "./scripts.ts";
 
 const num = (v: unknown): number => Number(v);
 
 /** The reply of INCREMENT_MANY_BODY: outcomes, or the error of the item it names. */
 function outcomesOf(reply: unknown[], limits: readonly RateLimit[], items: number[]): IncrementOutcome[] {
   const status = num(reply[0]);
-  if (status === 2 || status === 4) {
+  if (status === STATUS.KEY_REUSED || status === STATUS.COUNT_LIMIT) {
     outcomeOf([0, 0, status], limits, items[num(reply[1]) - 1]);
   }
-  if (reply.length === 6 && num(reply[2]) === 3) outcomeOf(reply, limits);
+  if (reply.length === 6 && num(reply[2]) === STATUS.RATE_LIMITED) outcomeOf(reply, limits);
   return items.map((_, i) => outcomeOf([reply[1 + 3 * i], reply[2 + 3 * i], reply[3 + 3 * i]], limits));
 }
 

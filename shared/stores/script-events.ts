@@ -5,6 +5,7 @@
 import { CountLimitError } from "../domain/errors.ts";
 import { EVENT_DEDUPE_TTL_MS, MAX_EXACT_COUNT, type QueuedEvent } from "../domain/model.ts";
 import type { Parts } from "./script-store.ts";
+import { STATUS } from "./scripts.ts";
 
 const num = (v: unknown): number => Number(v);
 
@@ -55,7 +56,7 @@ export function eventApplier(p: Parts) {
       args.push(e.eventId, e.userId, String(e.delta), String(index));
     }
     const reply = (await p.exec("events", true, p.scripts.events, keys, args)) as unknown[];
-    if (num(reply[2]) === 4) throw new CountLimitError(MAX_EXACT_COUNT);
+    if (num(reply[2]) === STATUS.COUNT_LIMIT) throw new CountLimitError(MAX_EXACT_COUNT);
     if (cluster) await clusterFollowUps(p, first, reply, now);
     return num(reply[0]);
   };

@@ -30,7 +30,7 @@ import {
 import { scriptAdmin } from "./script-admin.ts";
 import { batchIncrementer } from "./script-batch.ts";
 import { eventApplier, storeEventQueue } from "./script-events.ts";
-import { KeyLayout, type LuaScript, type ScriptDialect, scriptsFor } from "./scripts.ts";
+import { KeyLayout, type LuaScript, type ScriptDialect, STATUS, scriptsFor } from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
 export interface ScriptTransport {
@@ -242,7 +242,7 @@ function limiter(p: Parts) {
     // Cluster: each subject's window is in its own slot, so one call per subject, together.
     const groups = p.options.cluster ? limits.map((l) => [l]) : [limits];
     const replies = await Promise.all(groups.map((group) => countOne(group, now)));
-    const refused = replies.find((r) => num(r.reply[2]) === 3);
+    const refused = replies.find((r) => num(r.reply[2]) === STATUS.RATE_LIMITED);
     if (refused) throw refusal(refused.reply, refused.group);
   };
 }
@@ -306,10 +306,10 @@ export function itemOf(p: Parts, command: IncrementCommand) {
 /** An increment's reply {count, applied, status} as its outcome, or the error its status means. */
 export function outcomeOf(reply: unknown[], limits: readonly RateLimit[], index?: number): IncrementOutcome {
   const status = num(reply[2]);
-  if (status === 2) throw new IdempotencyConflictError(index);
-  if (status === 3) throw refusal(reply, limits);
-  if (status === 4) throw new CountLimitError(MAX_EXACT_COUNT, index);
-  return { count: num(reply[0]), applied: num(reply[1]) === 1, replayed: status === 1 };
+  if (status === STATUS.KEY_REUSED) throw new IdempotencyConflictError(index);
+  if (status === STATUS.RATE_LIMITED) throw refusal(reply, limits);
+  if (status === STATUS.COUNT_LIMIT) throw new CountLimitError(MAX_EXACT_COUNT, index);
+  return { count: num(reply[0]), applied: num(reply[1]) === 1, replayed: status === STATUS.REPLAYED };
 }
 
 function incrementer(p: Parts, limit: CounterStore["limit"]) {

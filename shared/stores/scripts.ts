@@ -384,6 +384,12 @@ return {
 }
 `;
 
+/**
+ * The status the increment, batch, limit and events scripts answer with (the third element
+ * of {count, applied, status}, or the first of a batch's reply): one name per code.
+ */
+export const STATUS = { NEW: 0, REPLAYED: 1, KEY_REUSED: 2, RATE_LIMITED: 3, COUNT_LIMIT: 4 } as const;
+
 export interface LuaScript {
   readonly source: string;
   readonly sha1: string;
