@@ -76,13 +76,20 @@ export class HighPressError extends Error {
 
 const RETRYABLE = new Set([429, 503]);
 
-export function createHighPressClient(options: HighPressClientOptions) {
+type Request = <T>(
+  method: Method,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<{ body: T; headers: Headers }>;
+
+/** One call with its retries: a 429, a 503 or a network failure is tried again, after Retry-After or a backoff. */
+function requester(options: HighPressClientOptions): Request {
   const base = options.baseUrl.replace(/\/$/, "");
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 5000;
   const retries = options.retries ?? 2;
-
-  async function request<T>(
+  return async function request<T>(
     method: Method,
     path: string,
     body?: unknown,
@@ -113,17 +120,17 @@ export function createHighPressClient(options: HighPressClientOptions) {
         throw new HighPressError(res.status, parsed, retryAfter);
       await sleep(retryAfter !== undefined ? retryAfter * 1000 : backoff(attempt));
     }
-  }
+  };
+}
 
-  const writeHeaders = (): Record<string, string> =>
-    options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
+/** The operator's calls: they need `adminKey`, and exist only where the server has ADMIN_KEYS. */
+function adminCalls(options: HighPressClientOptions, request: Request) {
   const adminHeaders = (): Record<string, string> =>
     options.adminKey ? { authorization: `Bearer ${options.adminKey}` } : {};
   const counterPath = (id: "setCounter" | "resetCounter", resourceId: string, counterType: string) =>
     pathOf(id, { resource_id: resourceId, counter_type: counterType });
 
-  /** The operator's calls: they need `adminKey`, and exist only where the server has ADMIN_KEYS. */
-  const admin = {
+  return {
     /** Sets a total counter (and its all-time score); answers the counter as get() does. */
     async setCount(resourceId: string, counterType: string, count: number): Promise<CounterResult> {
       const path = counterPath("setCounter", resourceId, counterType);
@@ -145,6 +152,14 @@ export function createHighPressClient(options: HighPressClientOptions) {
         .body.data;
     },
   };
+}
+
+export function createHighPressClient(options: HighPressClientOptions) {
+  const base = options.baseUrl.replace(/\/$/, "");
+  const request = requester(options);
+  const admin = adminCalls(options, request);
+  const writeHeaders = (): Record<string, string> =>
+    options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
 
   return {
     admin,

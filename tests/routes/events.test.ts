@@ -10,7 +10,7 @@ import { createLambdaHandler } from "../../shared/runtime/lambda.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { apiGatewayEvent, lambdaContext } from "../support/apigw.ts";
 import { type SqsEndpoint, startSqsEndpoint } from "../support/sqs-endpoint.ts";
-import { json, memoryLogger, testApp } from "../support/test-app.ts";
+import { json, lossyFetch, memoryLogger, testApp } from "../support/test-app.ts";
 
 const path = "/api/v1/counter/events";
 const view = (resource_id: string, extra: Record<string, unknown> = {}) => ({
@@ -74,15 +74,7 @@ describe("POST /api/v1/counter/events", () => {
   it("are in the typed client, retried under one Idempotency-Key and so counted once", async () => {
     const store = createMemoryStore();
     const t = testApp(store);
-    let lost = 1;
-    const client = createHighPressClient({
-      baseUrl: "http://hp.test",
-      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-        const res = await t.app.fetch(new Request(input, init));
-        if (lost-- > 0) return new Response("{}", { status: 503, headers: { "retry-after": "0" } });
-        return res;
-      }) as typeof fetch,
-    });
+    const client = createHighPressClient({ baseUrl: "http://hp.test", fetch: lossyFetch(t.app) });
     expect(await client.queueEvents([view("c1"), view("c1", { user_id: "u2" })])).toEqual({ accepted: 2 });
     const messages = await store.eventQueue.peek(10);
     expect(messages).toHaveLength(2); // the lost answer's POST, and its retry

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { createHighPressClient } from "../../shared/client/client.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { json, testApp } from "../support/test-app.ts";
+import { json, lossyFetch, testApp } from "../support/test-app.ts";
 
 const path = "/api/v1/counter/increments";
 const item = (resource_id: string, counter_type: string, user_id = "u1", increment?: number) => ({
@@ -102,15 +102,7 @@ describe("POST /api/v1/counter/increments", () => {
   it("is in the typed client, which retries it safely", async () => {
     const store = createMemoryStore();
     const t = testApp(store);
-    let lost = 1;
-    const client = createHighPressClient({
-      baseUrl: "http://hp.test",
-      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-        const res = await t.app.fetch(new Request(input, init));
-        if (lost-- > 0) return new Response("{}", { status: 503, headers: { "retry-after": "0" } });
-        return res;
-      }) as typeof fetch,
-    });
+    const client = createHighPressClient({ baseUrl: "http://hp.test", fetch: lossyFetch(t.app) });
     const { results, replayed } = await client.incrementMany([
       item("c1", "view", "u1", 3),
       item("c1", "view", "u2", 4),

@@ -52,3 +52,19 @@ export async function json(res: Response): Promise<Record<string, any>> {
     throw new Error(`not JSON (status ${res.status}): ${text.slice(0, 200)}`);
   }
 }
+
+/**
+ * A fetch into the app whose first `lost` answers are lost after the app applied the request
+ * (a 503 comes back instead), as a timeout or a dropped connection would: for retry tests.
+ */
+export function lossyFetch(
+  app: { fetch: (request: Request) => Response | Promise<Response> },
+  lost = 1,
+): typeof fetch {
+  let left = lost;
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const res = await app.fetch(new Request(input, init));
+    if (left-- > 0) return new Response("{}", { status: 503, headers: { "retry-after": "0" } });
+    return res;
+  }) as typeof fetch;
+}
