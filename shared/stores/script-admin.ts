@@ -5,7 +5,7 @@
 import { liveBucketIds } from "../domain/buckets.ts";
 import type { CounterAdmin, CounterKey, CounterRecord } from "../domain/model.ts";
 import { type AdminScripts, adminScriptsFor } from "./admin-scripts.ts";
-import { type KeyLayout, type LuaScript, scriptsFor } from "./scripts.ts";
+import type { KeyLayout, LuaScript, ScriptSet } from "./scripts.ts";
 
 /** What the admin commands need of the script store. */
 export interface AdminParts {
@@ -13,6 +13,8 @@ export interface AdminParts {
   cluster: boolean;
   rankingCap: string;
   dialect: "redis" | "upstash";
+  /** The increment's own scripts: a cluster's erase and import reuse its ranking and index ones. */
+  scripts: ScriptSet;
   exec(what: string, write: boolean, script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
   /** The ranking keys of a type at an instant (all, hour, day, week) and the buckets' TTLs. */
   rankingKeys(type: string, now: number, resourceId: string): { keys: string[]; ttls: string[] };
@@ -111,16 +113,12 @@ async function eraseOnCluster(
       removed++;
       const ranking = p.rankingKeys(type, now, resourceId);
       const args = [resourceId, "-1", ...ranking.ttls, String(num(reply[1])), p.rankingCap];
-      await p.exec("erase user ranking", true, rankScript(p), ranking.keys, args);
+      await p.exec("erase user ranking", true, p.scripts.rank, ranking.keys, args);
     }
-    await p.exec("erase user index", true, indexScript(p), [p.keys.userIndex(userId)], ["-", entry]);
+    await p.exec("erase user index", true, p.scripts.index, [p.keys.userIndex(userId)], ["-", entry]);
   });
   return removed;
 }
-
-// The increment's own ranking and index scripts, which a cluster's erase and import reuse.
-const rankScript = (p: AdminParts) => scriptsFor(p.dialect).rank;
-const indexScript = (p: AdminParts) => scriptsFor(p.dialect).index;
 
 function eraser(p: AdminParts, s: AdminScripts) {
   return async (userId: string, now: number): Promise<number> => {
@@ -208,7 +206,7 @@ async function importOne(p: AdminParts, s: AdminScripts, record: CounterRecord):
     count = String(await p.exec("import", true, s.import, keys, args));
     if (p.cluster) {
       await inParallel(chunk, 50, async (user) => {
-        await p.exec("import user index", true, indexScript(p), [p.keys.userIndex(user)], ["+", entry]);
+        await p.exec("import user index", true, p.scripts.index, [p.keys.userIndex(user)], ["+", entry]);
       });
     }
   }

@@ -484,6 +484,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     cluster: options.cluster,
     rankingCap: parts.rankingCap,
     dialect: options.dialect,
+    scripts: parts.scripts,
     exec: parts.exec,
     rankingKeys: parts.rankingKeys,
     scan: (match) => transport.scan(match),
