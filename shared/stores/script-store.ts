@@ -380,16 +380,17 @@ function slotReader(p: Parts) {
     const script = withUsers ? p.scripts.readWithUsers : p.scripts.read;
     return (await p.exec("read", false, script, keyList, args)) as unknown[];
   };
-  const withoutScriptWrites = async (part: readonly CounterQuery[]) => {
-    const counted = part.map((q) =>
-      wantsUsers(q) ? p.transport.pfcount(p.keys.users(q.resourceId, q.type)) : 0,
-    );
-    const [reply, ...users] = await Promise.all([run(part, false), ...counted]).catch((error: unknown) => {
-      throw p.mapped("read", false, error);
-    });
-    return (reply as unknown[]).map((value, i) =>
-      i % 2 === 1 && wantsUsers(part[(i - 1) / 2] as CounterQuery) ? users[(i - 1) / 2] : value,
-    );
+  const withoutScriptWrites = async (part: readonly CounterQuery[]): Promise<CounterReading[]> => {
+    // exec maps the script's failures; a plain PFCOUNT's are mapped here.
+    const pfcount = (q: CounterQuery) =>
+      p.transport.pfcount(p.keys.users(q.resourceId, q.type)).catch((error: unknown) => {
+        throw p.mapped("read", false, error);
+      });
+    const [readings, counted] = await Promise.all([
+      run(part, false).then((reply) => decodeReadings(part, reply)),
+      Promise.all(part.map((q) => (wantsUsers(q) ? pfcount(q) : undefined))),
+    ]);
+    return readings.map((r, i) => (counted[i] === undefined ? r : { ...r, uniqueUsers: num(counted[i]) }));
   };
   return async (part: readonly CounterQuery[]): Promise<CounterReading[]> => {
     if (!part.some(wantsUsers)) return decodeReadings(part, await run(part, false));
@@ -397,7 +398,7 @@ function slotReader(p: Parts) {
       return decodeReadings(part, await run(part, true));
     } catch (error) {
       if (!(error instanceof StoreUnavailableError && error.refusal !== undefined)) throw error;
-      return decodeReadings(part, await withoutScriptWrites(part));
+      return await withoutScriptWrites(part);
     }
   };
 }
