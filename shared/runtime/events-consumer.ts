@@ -30,12 +30,54 @@ export async function applyQueuedEvents(
 }
 
 const TAKE = 200;
+/** Tries of a message whose counter keeps failing (a full counter), before it is dropped, logged. */
+const MAX_ATTEMPTS = 5;
+/** Polls of an idle queue back off to once a second: on Upstash each poll is a billed command. */
+const IDLE_POLL_MS = 1000;
 
 /**
- * The local server's consumer: takes up to 200 messages from the store's queue, applies
- * them, then removes them. A message is removed only once applied, so a crash in between
- * delivers it again, and the event ids make that count nothing twice. Unreadable messages
- * are logged and dropped.
+ * One pass over the head of the store's queue: applies what it holds and removes the
+ * messages whose events all applied. A message of a failing counter stays for the next pass,
+ * up to MAX_ATTEMPTS, then is dropped with an error log (the local stand-in for SQS's
+ * dead-letter queue). Unreadable messages are logged and dropped. Returns messages taken.
+ */
+async function drainOnce(store: CounterStore, logger: Logger, now: number, attempts: Map<string, number>) {
+  const messages = await store.eventQueue.peek(TAKE);
+  const owner = new Map<QueuedEvent, string>();
+  const events: QueuedEvent[] = [];
+  for (const m of messages) {
+    try {
+      for (const e of decodeEvents(m)) {
+        owner.set(e, m);
+        events.push(e);
+      }
+    } catch (error) {
+      logger.error("unreadable events message dropped", { error, message: m.slice(0, 200) });
+    }
+  }
+  const result = await applyQueuedEvents(store, events, now);
+  const failing = new Set(result.failed.flatMap((f) => f.events.map((e) => owner.get(e) as string)));
+  for (const m of failing) {
+    const tries = (attempts.get(m) ?? 0) + 1;
+    attempts.set(m, tries);
+    if (tries >= MAX_ATTEMPTS) {
+      logger.error("queued events dropped after repeated failures", {
+        message: m,
+        error: result.failed[0]?.error,
+      });
+      failing.delete(m);
+      attempts.delete(m);
+    }
+  }
+  if (failing.size > 0) logger.warn("queued events not applied yet; retrying", { messages: failing.size });
+  await store.eventQueue.remove(messages.filter((m) => !failing.has(m)));
+  return messages.length;
+}
+
+/**
+ * The local server's consumer: drains the store's queue every 200 ms while it holds events,
+ * backing off to once a second when idle. A message is removed only once applied, so a
+ * crash in between delivers it again, and the event ids make that count nothing twice.
  */
 export function startLocalConsumer(
   store: CounterStore,
@@ -43,45 +85,31 @@ export function startLocalConsumer(
   options: { intervalMs?: number; now?: () => number } = {},
 ): { stop(): Promise<void> } {
   const now = options.now ?? Date.now;
-  let running: Promise<void> = Promise.resolve();
+  const busyMs = options.intervalMs ?? 200;
+  const attempts = new Map<string, number>();
   let stopped = false;
-  const drain = async () => {
-    for (;;) {
-      const messages = await store.eventQueue.peek(TAKE);
-      if (messages.length === 0 || stopped) return;
-      const events: QueuedEvent[] = [];
-      const done: string[] = [];
-      for (const m of messages) {
-        try {
-          events.push(...decodeEvents(m));
-          done.push(m);
-        } catch (error) {
-          logger.error("unreadable events message dropped", { error, message: m.slice(0, 200) });
-          done.push(m);
-        }
-      }
-      const result = await applyQueuedEvents(store, events, now());
-      if (result.failed.length > 0) {
-        logger.warn("queued events not applied yet; retrying", {
-          counters: result.failed.length,
-          error: result.failed[0]?.error,
-        });
-        return;
-      }
-      await store.eventQueue.remove(done);
-      if (messages.length < TAKE) return;
-    }
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const tick = (delay: number) => {
+    timer = setTimeout(() => {
+      running = drainOnce(store, logger, now(), attempts).then(
+        (taken) => {
+          if (stopped) return;
+          tick(taken >= TAKE ? 0 : taken > 0 ? busyMs : Math.min(delay * 2, IDLE_POLL_MS));
+        },
+        (error: unknown) => {
+          logger.warn("event consumer: store unavailable", { error });
+          if (!stopped) tick(IDLE_POLL_MS);
+        },
+      );
+    }, delay);
+    timer.unref();
   };
-  const timer = setInterval(() => {
-    running = running
-      .then(drain)
-      .catch((error: unknown) => logger.warn("event consumer: store unavailable", { error }));
-  }, options.intervalMs ?? 200);
-  timer.unref();
+  tick(busyMs);
   return {
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
       await running;
     },
   };

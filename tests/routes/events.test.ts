@@ -88,6 +88,31 @@ describe("POST /api/v1/counter/events", () => {
     expect((await json(await t.get("/api/v1/counter/c1/view"))).data.count).toBe(2);
   });
 
+  it("never let a counter that keeps failing block the rest: retried, then dropped and logged", async () => {
+    const store = createMemoryStore();
+    const t = testApp(store);
+    await store.setCount(
+      { resourceId: "full", type: "view", kind: "total" },
+      Number.MAX_SAFE_INTEGER,
+      Date.now(),
+    );
+    await t.post(path, { events: [view("full")] });
+    await t.post(path, { events: [view("fine")] });
+    const logger = memoryLogger();
+    const consumer = startLocalConsumer(store, logger, { intervalMs: 5 });
+    try {
+      for (let i = 0; i < 400 && (await store.eventQueue.peek(1)).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      await consumer.stop();
+    }
+    expect((await json(await t.get("/api/v1/counter/fine/view"))).data.count).toBe(1);
+    expect((await json(await t.get("/api/v1/counter/full/view"))).data.count).toBe(Number.MAX_SAFE_INTEGER);
+    expect(logger.lines.filter((l) => l.msg === "queued events not applied yet; retrying")).toHaveLength(4);
+    const dropped = logger.lines.find((l) => l.msg === "queued events dropped after repeated failures");
+    expect(String(dropped?.message)).toContain('"r":"full"');
+  });
+
   it("require a write key and count against the rate limits like increments", async () => {
     const key = "events-key-0123456789";
     const t = testApp(createMemoryStore(), {
