@@ -5,6 +5,8 @@
 import { liveBucketIds } from "../domain/buckets.ts";
 import type { CounterAdmin, CounterKey, CounterRecord } from "../domain/model.ts";
 import { type AdminScripts, adminScriptsFor } from "./admin-scripts.ts";
+import { followUpOrFail } from "./cluster-calls.ts";
+import { num } from "./script-store.ts";
 import type { KeyLayout, LuaScript, ScriptSet } from "./scripts.ts";
 
 /** What the admin commands need of the script store. */
@@ -24,7 +26,6 @@ export interface AdminParts {
 
 const ERASE_PAGE = 200;
 const IMPORT_CHUNK = 500;
-const num = (v: unknown): number => Number(v);
 
 /** Runs `work` over items, at most `limit` at a time. */
 async function inParallel<T>(
@@ -111,11 +112,10 @@ async function eraseOnCluster(
     const reply = (await p.exec("erase user", true, s.eraseOne, [counterKey], [userId])) as unknown[];
     if (num(reply[0]) === 1) {
       removed++;
-      const ranking = p.rankingKeys(type, now, resourceId);
-      const args = [resourceId, "-1", ...ranking.ttls, String(num(reply[1])), p.rankingCap];
-      await p.exec("erase user ranking", true, p.scripts.rank, ranking.keys, args);
+      await followUpOrFail(p, [{ type, resourceId, delta: -1, count: num(reply[1]) }], [], now);
     }
-    await p.exec("erase user index", true, p.scripts.index, [p.keys.userIndex(userId)], ["-", entry]);
+    // Last: a rerun finds what is left by the index.
+    await followUpOrFail(p, [], [{ userId, type, resourceId, joined: false }], now);
   });
   return removed;
 }
@@ -185,7 +185,7 @@ function exporter(p: AdminParts, s: AdminScripts) {
 }
 
 /** Loads one counter: a total in one call, a set in chunks of users (the first replaces it). */
-async function importOne(p: AdminParts, s: AdminScripts, record: CounterRecord): Promise<void> {
+async function importOne(p: AdminParts, s: AdminScripts, record: CounterRecord, now: number): Promise<void> {
   const unique = record.kind === "unique";
   const counterKey = p.keys.counter(record.resourceId, record.type, unique);
   const all = p.keys.ranking(record.type, "all", record.resourceId);
@@ -205,9 +205,13 @@ async function importOne(p: AdminParts, s: AdminScripts, record: CounterRecord):
     args.push(start === 0 ? "1" : "0", scored ? "1" : "0", ...chunk);
     count = String(await p.exec("import", true, s.import, keys, args));
     if (p.cluster) {
-      await inParallel(chunk, 50, async (user) => {
-        await p.exec("import user index", true, p.scripts.index, [p.keys.userIndex(user)], ["+", entry]);
-      });
+      const joined = chunk.map((userId) => ({
+        userId,
+        type: record.type,
+        resourceId: record.resourceId,
+        joined: true,
+      }));
+      await followUpOrFail(p, [], joined, now);
     }
   }
   if (p.cluster)
@@ -221,6 +225,6 @@ export function scriptAdmin(p: AdminParts): CounterAdmin {
     reset: resetter(p, s),
     eraseUser: eraser(p, s),
     exportCounters: exporter(p, s),
-    importCounters: (records, _now) => inParallel(records, 20, (record) => importOne(p, s, record)),
+    importCounters: (records, now) => inParallel(records, 20, (record) => importOne(p, s, record, now)),
   };
 }

@@ -1,13 +1,12 @@
 // Batches of increments over the Lua scripts: one script for the whole batch on a single
 // shard (Redis, Upstash: one round trip, one billed command); on Redis Cluster one call per
-// slot touched, in parallel: each resource's items, then each type's rankings and each
-// user's index.
+// slot touched, in parallel: each resource's items, then each ranking shard's and each
+// user's index (cluster-calls.ts).
 
 import type { IncrementCommand, IncrementOutcome, RateLimit } from "../domain/model.ts";
-import { itemOf, limitArgs, outcomeOf, type Parts } from "./script-store.ts";
+import { followUp, groupBy } from "./cluster-calls.ts";
+import { itemOf, limitArgs, num, outcomeOf, type Parts } from "./script-store.ts";
 import { STATUS } from "./scripts.ts";
-
-const num = (v: unknown): number => Number(v);
 
 /** The reply of INCREMENT_MANY_BODY: outcomes, or the error of the item it names. */
 function outcomesOf(reply: unknown[], limits: readonly RateLimit[], items: number[]): IncrementOutcome[] {
@@ -43,56 +42,6 @@ async function sendItems(
   return outcomesOf(reply, limits, items);
 }
 
-/** Groups a batch's item indexes by a key, in order. */
-function groupBy(
-  commands: readonly IncrementCommand[],
-  key: (c: IncrementCommand) => string,
-  only?: number[],
-) {
-  const groups = new Map<string, number[]>();
-  for (const i of only ?? commands.map((_, j) => j)) {
-    const k = key(commands[i] as IncrementCommand);
-    const group = groups.get(k);
-    if (group) group.push(i);
-    else groups.set(k, [i]);
-  }
-  return groups;
-}
-
-/** Cluster: after the items, one call per ranking type and one per user's index, together; failures told aside. */
-async function clusterFollowUps(
-  p: Parts,
-  commands: readonly IncrementCommand[],
-  outcomes: IncrementOutcome[],
-  now: number,
-) {
-  const applied = outcomes.flatMap((o, i) => (o.applied && !o.replayed ? [i] : []));
-  const calls: Promise<unknown>[] = [];
-  // One call per ranking shard touched (a type's, or a type's shard's on a sharded cluster).
-  const shardOf = (c: IncrementCommand) => p.keys.ranking(c.type, "all", c.resourceId);
-  for (const items of groupBy(commands, shardOf, applied).values()) {
-    const first = commands[items[0] as number] as IncrementCommand;
-    const ranking = p.rankingKeys(first.type, now, first.resourceId);
-    const args = [...ranking.ttls, p.rankingCap];
-    for (const i of items) {
-      const c = commands[i] as IncrementCommand;
-      args.push(c.resourceId, String(c.delta), String((outcomes[i] as IncrementOutcome).count));
-    }
-    calls.push(p.exec("ranking update", true, p.scripts.rankMany, ranking.keys, args));
-  }
-  const likes = applied.filter((i) => commands[i]?.kind === "unique");
-  for (const [userId, items] of groupBy(commands, (c) => c.userId, likes)) {
-    const args = items.flatMap((i) => {
-      const c = commands[i] as IncrementCommand;
-      return [c.delta > 0 ? "+" : "-", `${c.type}:${c.resourceId}`];
-    });
-    calls.push(p.exec("user index update", true, p.scripts.index, [p.keys.userIndex(userId)], args));
-  }
-  await Promise.all(
-    calls.map((call) => call.catch((error: unknown) => p.options.onBackgroundError?.(error))),
-  );
-}
-
 export function batchIncrementer(
   p: Parts,
   limit: (limits: readonly RateLimit[], now: number) => Promise<void>,
@@ -123,7 +72,13 @@ export function batchIncrementer(
         });
       }),
     );
-    await clusterFollowUps(p, commands, outcomes, now);
+    const applied = outcomes.flatMap((o, i) =>
+      o.applied && !o.replayed ? [{ ...(commands[i] as IncrementCommand), count: o.count }] : [],
+    );
+    const joined = applied
+      .filter((c) => c.kind === "unique")
+      .map((c) => ({ userId: c.userId, type: c.type, resourceId: c.resourceId, joined: c.delta > 0 }));
+    await followUp(p, applied, joined, now);
     return outcomes;
   };
 }

@@ -4,29 +4,9 @@
 
 import { CountLimitError } from "../domain/errors.ts";
 import { EVENT_DEDUPE_TTL_MS, MAX_EXACT_COUNT, type QueuedEvent } from "../domain/model.ts";
-import type { Parts } from "./script-store.ts";
+import { followUp } from "./cluster-calls.ts";
+import { num, type Parts } from "./script-store.ts";
 import { STATUS } from "./scripts.ts";
-
-const num = (v: unknown): number => Number(v);
-
-/** Cluster: the ranking's shard, then each user whose membership changed, together; failures told aside. */
-async function clusterFollowUps(p: Parts, first: QueuedEvent, reply: unknown[], now: number): Promise<void> {
-  const calls: Promise<unknown>[] = [];
-  const net = num(reply[3]);
-  if (net !== 0) {
-    const ranking = p.rankingKeys(first.type, now, first.resourceId);
-    const args = [...ranking.ttls, p.rankingCap, first.resourceId, String(net), String(num(reply[1]))];
-    calls.push(p.exec("ranking update", true, p.scripts.rankMany, ranking.keys, args));
-  }
-  const entry = `${first.type}:${first.resourceId}`;
-  for (const change of reply.slice(4).map(String)) {
-    const index = p.keys.userIndex(change.slice(1));
-    calls.push(p.exec("user index update", true, p.scripts.index, [index], [change[0] as string, entry]));
-  }
-  await Promise.all(
-    calls.map((call) => call.catch((error: unknown) => p.options.onBackgroundError?.(error))),
-  );
-}
 
 export function eventApplier(p: Parts) {
   const ttl = String(EVENT_DEDUPE_TTL_MS);
@@ -57,7 +37,14 @@ export function eventApplier(p: Parts) {
     }
     const reply = (await p.exec("events", true, p.scripts.events, keys, args)) as unknown[];
     if (num(reply[2]) === STATUS.COUNT_LIMIT) throw new CountLimitError(MAX_EXACT_COUNT);
-    if (cluster) await clusterFollowUps(p, first, reply, now);
+    if (cluster) {
+      const { type, resourceId } = first;
+      const net = num(reply[3]);
+      const rankings = net === 0 ? [] : [{ type, resourceId, delta: net, count: num(reply[1]) }];
+      const changes = reply.slice(4).map(String);
+      const joined = changes.map((c) => ({ userId: c.slice(1), type, resourceId, joined: c[0] === "+" }));
+      await followUp(p, rankings, joined, now);
+    }
     return num(reply[0]);
   };
 }

@@ -27,6 +27,7 @@ import {
   requestFingerprint,
   type StoreName,
 } from "../domain/model.ts";
+import { followUp, groupBy } from "./cluster-calls.ts";
 import { scriptAdmin } from "./script-admin.ts";
 import { batchIncrementer } from "./script-batch.ts";
 import { eventApplier, storeEventQueue } from "./script-events.ts";
@@ -64,7 +65,8 @@ export interface ScriptStoreOptions {
   onBackgroundError?: (error: unknown) => void;
 }
 
-const num = (v: unknown): number => Number(v);
+/** A reply's number: integers may come as strings (counts always do, to stay exact). */
+export const num = (v: unknown): number => Number(v);
 const NOSCRIPT = /NOSCRIPT/i;
 
 type Exec = (
@@ -247,31 +249,6 @@ function limiter(p: Parts) {
   };
 }
 
-/**
- * Redis Cluster: the ranking and the user's index live in other slots than the counter, so
- * an applied increment is followed by a call to each, together. The increment is already
- * applied, so a failure here is reported aside rather than failing (and inviting a retry of) it.
- */
-async function clusterFollowUp(
-  p: Parts,
-  command: IncrementCommand,
-  count: number,
-  ranking: { keys: string[]; ttls: string[] },
-  rankingCap: string,
-): Promise<void> {
-  const { resourceId, type, userId, delta } = command;
-  const rankArgs = [resourceId, String(delta), ...ranking.ttls, String(count), rankingCap];
-  const calls = [p.exec("ranking update", true, p.scripts.rank, ranking.keys, rankArgs)];
-  if (command.kind === "unique") {
-    const entry = `${type}:${resourceId}`;
-    const indexArgs = [delta > 0 ? "+" : "-", entry];
-    calls.push(p.exec("user index update", true, p.scripts.index, [p.keys.userIndex(userId)], indexArgs));
-  }
-  await Promise.all(
-    calls.map((call) => call.catch((error: unknown) => p.options.onBackgroundError?.(error))),
-  );
-}
-
 /** One increment's keys and arguments, as APPLY_FN reads them (rankings and index not on Cluster). */
 export function itemOf(p: Parts, command: IncrementCommand) {
   const { keys, options } = p;
@@ -300,7 +277,7 @@ export function itemOf(p: Parts, command: IncrementCommand) {
     MAX_COUNT,
     indexed ? `${type}:${resourceId}` : "",
   ];
-  return { keys: itemKeys, args, ranking };
+  return { keys: itemKeys, args };
 }
 
 /** An increment's reply {count, applied, status} as its outcome, or the error its status means. */
@@ -328,7 +305,9 @@ function incrementer(p: Parts, limit: CounterStore["limit"]) {
     const reply = (await p.exec("increment", true, p.scripts.increment, item.keys, item.args)) as unknown[];
     const outcome = outcomeOf(reply, limits);
     if (cluster && outcome.applied && !outcome.replayed) {
-      await clusterFollowUp(p, command, outcome.count, item.ranking, p.rankingCap);
+      const { resourceId, type, userId, delta } = command;
+      const joined = command.kind === "unique" ? [{ userId, type, resourceId, joined: delta > 0 }] : [];
+      await followUp(p, [{ type, resourceId, delta, count: outcome.count }], joined, command.now);
     }
     return outcome;
   };
@@ -410,12 +389,7 @@ function reader(p: Parts) {
     if (!p.options.cluster) return readPart(queries);
     // Cluster: one script per resource (one slot each), sent together; the client pipelines
     // them to each shard at once.
-    const groups = new Map<string, number[]>();
-    queries.forEach((q, i) => {
-      const group = groups.get(q.resourceId);
-      if (group) group.push(i);
-      else groups.set(q.resourceId, [i]);
-    });
+    const groups = groupBy(queries, (q) => q.resourceId);
     const readings: CounterReading[] = new Array(queries.length);
     await Promise.all(
       [...groups.values()].map(async (indexes) => {

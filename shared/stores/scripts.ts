@@ -257,13 +257,6 @@ const LIMIT_BODY = `${LIMIT_FN}
 return over_limit(1, 1) or {1}
 `;
 
-// Redis Cluster's second call: KEYS 1..4 rankings, ARGV 1 member, 2 delta, 3..5 bucket TTLs
-// ms, 6 the count the increment returned, 7 ranking cap.
-const RANK_BODY = `${RANK_FN}
-rank(1, 2, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[6]), tonumber(ARGV[7]), 'gt')
-return 1
-`;
-
 // Redis Cluster's call to a user's index (another slot than the counter): KEYS 1 the index,
 // ARGV pairs of '+' (add) or '-' (remove) and an entry (`type:resource`), in order.
 const INDEX_BODY = `
@@ -271,8 +264,10 @@ for i = 1, #ARGV, 2 do redis.call(ARGV[i] == '+' and 'SADD' or 'SREM', KEYS[1], 
 return 1
 `;
 
-// Redis Cluster's ranking call for a batch of increments of one type: KEYS 1..4 rankings,
-// ARGV 1..3 bucket TTLs ms, 4 ranking cap, then triples of member, delta, count after.
+// Redis Cluster's ranking call (another slot than the counters) for the applied changes of
+// one ranking shard: KEYS 1..4 rankings, ARGV 1..3 bucket TTLs ms, 4 ranking cap, then
+// triples of member, delta, count after. 'gt': a call landing after a later one's never
+// lowers a risen score.
 const RANK_MANY_BODY = `${RANK_FN}
 local cap = tonumber(ARGV[4])
 for i = 5, #ARGV, 3 do rank(1, 0, ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), cap, 'gt') end
@@ -405,7 +400,6 @@ export interface ScriptSet {
   increment: LuaScript;
   incrementMany: LuaScript;
   limit: LuaScript;
-  rank: LuaScript;
   rankMany: LuaScript;
   index: LuaScript;
   /** Reads with unique users ('T' queries): a writer, because of PFCOUNT. */
@@ -439,7 +433,6 @@ export function scriptsFor(dialect: ScriptDialect): ScriptSet {
     increment: script(write + INCREMENT_BODY),
     incrementMany: script(write + INCREMENT_MANY_BODY),
     limit: script(write + LIMIT_BODY),
-    rank: script(write + RANK_BODY),
     rankMany: script(write + RANK_MANY_BODY),
     index: script(write + INDEX_BODY),
     readWithUsers: script(write + READ_BODY),
