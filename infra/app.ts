@@ -6,12 +6,12 @@
 //   npm run synth                                  Upstash; URL and token secret asked at deploy
 //   npm run deploy -- -c store=upstash -c upstashUrl=https://... -c upstashTokenSecret=arn:...
 //   npm run deploy -- -c store=elasticache [-c vpcId=... -c vpcAzs=a,b -c privateSubnetIds=x,y]
-// Every key is listed in the README's deploy section.
+// Every key is listed in docs/deploy.md (a test holds the two to the same list).
 
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { HighPressStack } from "./stack.ts";
-import { type HighPressStackProps, StackConfigError } from "./stack-props.ts";
+import { type HighPressStackProps, StackConfigError, stackPropsProblems } from "./stack-props.ts";
 
 const app = new App();
 const problems: string[] = [];
@@ -63,6 +63,8 @@ const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
   adminKeysSecret: text("adminKeysSecret"),
   secretsKmsKey: text("secretsKmsKey"),
   secretsEndpoint: oneOf("secretsEndpoint", ["create", "existing"] as const),
+  sqsEndpoint: oneOf("sqsEndpoint", ["create", "existing"] as const),
+  consumerMaxConcurrency: integer("consumerMaxConcurrency"),
   throttleRate: integer("throttleRate"),
   throttleBurst: integer("throttleBurst"),
   corsOrigins: list("corsOrigins"),
@@ -89,12 +91,27 @@ const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
 for (const [key, value] of Object.entries(optional))
   if (value !== undefined) Object.assign(props, { [key]: value });
 
+// A mistyped key (-c alarmEmial=...) would be ignored without a word: every camelCase key must
+// be one of ours. CDK's own keys (feature flags, aws:cdk:...) have '@', ':' or '-' in them.
+const KNOWN_KEYS = new Set([
+  ...Object.keys(optional),
+  "store",
+  "stackName",
+  "vpcId",
+  "vpcAzs",
+  "privateSubnetIds",
+  "vpcCidr",
+]);
+for (const key of Object.keys(app.node.getAllContext())) {
+  if (/^[a-z][A-Za-z0-9]*$/.test(key) && !KNOWN_KEYS.has(key)) problems.push(`${key}: unknown context key`);
+}
+
 function fail(all: readonly string[]): never {
   process.stderr.write(`highpress: bad context: ${all.join("; ")}\n`);
   process.exit(1);
 }
 
-if (problems.length > 0) fail(problems);
+if (problems.length > 0) fail([...problems, ...stackPropsProblems(props)]);
 try {
   new HighPressStack(app, text("stackName") ?? "HighPressStack", props);
 } catch (error) {

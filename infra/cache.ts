@@ -52,7 +52,10 @@ function newVpc(scope: Construct): ec2.Vpc {
   vpc.addFlowLog("FlowLog", {
     trafficType: ec2.FlowLogTrafficType.REJECT,
     destination: ec2.FlowLogDestination.toCloudWatchLogs(
-      new logs.LogGroup(scope, "VpcFlowLogs", { retention: logs.RetentionDays.ONE_MONTH }),
+      new logs.LogGroup(scope, "VpcFlowLogs", {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
     ),
   });
   return vpc;
@@ -69,36 +72,52 @@ function vpcOf(scope: Construct, props: HighPressStackProps): ec2.IVpc {
   });
 }
 
+/** The AWS services a function in the VPC may call, each reached through an interface endpoint. */
+export type VpcService = "secretsmanager" | "sqs";
+
+const ENDPOINT_SERVICES: Record<VpcService, ec2.InterfaceVpcEndpointAwsService> = {
+  secretsmanager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+  sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
+};
+
+/** The context key that says a service's endpoint is already in the VPC. */
+export const ENDPOINT_CONTEXT: Record<VpcService, "secretsEndpoint" | "sqsEndpoint"> = {
+  secretsmanager: "secretsEndpoint",
+  sqs: "sqsEndpoint",
+};
+
 /**
- * Isolated subnets have no route out, so the functions read their secrets through an
- * interface endpoint (cheaper than a NAT gateway). A VPC that has one already with private
- * DNS cannot take a second (`secretsEndpoint=existing`): the functions may then reach 443
- * inside the VPC's own range, where that endpoint lives.
+ * Isolated subnets have no route out, so the functions reach each AWS service they call
+ * through an interface endpoint (cheaper than a NAT gateway: about $7.30 a month per AZ
+ * against $32.85 plus $0.045 per GB). A VPC that has one already with private DNS cannot
+ * take a second (`secretsEndpoint=existing`, `sqsEndpoint=existing`): the functions may then
+ * reach 443 inside the VPC's own range, where that endpoint lives.
  */
-function secretsEndpoint(
+function serviceEndpoint(
   scope: Construct,
-  vpc: ec2.IVpc,
-  subnets: ec2.SelectedSubnets,
-  functionsSg: ec2.SecurityGroup,
+  network: { vpc: ec2.IVpc; subnets: ec2.SelectedSubnets; functionsSg: ec2.SecurityGroup },
+  service: VpcService,
   props: HighPressStackProps,
 ): void {
-  if (props.secretsEndpoint === "existing") {
+  const { vpc, subnets, functionsSg } = network;
+  if (props[ENDPOINT_CONTEXT[service]] === "existing") {
     functionsSg.addEgressRule(
       ec2.Peer.ipv4(vpc.vpcCidrBlock),
       ec2.Port.tcp(443),
-      "functions to the VPC's Secrets Manager endpoint",
+      "functions to the VPC's own interface endpoints",
     );
     return;
   }
-  const endpointSg = new ec2.SecurityGroup(scope, "SecretsEndpointSecurityGroup", {
+  const id = service === "sqs" ? "Sqs" : "SecretsManager";
+  const endpointSg = new ec2.SecurityGroup(scope, `${id}EndpointSecurityGroup`, {
     vpc,
-    description: "Secrets Manager endpoint: reachable from the functions only",
+    description: `${id} endpoint: reachable from the functions only`,
     allowAllOutbound: false,
   });
-  endpointSg.addIngressRule(functionsSg, ec2.Port.tcp(443), "functions to Secrets Manager");
-  functionsSg.addEgressRule(endpointSg, ec2.Port.tcp(443), "functions to Secrets Manager");
-  vpc.addInterfaceEndpoint("SecretsManagerEndpoint", {
-    service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+  endpointSg.addIngressRule(functionsSg, ec2.Port.tcp(443), `functions to ${id}`);
+  functionsSg.addEgressRule(endpointSg, ec2.Port.tcp(443), `functions to ${id}`);
+  vpc.addInterfaceEndpoint(`${id}Endpoint`, {
+    service: ENDPOINT_SERVICES[service],
     subnets,
     securityGroups: [endpointSg],
     open: false,
@@ -125,7 +144,7 @@ function applyRemoval(cache: elasticache.CfnServerlessCache, name: string, props
 export function counterCache(
   scope: Construct,
   props: HighPressStackProps,
-  needsSecrets: boolean,
+  services: ReadonlySet<VpcService>,
 ): CounterCache {
   const vpc = vpcOf(scope, props);
   const subnets = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED });
@@ -142,7 +161,7 @@ export function counterCache(
   // 6379: the endpoint; 6380: the reader endpoint of ElastiCache Serverless.
   cacheSg.addIngressRule(functionsSg, ec2.Port.tcpRange(6379, 6380), "functions to the cache");
   functionsSg.addEgressRule(cacheSg, ec2.Port.tcpRange(6379, 6380), "functions to the cache");
-  if (needsSecrets) secretsEndpoint(scope, vpc, subnets, functionsSg, props);
+  for (const service of services) serviceEndpoint(scope, { vpc, subnets, functionsSg }, service, props);
 
   const replacing = { engine: "valkey", subnetIds: subnets.subnetIds };
   const name = cacheName(Stack.of(scope), replacing);
@@ -173,5 +192,24 @@ export function counterCache(
 
 export const cacheMaxStorageGb = (props: HighPressStackProps) =>
   props.cacheMaxStorageGb ?? CACHE_LIMITS.cacheMaxStorageGb.fallback;
-export const cacheMaxEcpuPerSecond = (props: HighPressStackProps) =>
-  props.cacheMaxEcpuPerSecond ?? CACHE_LIMITS.cacheMaxEcpuPerSecond.fallback;
+
+/**
+ * ECPUs one request may cost at most: a single increment's script takes about 21.7 µs of
+ * Redis time, and ElastiCache bills about 1 ECPU per 1.5 µs (a SET), so about 14
+ * (docs/performance.md). Batches and queued events cost fewer per increment.
+ */
+export const ECPU_PER_REQUEST = 14;
+
+/** The stage's steady rate (throttleRate, default 1000/s). */
+export const stageThrottleRate = (props: HighPressStackProps) => props.throttleRate ?? 1000;
+
+/**
+ * The cache's ECPU ceiling: as given, or what the stage throttle lets through at
+ * ECPU_PER_REQUEST each, rounded up to a thousand, so the stage throttles before the cache does.
+ */
+export function cacheMaxEcpuPerSecond(props: HighPressStackProps): number {
+  if (props.cacheMaxEcpuPerSecond !== undefined) return props.cacheMaxEcpuPerSecond;
+  const { min, max } = CACHE_LIMITS.cacheMaxEcpuPerSecond;
+  const needed = Math.ceil((stageThrottleRate(props) * ECPU_PER_REQUEST) / 1000) * 1000;
+  return Math.min(max, Math.max(min, needed));
+}

@@ -22,6 +22,7 @@ import {
 } from "./bundling.ts";
 
 const ROOT = join(import.meta.dirname, "..");
+const DEFAULT_TIMEOUT = Duration.seconds(10);
 
 export interface CounterFunctionProps {
   /** Which store client the bundle carries. */
@@ -40,7 +41,19 @@ export interface CounterFunctionProps {
   sourceMaps?: boolean;
   /** Lambda active tracing (X-Ray); CDK grants the role what it needs. Default false. */
   tracing?: boolean;
+  /** The level below which Lambda drops the function's JSON log lines (as LOG_LEVEL). Default info. */
+  logLevel?: "debug" | "info" | "warn" | "error";
+  /** Fed by a queue, not by API Gateway: its alarms follow its timeout, not the store deadline. */
+  queueConsumer?: boolean;
 }
+
+/** LOG_LEVEL's names as Lambda's application log levels. */
+const APPLICATION_LOG_LEVELS = {
+  debug: lambda.ApplicationLogLevel.DEBUG,
+  info: lambda.ApplicationLogLevel.INFO,
+  warn: lambda.ApplicationLogLevel.WARN,
+  error: lambda.ApplicationLogLevel.ERROR,
+} as const;
 
 /**
  * What Lambda needs to attach a function to a VPC: the actions of the managed policy
@@ -60,6 +73,9 @@ export const VPC_ENI_ACTIONS = [
 ];
 
 export class CounterFunction extends NodejsFunction {
+  readonly queueConsumer: boolean;
+  readonly timeoutDuration: Duration;
+
   constructor(scope: Construct, id: FunctionId, props: CounterFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -92,10 +108,13 @@ export class CounterFunction extends NodejsFunction {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? DEFAULT_TIMEOUT,
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
+      // Lambda drops lines below this level itself; it reads `level` and `timestamp` (logger.ts).
+      applicationLogLevelV2: APPLICATION_LOG_LEVELS[props.logLevel ?? "info"],
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
       projectRoot: ROOT,
       depsLockFilePath: join(ROOT, "package-lock.json"),
       environment: { ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...props.environment },
@@ -116,5 +135,7 @@ export class CounterFunction extends NodejsFunction {
         forceDockerBundling: false,
       },
     });
+    this.queueConsumer = props.queueConsumer ?? false;
+    this.timeoutDuration = props.timeout ?? DEFAULT_TIMEOUT;
   }
 }

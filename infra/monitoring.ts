@@ -2,7 +2,7 @@
 // with enough requests to mean something), each function's errors, throttles and p99, the
 // cache's ECPU, throttling and storage, and an encrypted topic CloudWatch can publish to.
 
-import { Duration, Stack } from "aws-cdk-lib";
+import { Aws, Duration, Fn, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
@@ -38,9 +38,12 @@ export interface CacheLimits {
  */
 function alarmTopic(scope: Construct, email: string): sns.Topic {
   const cloudwatchService = new iam.ServicePrincipal("cloudwatch.amazonaws.com");
+  // Deleted with the stack: KMS holds it for the pending window (7 days, the shortest) first.
   const key = new kms.Key(scope, "AlarmTopicKey", {
     description: "Encrypts the HighPress alarm topic; CloudWatch may use it to publish alarms",
     enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.DESTROY,
+    pendingWindow: Duration.days(7),
   });
   key.addToResourcePolicy(
     new iam.PolicyStatement({
@@ -85,7 +88,21 @@ function apiMetrics(api: apigwv2.HttpApi) {
   return { requests, errors5xx, errorRate };
 }
 
-function functionAlarms(scope: Construct, functions: Record<string, CounterFunction>): cloudwatch.Alarm[] {
+/**
+ * The p99 duration that alarms, per function: an HTTP function's answers wait at most the
+ * store deadline (storeTimeoutMs, 1 s by default); the consumer's batches take about a second
+ * each, so it alarms at 80% of its timeout, before batches start timing out.
+ */
+export function p99AlarmMs(fn: CounterFunction, props: HighPressStackProps): number {
+  if (fn.queueConsumer) return Math.round(fn.timeoutDuration.toMilliseconds() * 0.8);
+  return props.storeTimeoutMs ?? 1000;
+}
+
+function functionAlarms(
+  scope: Construct,
+  functions: Record<string, CounterFunction>,
+  props: HighPressStackProps,
+): cloudwatch.Alarm[] {
   return Object.entries(functions).flatMap(([fid, fn]) => [
     fn.metricErrors({ period: PERIOD, statistic: "Sum" }).createAlarm(scope, `${fid}ErrorsAlarm`, {
       ...alarmDefaults,
@@ -106,8 +123,10 @@ function functionAlarms(scope: Construct, functions: Record<string, CounterFunct
       .createAlarm(scope, `${fid}P99DurationAlarm`, {
         ...alarmDefaults,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: `${fid} p99 duration above 1 s (the store deadline) for 3 of 5 periods`,
-        threshold: 1000,
+        alarmDescription: fn.queueConsumer
+          ? `${fid} p99 duration above ${p99AlarmMs(fn, props)} ms (80% of its timeout) for 3 of 5 periods`
+          : `${fid} p99 duration above ${p99AlarmMs(fn, props)} ms (the store deadline) for 3 of 5 periods`,
+        threshold: p99AlarmMs(fn, props),
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
       }),
@@ -242,8 +261,12 @@ export interface MonitoringInputs {
   extraAlarms?: cloudwatch.Alarm[];
 }
 
-/** Alarms (to the topic, when there is one) and the dashboard. */
-export function monitoring(scope: Construct, props: HighPressStackProps, inputs: MonitoringInputs): void {
+/** Alarms (to the topic, when there is one) and the dashboard, which it returns. */
+export function monitoring(
+  scope: Construct,
+  props: HighPressStackProps,
+  inputs: MonitoringInputs,
+): cloudwatch.Dashboard {
   const topic = props.alarmTopicArn
     ? sns.Topic.fromTopicArn(scope, "AlarmTopic", props.alarmTopicArn)
     : props.alarmEmail
@@ -259,13 +282,14 @@ export function monitoring(scope: Construct, props: HighPressStackProps, inputs:
       evaluationPeriods: 5,
       datapointsToAlarm: 3,
     }),
-    ...functionAlarms(scope, inputs.functions),
+    ...functionAlarms(scope, inputs.functions, props),
     ...(inputs.cache ? cacheAlarms(scope, inputs.cache) : []),
     ...(inputs.extraAlarms ?? []),
   ];
   if (topic) for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
-  new cloudwatch.Dashboard(scope, "Dashboard", {
-    dashboardName: `${Stack.of(scope).stackName}-highpress`,
+  // Dashboards are global per account: the region in the name lets one stack name live in two.
+  return new cloudwatch.Dashboard(scope, "Dashboard", {
+    dashboardName: Fn.join("-", [Stack.of(scope).stackName, Aws.REGION, "highpress"]),
     widgets: [
       [
         new cloudwatch.GraphWidget({

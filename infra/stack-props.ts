@@ -27,6 +27,10 @@ export interface HighPressStackProps extends StackProps {
   existingVpc?: { vpcId: string; availabilityZones: string[]; privateSubnetIds: string[]; cidr?: string };
   /** `existing`: the VPC already has a Secrets Manager interface endpoint with private DNS; do not create one. Default create. */
   secretsEndpoint?: "create" | "existing";
+  /** `existing`: the VPC already has an SQS interface endpoint with private DNS; do not create one. Default create. */
+  sqsEndpoint?: "create" | "existing";
+  /** The most consumer batches applied at once (2-1000, SQS's bounds). Default 2: one store, and the API keeps the account's concurrency. */
+  consumerMaxConcurrency?: number;
   /** Stage throttling: steady requests per second and burst. Default 1000 and 2000. */
   throttleRate?: number;
   throttleBurst?: number;
@@ -47,7 +51,7 @@ export interface HighPressStackProps extends StackProps {
   rateLimitKey?: string;
   rateLimitUser?: string;
   readAuth?: boolean;
-  /** ElastiCache Serverless limits, a ceiling on its bill. Default 10 GB and 5000 ECPU/s. */
+  /** ElastiCache Serverless limits, a ceiling on its bill. Default 10 GB, and the ECPUs the stage throttle lets through (14,000/s at 1000 rps). */
   cacheMaxStorageGb?: number;
   cacheMaxEcpuPerSecond?: number;
   /** Daily snapshots kept, 0 (none) to 35. Default 7. */
@@ -67,10 +71,13 @@ export interface HighPressStackProps extends StackProps {
  * (.../API_CreateServerlessCache.html, SnapshotRetentionLimit).
  */
 export const CACHE_LIMITS = {
-  cacheMaxEcpuPerSecond: { min: 1_000, max: 15_000_000, fallback: 5_000 },
+  cacheMaxEcpuPerSecond: { min: 1_000, max: 15_000_000 },
   cacheMaxStorageGb: { min: 1, max: 5_000, fallback: 10 },
   cacheSnapshotRetentionDays: { min: 0, max: 35, fallback: 7 },
 } as const;
+
+/** An SQS event source's maximum concurrency: 2 to 1,000 (Lambda's ScalingConfig). */
+export const CONSUMER_CONCURRENCY = { min: 2, max: 1_000, fallback: 2 } as const;
 
 /** Each app setting the stack can pass on, by its context name, and the variable the app reads. */
 const APP_SETTINGS = {
@@ -130,6 +137,19 @@ function rangeProblems(props: HighPressStackProps): string[] {
       problems.push(`${key}: must be an integer from ${min} to ${max}, got ${value}`);
     }
   }
+  const concurrency = props.consumerMaxConcurrency;
+  if (
+    concurrency !== undefined &&
+    !(
+      Number.isInteger(concurrency) &&
+      concurrency >= CONSUMER_CONCURRENCY.min &&
+      concurrency <= CONSUMER_CONCURRENCY.max
+    )
+  ) {
+    problems.push(
+      `consumerMaxConcurrency: must be an integer from ${CONSUMER_CONCURRENCY.min} to ${CONSUMER_CONCURRENCY.max}, got ${concurrency}`,
+    );
+  }
   for (const key of ["throttleRate", "throttleBurst"] as const) {
     const value = props[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
@@ -150,11 +170,13 @@ function networkProblems(props: HighPressStackProps): string[] {
   if (vpc && vpc.availabilityZones.length !== vpc.privateSubnetIds.length) {
     problems.push("privateSubnetIds: give one subnet per availability zone in vpcAzs, in the same order");
   }
-  if (props.secretsEndpoint === "existing" && !vpc) {
-    problems.push("secretsEndpoint: existing needs an existing VPC (vpcId); a new VPC has no endpoint");
-  }
-  if (props.secretsEndpoint === "existing" && vpc && !vpc.cidr) {
-    problems.push("vpcCidr: needed with secretsEndpoint=existing, to let the functions reach that endpoint");
+  for (const key of ["secretsEndpoint", "sqsEndpoint"] as const) {
+    if (props[key] === "existing" && !vpc) {
+      problems.push(`${key}: existing needs an existing VPC (vpcId); a new VPC has no endpoint`);
+    }
+    if (props[key] === "existing" && vpc && !vpc.cidr) {
+      problems.push(`vpcCidr: needed with ${key}=existing, to let the functions reach that endpoint`);
+    }
   }
   if (props.existingVpc && (props.store ?? "upstash") !== "elasticache") {
     problems.push("vpcId: only ElastiCache mode runs in a VPC (store=elasticache)");
@@ -190,10 +212,84 @@ function otherProblems(props: HighPressStackProps): string[] {
   return problems;
 }
 
+/** The shape each free-text context value must have, and how the problem is said. */
+const FORMATS: {
+  key: string;
+  values: (p: HighPressStackProps) => (string | undefined)[];
+  pattern: RegExp;
+  must: string;
+}[] = [
+  {
+    key: "corsOrigins",
+    values: (p) => p.corsOrigins ?? [],
+    // An origin is scheme://host[:port], nothing after; or * for any.
+    pattern: /^(\*|https?:\/\/(\[[0-9a-fA-F:]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\d{1,5})?)$/,
+    must: "each must be an origin like https://app.example.com (scheme, host, optional port; no path), or *",
+  },
+  {
+    key: "alarmEmail",
+    values: (p) => [p.alarmEmail],
+    pattern: /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+    must: "must be an e-mail address",
+  },
+  {
+    key: "alarmTopicArn",
+    values: (p) => [p.alarmTopicArn],
+    pattern: /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+    must: "must be an SNS topic ARN (arn:aws:sns:region:account:name)",
+  },
+  {
+    key: "upstashUrl",
+    values: (p) => [p.upstashUrl],
+    pattern: /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/,
+    must: "must be the database's REST URL, https://<host>",
+  },
+  {
+    key: "secrets",
+    values: (p) => [p.upstashTokenSecret, p.apiKeysSecret, p.adminKeysSecret],
+    pattern:
+      /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|[A-Za-z0-9/_+=.@-]{1,512})$/,
+    must: "must be a secret's name or ARN (arn:aws:secretsmanager:region:account:secret:name-AbCdEf)",
+  },
+  {
+    key: "vpcId",
+    values: (p) => [p.existingVpc?.vpcId],
+    pattern: /^vpc-[0-9a-f]{8,17}$/,
+    must: "must be a VPC id (vpc-0123456789abcdef0)",
+  },
+  {
+    key: "privateSubnetIds",
+    values: (p) => p.existingVpc?.privateSubnetIds ?? [],
+    pattern: /^subnet-[0-9a-f]{8,17}$/,
+    must: "each must be a subnet id (subnet-0123456789abcdef0)",
+  },
+  {
+    key: "vpcAzs",
+    values: (p) => p.existingVpc?.availabilityZones ?? [],
+    pattern: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/,
+    must: "each must be an availability zone name (eu-west-1a)",
+  },
+  {
+    key: "vpcCidr",
+    values: (p) => [p.existingVpc?.cidr],
+    pattern: /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/,
+    must: "must be an IPv4 CIDR block (10.0.0.0/16)",
+  },
+];
+
+function formatProblems(props: HighPressStackProps): string[] {
+  return FORMATS.flatMap(({ key, values, pattern, must }) =>
+    values(props)
+      .filter((v): v is string => v !== undefined && !pattern.test(v))
+      .map((v) => `${key}: ${must}, got ${v}`),
+  );
+}
+
 /** Every problem with these props, each naming its context key; empty when the stack can deploy. */
 export function stackPropsProblems(props: HighPressStackProps): string[] {
   return [
     ...appSettingProblems(props),
+    ...formatProblems(props),
     ...rangeProblems(props),
     ...networkProblems(props),
     ...otherProblems(props),

@@ -3,22 +3,34 @@
 // TLS, cluster mode, in a VPC), stage throttling, access logs, alarms and a dashboard.
 // Props are checked first (stack-props.ts): a stack that would not deploy or start fails synth.
 
-import { Annotations, CfnOutput, CfnParameter, Duration, Stack, Validations } from "aws-cdk-lib";
+import {
+  Annotations,
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
+} from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { CATCH_ALL_FUNCTION, ROUTES } from "../shared/http/routes.ts";
+import { logLevelOf } from "../shared/runtime/logger.ts";
 import { FUNCTION_IDS, type FunctionId } from "./bundling.ts";
 import { type CounterCache, cacheMaxEcpuPerSecond, cacheMaxStorageGb, counterCache } from "./cache.ts";
 import { CounterFunction } from "./counter-function.ts";
-import { CONSUMER_TIMEOUT, eventsQueue } from "./events-queue.ts";
+import { CONSUMER_TIMEOUT, type EventsQueue, eventsQueue } from "./events-queue.ts";
+import { type FunctionNeeds, functionNeeds, type SecretKind } from "./function-needs.ts";
 import { monitoring } from "./monitoring.ts";
 import {
   appSettingsEnvironment,
+  CONSUMER_CONCURRENCY,
   type HighPressStackProps,
   StackConfigError,
   stackPropsProblems,
@@ -43,11 +55,8 @@ const CORS_HEADERS = {
   ],
 };
 
-/** The secrets the functions read at start, and the environment variables that name them. */
-interface Secrets {
-  all: secretsmanager.ISecret[];
-  environment: Record<string, string>;
-}
+/** The secrets given to the stack, by the variable each stands for. */
+type GivenSecrets = Partial<Record<SecretKind, secretsmanager.ISecret>>;
 
 export class HighPressStack extends Stack {
   readonly api: apigwv2.HttpApi;
@@ -63,33 +72,29 @@ export class HighPressStack extends Stack {
 
     const store = props.store ?? "upstash";
     const secrets = this.secrets(props);
-    const adminSecret = props.adminKeysSecret
-      ? this.secretFrom("AdminKeysSecret", props.adminKeysSecret)
-      : undefined;
-    const readsSecrets = secrets.all.length > 0 || adminSecret !== undefined;
-    const cache = store === "elasticache" ? counterCache(this, props, readsSecrets) : undefined;
-    const environment = {
+    const given = new Set(Object.keys(secrets) as SecretKind[]);
+    const needs = Object.fromEntries(
+      FUNCTION_IDS.map((fid) => [fid, functionNeeds(fid, props, given)]),
+    ) as Record<FunctionId, FunctionNeeds>;
+    const services = new Set(Object.values(needs).flatMap((n) => [...n.services]));
+    const cache = store === "elasticache" ? counterCache(this, props, services) : undefined;
+    const shared = {
       COUNTER_STORE: store === "upstash" ? "upstash" : "redis",
       ...appSettingsEnvironment(props),
-      ...secrets.environment,
+      ...(store === "upstash" ? { UPSTASH_REDIS_REST_URL: this.upstashUrl(props) } : {}),
       ...cache?.environment,
     };
-    // Only the admin function knows the admin keys: the public functions never read them.
-    const adminEnvironment = adminSecret
-      ? { ...environment, ADMIN_KEYS_SECRET: adminSecret.secretArn }
-      : environment;
     this.functions = this.makeFunctions(
       props,
-      (fid) => (fid === "AdminFunction" ? adminEnvironment : environment),
+      (fid) => functionEnvironment(shared, needs[fid], secrets),
       cache,
     );
-    for (const [fid, fn] of Object.entries(this.functions)) {
-      const readable = fid === "AdminFunction" && adminSecret ? [...secrets.all, adminSecret] : secrets.all;
-      this.grantSecrets(fn, readable, props);
-    }
+    for (const fid of FUNCTION_IDS) this.grantSecrets(this.functions[fid], needs[fid], secrets, props);
     this.api = this.httpApi(props);
-    const events = eventsQueue(this, this.functions.EventsFunction, this.functions.ConsumerFunction);
-    monitoring(this, props, {
+    const events = eventsQueue(this, this.functions.EventsFunction, this.functions.ConsumerFunction, {
+      maxConcurrency: props.consumerMaxConcurrency ?? CONSUMER_CONCURRENCY.fallback,
+    });
+    const dashboard = monitoring(this, props, {
       extraAlarms: events.alarms,
       api: this.api,
       functions: this.functions,
@@ -103,11 +108,28 @@ export class HighPressStack extends Stack {
           }
         : {}),
     });
+    this.outputs(events, dashboard);
+    this.acknowledgeAuth(props);
+  }
+
+  /** What a first deploy reads back: where to send requests, where events wait, where to look. */
+  private outputs(events: EventsQueue, dashboard: cloudwatch.Dashboard): void {
     new CfnOutput(this, "ApiUrl", {
       value: this.api.apiEndpoint,
       description: "Base URL of the counter API",
     });
-    this.acknowledgeAuth(props);
+    new CfnOutput(this, "EventsQueueUrl", {
+      value: events.queue.queueUrl,
+      description: "The queue of accepted events (POST /api/v1/counter/events)",
+    });
+    new CfnOutput(this, "EventsDeadLetterQueueUrl", {
+      value: events.deadLetters.queueUrl,
+      description: "Events not applied after 5 deliveries: npm run replay-dead-letters",
+    });
+    new CfnOutput(this, "DashboardName", {
+      value: dashboard.dashboardName,
+      description: "The CloudWatch dashboard of this stack",
+    });
   }
 
   private makeFunctions(
@@ -122,7 +144,8 @@ export class HighPressStack extends Stack {
         sourceMaps: props.sourceMaps ?? false,
         tracing: props.tracing ?? false,
         ...cache?.network,
-        ...(fid === "ConsumerFunction" ? { timeout: CONSUMER_TIMEOUT } : {}),
+        logLevel: logLevelOf(props.logLevel),
+        ...(fid === "ConsumerFunction" ? { timeout: CONSUMER_TIMEOUT, queueConsumer: true } : {}),
       });
     return Object.fromEntries(FUNCTION_IDS.map((fid) => [fid, make(fid)])) as Record<
       FunctionId,
@@ -136,20 +159,13 @@ export class HighPressStack extends Stack {
       : secretsmanager.Secret.fromSecretNameV2(this, cid, nameOrArn);
   }
 
-  /** The API-keys secret (when given) and, in Upstash mode, the token secret and URL. */
-  private secrets(props: HighPressStackProps): Secrets {
-    const secrets: Secrets = { all: [], environment: {} };
-    if (props.apiKeysSecret) {
-      const secret = this.secretFrom("ApiKeysSecret", props.apiKeysSecret);
-      secrets.all.push(secret);
-      secrets.environment.API_KEYS_SECRET = secret.secretArn;
-    }
-    if ((props.store ?? "upstash") === "upstash") {
-      const token = this.upstashTokenSecret(props);
-      secrets.all.push(token);
-      secrets.environment.UPSTASH_REDIS_REST_URL = this.upstashUrl(props);
-      secrets.environment.UPSTASH_REDIS_REST_TOKEN_SECRET = token.secretArn;
-    }
+  /** The secrets given: API keys, admin keys, and in Upstash mode the token. */
+  private secrets(props: HighPressStackProps): GivenSecrets {
+    const secrets: GivenSecrets = {};
+    if (props.apiKeysSecret) secrets.API_KEYS = this.secretFrom("ApiKeysSecret", props.apiKeysSecret);
+    if (props.adminKeysSecret) secrets.ADMIN_KEYS = this.secretFrom("AdminKeysSecret", props.adminKeysSecret);
+    if ((props.store ?? "upstash") === "upstash")
+      secrets.UPSTASH_REDIS_REST_TOKEN = this.upstashTokenSecret(props);
     return secrets;
   }
 
@@ -179,17 +195,18 @@ export class HighPressStack extends Stack {
   }
 
   /**
-   * Every function reads every secret at start (each builds the whole app). A secret under
-   * a customer-managed key also needs kms:Decrypt on that key, through Secrets Manager only
-   * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html).
+   * Each function may read the secrets it needs (function-needs.ts), no others. A secret
+   * under a customer-managed key also needs kms:Decrypt on that key, through Secrets Manager
+   * only (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html).
    */
   private grantSecrets(
     fn: CounterFunction,
-    secrets: secretsmanager.ISecret[],
+    needs: FunctionNeeds,
+    secrets: GivenSecrets,
     props: HighPressStackProps,
   ): void {
-    for (const secret of secrets) secret.grantRead(fn);
-    if (props.secretsKmsKey && secrets.length > 0) {
+    for (const kind of needs.secrets) secrets[kind]?.grantRead(fn);
+    if (props.secretsKmsKey && needs.secrets.size > 0) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ["kms:Decrypt"],
@@ -242,7 +259,10 @@ export class HighPressStack extends Stack {
   }
 
   private defaultStage(api: apigwv2.HttpApi, props: HighPressStackProps): void {
-    const accessLogs = new logs.LogGroup(this, "ApiAccessLogs", { retention: logs.RetentionDays.ONE_MONTH });
+    const accessLogs = new logs.LogGroup(this, "ApiAccessLogs", {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     new apigwv2.HttpStage(this, "DefaultStage", {
       httpApi: api,
       stageName: "$default",
@@ -280,4 +300,24 @@ export class HighPressStack extends Stack {
     Validations.of(this.api).acknowledge({ id: "AwsSolutions-APIG4", reason });
     if (!props.apiKeysSecret) Annotations.of(this).addWarningV2("highpress:open-writes", OPEN_WRITES_WARNING);
   }
+}
+
+/**
+ * A function's environment: the shared settings, and `<VARIABLE>_SECRET` for each secret it
+ * reads. READ_AUTH goes only to functions that read the API keys: the others serve no read
+ * (the consumer, the admin routes' function without keys), and the app refuses READ_AUTH
+ * without keys.
+ */
+function functionEnvironment(
+  shared: Record<string, string>,
+  needs: FunctionNeeds,
+  secrets: GivenSecrets,
+): Record<string, string> {
+  const environment = { ...shared };
+  if (!needs.secrets.has("API_KEYS")) delete environment.READ_AUTH;
+  for (const kind of needs.secrets) {
+    const secret = secrets[kind];
+    if (secret) environment[`${kind}_SECRET`] = secret.secretArn;
+  }
+  return environment;
 }

@@ -108,7 +108,10 @@ export function emfLine(r: RequestRecord, functionName: string, now = Date.now()
         },
       ],
     },
-    level: "info",
+    // Lambda files and filters a JSON line by these two: a 5xx is an error, so it (and its
+    // metrics) stays under logLevel=warn or error, where the other requests' records are dropped.
+    level: r.status >= 500 ? "error" : "info",
+    timestamp: new Date(now).toISOString(),
     msg: "request",
     Function: functionName,
     Route: r.route,

@@ -1,5 +1,5 @@
-// Lambda support: builds the app once per execution environment from the environment and
-// Secrets Manager, during Lambda's init phase, and answers a failed start with a logged
+// Lambda support: builds the app from the environment and Secrets Manager during Lambda's
+// init phase, and again when a secret read anew (every 5 minutes) has changed, and answers a failed start with a logged
 // error and a 503 envelope (not a bare 502); the next invocation tries again.
 
 import { randomUUID } from "node:crypto";
@@ -9,14 +9,14 @@ import { emfLine, type RequestRecord } from "../http/observe.ts";
 import { answerHeaders } from "../http/pipeline.ts";
 import type { FunctionId } from "../http/routes.ts";
 import { createStore } from "../stores/create.ts";
-import { type Env, readSecretFromAws, resolveSecrets, type SecretReader } from "./secrets.ts";
+import { type Env, readSecretFromAws, rebuiltOnRotation, type SecretReader } from "./secrets.ts";
 import { sqsEventQueue } from "./sqs-queue.ts";
 
 export type { SecretReader };
 
 import { loadConfig } from "./config.ts";
 import { lambdaPlatform, type ProxyResult, type Refusal, toResult, translate } from "./lambda-adapter.ts";
-import { createLogger, type Logger } from "./logger.ts";
+import { createLogger, type Logger, logLevelOf } from "./logger.ts";
 
 export interface LambdaOptions {
   /** Default: process.env. */
@@ -27,6 +27,10 @@ export interface LambdaOptions {
   logger?: Logger;
   /** Where the per-request EMF lines go. Default: stdout, where CloudWatch reads them. */
   emit?: (line: string) => void;
+  /** How long secrets are trusted before they are read again. Default SECRETS_TTL_MS (5 minutes). */
+  secretsTtlMs?: number;
+  /** Default Date.now; tests move it past the secrets' TTL. */
+  clock?: () => number;
 }
 
 export interface LambdaHandler {
@@ -73,60 +77,65 @@ function refusalAnswer(
 export function createLambdaHandler(fn: FunctionId, options: LambdaOptions = {}): LambdaHandler {
   const env = options.env ?? process.env;
   const readSecret = options.readSecret ?? readSecretFromAws;
-  const level =
-    env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "warn" || env.LOG_LEVEL === "error"
-      ? env.LOG_LEVEL
-      : "info";
-  const logger: Logger = options.logger ?? createLogger(level);
+  const logger: Logger = options.logger ?? createLogger(logLevelOf(env.LOG_LEVEL));
   const emit = options.emit ?? ((line: string) => process.stdout.write(`${line}\n`));
   const functionName = env.AWS_LAMBDA_FUNCTION_NAME ?? fn;
   // One line per request: the request log and its CloudWatch metrics (EMF) together.
   const record = (r: RequestRecord) => emit(emfLine(r, functionName));
   type Inner = (event: unknown) => Promise<ProxyResult>;
 
-  let starting: Promise<Inner> | undefined;
-  const start = (): Promise<Inner> => {
-    starting ??= (async () => {
-      const config = loadConfig(await resolveSecrets(env, readSecret));
-      const store = await createStore(config, logger);
-      // Connect now, in the init phase, so the first request does not pay for it.
-      await store.ping().catch((error: unknown) => logger.warn("store not reachable at start", { error }));
-      // EventsFunction sends accepted events to SQS (EVENTS_QUEUE_URL); without it they wait in the store.
-      const queueUrl = env.EVENTS_QUEUE_URL;
-      const eventQueue = queueUrl ? sqsEventQueue(queueUrl, { timeoutMs: config.storeTimeoutMs }) : undefined;
-      const app = createApp(
-        {
-          store,
-          ...appSettings(config),
-          logger,
-          platform: lambdaPlatform,
-          observe: record,
-          ...(eventQueue ? { eventQueue } : {}),
-        },
-        fn,
-      );
-      logger.info("highpress function ready", {
-        function: fn,
-        store: config.store,
-        writes: config.apiKeys.length > 0 ? "require an API key" : "OPEN: no API keys configured",
-        admin: config.adminKeys.length > 0 ? "on" : "off",
-      });
-      return async (event: unknown) => {
-        const translated = translate(event);
-        if ("refusal" in translated) {
-          const id = translated.event?.requestContext?.requestId;
-          const requestId = typeof id === "string" && id ? id : randomUUID();
-          return refusalAnswer(translated.refusal, requestId, translated.method, record);
-        }
-        return toResult(await app.fetch(translated.request, translated.bindings));
-      };
-    })().catch((error: unknown) => {
-      starting = undefined;
-      logger.error("highpress function failed to start", { error });
-      throw error;
+  type Built = { inner: Inner; close: () => Promise<void> };
+  const build = async (resolved: Env): Promise<Built> => {
+    const config = loadConfig(resolved);
+    const store = await createStore(config, logger);
+    // Connect now, in the init phase, so the first request does not pay for it.
+    await store.ping().catch((error: unknown) => logger.warn("store not reachable at start", { error }));
+    // EventsFunction sends accepted events to SQS (EVENTS_QUEUE_URL); without it they wait in the store.
+    const queueUrl = env.EVENTS_QUEUE_URL;
+    const eventQueue = queueUrl ? sqsEventQueue(queueUrl, { timeoutMs: config.storeTimeoutMs }) : undefined;
+    const app = createApp(
+      {
+        store,
+        ...appSettings(config),
+        logger,
+        platform: lambdaPlatform,
+        observe: record,
+        ...(eventQueue ? { eventQueue } : {}),
+      },
+      fn,
+    );
+    logger.info("highpress function ready", {
+      function: fn,
+      store: config.store,
+      writes: config.apiKeys.length > 0 ? "require an API key" : "OPEN: no API keys configured",
+      admin: config.adminKeys.length > 0 ? "on" : "off",
     });
-    return starting;
+    const inner: Inner = async (event: unknown) => {
+      const translated = translate(event);
+      if ("refusal" in translated) {
+        const id = translated.event?.requestContext?.requestId;
+        const requestId = typeof id === "string" && id ? id : randomUUID();
+        return refusalAnswer(translated.refusal, requestId, translated.method, record);
+      }
+      return toResult(await app.fetch(translated.request, translated.bindings));
+    };
+    return { inner, close: () => store.close() };
   };
+  const current = rebuiltOnRotation(env, readSecret, build, {
+    ...(options.secretsTtlMs !== undefined ? { ttlMs: options.secretsTtlMs } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    retire: (old) => void old.close().catch(() => {}),
+    onStaleError: (error) =>
+      logger.warn("secrets could not be read again; the last ones go on serving", { error }),
+  });
+  const start = (): Promise<Inner> =>
+    current().then(
+      (built) => built.inner,
+      (error: unknown) => {
+        logger.error("highpress function failed to start", { error });
+        throw error;
+      },
+    );
 
   const handler = (async (event: unknown) => {
     let inner: Inner;

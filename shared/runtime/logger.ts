@@ -12,6 +12,14 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/**
+ * LOG_LEVEL as a level, for code that logs before (or without) the whole configuration: the
+ * Lambda functions, the consumer and the stack. Anything else is info; loadConfig refuses it.
+ */
+export function logLevelOf(value: string | undefined): LogLevel {
+  return value !== undefined && value in RANK ? (value as LogLevel) : "info";
+}
+
 export type LogSink = (level: LogLevel, line: string) => void;
 
 const defaultSink: LogSink = (level, line) => {
@@ -32,7 +40,8 @@ export function createLogger(level: LogLevel, sink: LogSink = defaultSink): Logg
   const min = RANK[level];
   const log = (at: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (RANK[at] < min) return;
-    const entry: Record<string, unknown> = { level: at, time: new Date().toISOString(), msg };
+    // `timestamp` and `level` are what Lambda's JSON log format reads to file and filter a line.
+    const entry: Record<string, unknown> = { level: at, timestamp: new Date().toISOString(), msg };
     if (fields) for (const [k, v] of Object.entries(fields)) entry[k] = describe(v);
     sink(at, JSON.stringify(entry));
   };

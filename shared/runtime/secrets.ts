@@ -1,5 +1,6 @@
 // Secrets of a Lambda function: variables whose value lives in Secrets Manager, named by
-// `<VARIABLE>_SECRET`, read once per execution environment before the configuration.
+// `<VARIABLE>_SECRET`, read before the configuration, and again every SECRETS_TTL_MS so that a
+// rotated token or key takes effect without a deploy.
 
 import { ConfigError } from "../domain/errors.ts";
 
@@ -47,4 +48,69 @@ export async function resolveSecrets(env: Env, readSecret: SecretReader): Promis
     }),
   );
   return resolved;
+}
+
+/** How long read secrets are trusted before they are read again: a rotation takes effect within it. */
+export const SECRETS_TTL_MS = 5 * 60_000;
+
+export interface RotationOptions<T> {
+  /** Default SECRETS_TTL_MS. */
+  ttlMs?: number;
+  /** Default Date.now; tests move it. */
+  clock?: () => number;
+  /** Called with what a rotation replaced (e.g. to close its store), after in-flight work had time to end. */
+  retire?: (old: T) => void;
+  /** Told when a re-read fails and the last good value goes on serving. */
+  onStaleError?: (error: unknown) => void;
+}
+
+/** The secret-backed values of a resolved environment, as one comparable string. */
+const secretValues = (env: Env): string => JSON.stringify(SECRET_BACKED.map((name) => env[name] ?? null));
+
+/** What `retire` waits before it is called: longer than any request or batch runs. */
+const RETIRE_AFTER_MS = 60_000;
+
+/**
+ * Builds a value (an app, a store) from the environment with its secrets resolved, and reads
+ * the secrets again once they are older than the TTL: when one changed (a rotated token or
+ * key), the value is built anew; when the read fails, the last good value goes on serving.
+ * Concurrent callers share one read. A first build that fails throws; the next call retries.
+ */
+export function rebuiltOnRotation<T>(
+  env: Env,
+  readSecret: SecretReader,
+  build: (resolved: Env) => Promise<T>,
+  options: RotationOptions<T> = {},
+): () => Promise<T> {
+  const ttl = options.ttlMs ?? SECRETS_TTL_MS;
+  const clock = options.clock ?? Date.now;
+  let current: { value: T; secrets: string; checkedAt: number } | undefined;
+  let pending: Promise<T> | undefined;
+  const refresh = async (): Promise<T> => {
+    try {
+      const resolved = await resolveSecrets(env, readSecret);
+      const secrets = secretValues(resolved);
+      if (current && current.secrets === secrets) {
+        current.checkedAt = clock();
+        return current.value;
+      }
+      const value = await build(resolved);
+      const old = current;
+      current = { value, secrets, checkedAt: clock() };
+      if (old && options.retire) setTimeout(() => options.retire?.(old.value), RETIRE_AFTER_MS).unref();
+      return value;
+    } catch (error) {
+      if (!current) throw error;
+      options.onStaleError?.(error);
+      current.checkedAt = clock();
+      return current.value;
+    }
+  };
+  return () => {
+    if (current && clock() - current.checkedAt < ttl) return Promise.resolve(current.value);
+    pending ??= refresh().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
 }

@@ -1,15 +1,16 @@
 // The Lambda consumer of the events queue (SQS event source, ReportBatchItemFailures): every
 // record's events applied per counter in one store call each; a record is reported failed
 // when it is unreadable or one of its counters failed, so SQS delivers only those again (and
-// the event ids make a redelivery count nothing twice). Never throws out of the handler.
+// the event ids make a redelivery count nothing twice). An event that is not SQS's throws:
+// the wiring is wrong, and Lambda should say so.
 
 import { decodeEvents } from "../domain/events.ts";
 import type { CounterStore, QueuedEvent } from "../domain/model.ts";
 import { createStore } from "../stores/create.ts";
 import { loadConfig } from "./config.ts";
 import { applyQueuedEvents } from "./events-consumer.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { type Env, readSecretFromAws, resolveSecrets, type SecretReader } from "./secrets.ts";
+import { createLogger, type Logger, logLevelOf } from "./logger.ts";
+import { type Env, readSecretFromAws, rebuiltOnRotation, type SecretReader } from "./secrets.ts";
 
 export interface SqsRecord {
   messageId: string;
@@ -62,26 +63,67 @@ export interface ConsumerOptions {
   logger?: Logger;
   /** Default: Secrets Manager, as the HTTP functions read their secrets. */
   readSecret?: SecretReader;
+  /** How long secrets are trusted before they are read again. Default SECRETS_TTL_MS (5 minutes). */
+  secretsTtlMs?: number;
+  /** Default Date.now. */
+  clock?: () => number;
 }
 
-/** The consumer function: configuration and store made once per execution environment. */
+/** The consumer function: configuration and store made once, and anew when a secret rotates. */
 export function createSqsConsumer(options: ConsumerOptions = {}) {
   const env = options.env ?? process.env;
-  const logger = options.logger ?? createLogger(env.LOG_LEVEL === "debug" ? "debug" : "info");
-  let store: Promise<CounterStore> | undefined;
-  const handler = async (event: { Records?: SqsRecord[] }): Promise<SqsBatchResponse> => {
-    const records = Array.isArray(event?.Records) ? event.Records : [];
+  const logger = options.logger ?? createLogger(logLevelOf(env.LOG_LEVEL));
+  const store = rebuiltOnRotation(
+    env,
+    options.readSecret ?? readSecretFromAws,
+    (resolved) => createStore(loadConfig(resolved), logger),
+    {
+      ...(options.secretsTtlMs !== undefined ? { ttlMs: options.secretsTtlMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      retire: (old) => void old.close().catch(() => {}),
+      onStaleError: (error) =>
+        logger.warn("secrets could not be read again; the last ones go on serving", { error }),
+    },
+  );
+  const handler = async (event: unknown): Promise<SqsBatchResponse> => {
+    const records = sqsRecordsOf(event);
     try {
-      store ??= resolveSecrets(env, options.readSecret ?? readSecretFromAws).then((resolved) =>
-        createStore(loadConfig(resolved), logger),
-      );
-      return await consumeRecords(await store, records, logger, Date.now());
+      return await consumeRecords(await store(), records, logger, Date.now());
     } catch (error) {
       // Configuration or store creation failed: every record comes back, nothing is lost.
-      store = undefined;
       logger.error("events consumer failed to start", { error });
       return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
   };
   return handler;
+}
+
+/** An event that is not SQS's (an API Gateway event, `{}`, junk) is a mistake in the wiring: it throws. */
+export class NotAnSqsEventError extends Error {
+  override name = "NotAnSqsEventError";
+}
+
+/** The records of an SQS event; anything else throws NotAnSqsEventError, naming what came. */
+export function sqsRecordsOf(event: unknown): SqsRecord[] {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  const isSqs =
+    Array.isArray(records) &&
+    records.every(
+      (r: unknown) =>
+        typeof r === "object" &&
+        r !== null &&
+        (r as { eventSource?: unknown }).eventSource === "aws:sqs" &&
+        typeof (r as { messageId?: unknown }).messageId === "string" &&
+        typeof (r as { body?: unknown }).body === "string",
+    );
+  if (!isSqs) {
+    const shape =
+      event && typeof event === "object"
+        ? `keys ${Object.keys(event).slice(0, 5).join(", ") || "none"}`
+        : typeof event;
+    throw new NotAnSqsEventError(
+      `the consumer takes SQS events (Records of eventSource aws:sqs with messageId and body), got an event with ${shape}`,
+    );
+  }
+  return records as SqsRecord[];
 }

@@ -64,13 +64,16 @@ describe.each([
     }
   });
 
-  it("alarms on a dead letter and on a backlog older than 5 minutes", () => {
+  it("alarms on a dead letter, and on a backlog older than a failing message stays (so it pages once)", () => {
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
     const dead = alarms.find((a) => a.MetricName === "ApproximateNumberOfMessagesVisible");
     expect(dead).toMatchObject({ Threshold: 1, Namespace: "AWS/SQS" });
     expect(JSON.stringify(dead?.Dimensions)).toContain(deadId);
     const age = alarms.find((a) => a.MetricName === "ApproximateAgeOfOldestMessage");
-    expect(age).toMatchObject({ Threshold: 300, Namespace: "AWS/SQS" });
+    // 5 deliveries, each hidden 180 s (6 x the 30 s timeout), plus 5 minutes.
+    expect(age).toMatchObject({ Threshold: 5 * 180 + 300, Namespace: "AWS/SQS" });
+    const queue = resourcesOf(template, "AWS::SQS::Queue")[mainId]?.Properties;
+    expect(age?.Threshold).toBeGreaterThan(queue?.VisibilityTimeout * queue?.RedrivePolicy.maxReceiveCount);
     expect(JSON.stringify(age?.Dimensions)).toContain(mainId);
   });
 });

@@ -152,6 +152,43 @@ describe("context checked at synth", () => {
       /secretsEndpoint/,
     ],
     ["a key that is no key ARN", { secretsKmsKey: "alias/mine" }, /secretsKmsKey: must be a KMS key ARN/],
+    [
+      "an origin that is no origin",
+      { corsOrigins: ["not-an-origin"] },
+      /corsOrigins: each must be an origin.*got not-an-origin/,
+    ],
+    [
+      "an origin with a path",
+      { corsOrigins: ["https://app.example.com/x"] },
+      /corsOrigins: .*got https:\/\/app.example.com\/x/,
+    ],
+    ["an e-mail that is no e-mail", { alarmEmail: "ops" }, /alarmEmail: must be an e-mail address, got ops/],
+    ["a topic that is no SNS ARN", { alarmTopicArn: "ops-topic" }, /alarmTopicArn: must be an SNS topic ARN/],
+    [
+      "an Upstash URL over http",
+      { upstashUrl: "http://eu1-x.upstash.io" },
+      /upstashUrl: must be the database's REST URL/,
+    ],
+    [
+      "a secret with spaces",
+      { apiKeysSecret: "my keys" },
+      /secrets: must be a secret's name or ARN .*got my keys/,
+    ],
+    [
+      "a VPC id that is none",
+      { store: "elasticache", existingVpc: { ...EXISTING_VPC, vpcId: "prod" } },
+      /vpcId: must be a VPC id/,
+    ],
+    [
+      "a consumer concurrency of 1",
+      { consumerMaxConcurrency: 1 },
+      /consumerMaxConcurrency: must be an integer from 2 to 1000, got 1/,
+    ],
+    [
+      "an SQS endpoint said to exist in a new VPC",
+      { store: "elasticache", sqsEndpoint: "existing" },
+      /sqsEndpoint: existing needs an existing VPC/,
+    ],
   ])("refuses %s, naming it", (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
@@ -180,6 +217,26 @@ describe("context checked at synth", () => {
       const lines = app.output().trim().split("\n");
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^highpress: bad context: logLevel: .*cacheMaxEcpuPerSecond: /);
+    }, 60_000);
+
+    it("stops on a bad origin, e-mail or unknown key, in one line", async () => {
+      const app = await runNode(["infra/app.ts"], {
+        CDK_CONTEXT_JSON: JSON.stringify({
+          corsOrigins: "not-an-origin",
+          alarmEmail: "ops",
+          alarmEmial: "ops@example.com",
+          "@aws-cdk/core:someFlag": true,
+        }),
+        CDK_OUTDIR: outdir,
+      });
+      expect(await app.exited).toBe(1);
+      const lines = app.output().trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^highpress: bad context: /);
+      expect(lines[0]).toContain("alarmEmial: unknown context key");
+      expect(lines[0]).toContain("corsOrigins: each must be an origin");
+      expect(lines[0]).toContain("alarmEmail: must be an e-mail address, got ops");
+      expect(lines[0]).not.toContain("someFlag");
     }, 60_000);
   });
 });
@@ -220,28 +277,44 @@ describe("the cache's name", () => {
 });
 
 describe("an existing VPC", () => {
-  it("gets a Secrets Manager endpoint by default", () => {
-    synth({ ...ELASTICACHE, existingVpc: EXISTING_VPC }).template.resourceCountIs("AWS::EC2::VPCEndpoint", 1);
+  it("gets a Secrets Manager and an SQS endpoint by default", () => {
+    const { template } = synth({ ...ELASTICACHE, existingVpc: EXISTING_VPC });
+    const services = Object.values(resourcesOf(template, "AWS::EC2::VPCEndpoint")).map((e) =>
+      JSON.stringify(e.Properties.ServiceName),
+    );
+    expect(services).toHaveLength(2);
+    expect(services.some((s) => s.includes(".secretsmanager"))).toBe(true);
+    expect(services.some((s) => s.includes(".sqs"))).toBe(true);
   });
 
-  it("with secretsEndpoint=existing gets none, and the functions may reach 443 inside the VPC", () => {
-    const { template } = synth({
-      ...ELASTICACHE,
-      existingVpc: { ...EXISTING_VPC, cidr: "10.20.0.0/16" },
-      secretsEndpoint: "existing",
-    });
-    template.resourceCountIs("AWS::EC2::VPCEndpoint", 0);
-    template.hasResourceProperties("AWS::EC2::SecurityGroup", {
-      GroupDescription: "HighPress functions",
-      SecurityGroupEgress: Match.arrayWith([
-        Match.objectLike({ CidrIp: "10.20.0.0/16", FromPort: 443, ToPort: 443, IpProtocol: "tcp" }),
-      ]),
-    });
-  });
+  it.each<[string, Partial<HighPressStackProps>, number]>([
+    ["secretsEndpoint=existing", { secretsEndpoint: "existing" }, 1],
+    ["sqsEndpoint=existing", { sqsEndpoint: "existing" }, 1],
+    ["both existing", { secretsEndpoint: "existing", sqsEndpoint: "existing" }, 0],
+  ])(
+    "with %s gets no endpoint of that service, and the functions may reach 443 inside the VPC",
+    (_n, extra, count) => {
+      const { template } = synth({
+        ...ELASTICACHE,
+        existingVpc: { ...EXISTING_VPC, cidr: "10.20.0.0/16" },
+        ...extra,
+      });
+      template.resourceCountIs("AWS::EC2::VPCEndpoint", count);
+      template.hasResourceProperties("AWS::EC2::SecurityGroup", {
+        GroupDescription: "HighPress functions",
+        SecurityGroupEgress: Match.arrayWith([
+          Match.objectLike({ CidrIp: "10.20.0.0/16", FromPort: 443, ToPort: 443, IpProtocol: "tcp" }),
+        ]),
+      });
+    },
+  );
 
-  it("with secretsEndpoint=existing needs the VPC's CIDR", () => {
+  it("with secretsEndpoint=existing or sqsEndpoint=existing needs the VPC's CIDR", () => {
     expect(() => synth({ ...ELASTICACHE, existingVpc: EXISTING_VPC, secretsEndpoint: "existing" })).toThrow(
       /vpcCidr/,
+    );
+    expect(() => synth({ ...ELASTICACHE, existingVpc: EXISTING_VPC, sqsEndpoint: "existing" })).toThrow(
+      /vpcCidr: needed with sqsEndpoint=existing/,
     );
   });
 });
@@ -252,21 +325,46 @@ describe("secrets", () => {
       .filter((s) => s.actions.includes("secretsmanager:GetSecretValue"))
       .flatMap((s) => s.resources.map((r) => JSON.stringify(r)));
 
-  it.each<[string, HighPressStackProps, string[]]>([
+  const TOKEN = "highpress/upstash-token";
+  const KEYS = "highpress/api-keys";
+  const ALL = [
+    "IncrementFunction",
+    "GetFunction",
+    "BatchFunction",
+    "AdminFunction",
+    "EventsFunction",
+    "ConsumerFunction",
+  ];
+  const WRITERS = ["IncrementFunction", "AdminFunction", "EventsFunction"];
+  it.each<[string, HighPressStackProps, Record<string, string[]>]>([
     [
       "upstash with API keys",
       { upstashTokenSecret: SECRET_ARN, apiKeysSecret: API_KEYS_ARN },
-      [SECRET_ARN, API_KEYS_ARN],
+      { [TOKEN]: ALL, [KEYS]: WRITERS },
     ],
-    ["upstash, token by parameter", {}, ["UpstashTokenSecretArn"]],
-    ["elasticache with API keys", ELASTICACHE, [API_KEYS_ARN]],
-  ])("may each be read by every function (%s)", (_name, props, expected) => {
+    [
+      "upstash with API keys and readAuth",
+      { upstashTokenSecret: SECRET_ARN, apiKeysSecret: API_KEYS_ARN, readAuth: true },
+      { [TOKEN]: ALL, [KEYS]: ALL.filter((f) => f !== "ConsumerFunction") },
+    ],
+    ["upstash, token by parameter", {}, { UpstashTokenSecretArn: ALL }],
+    ["elasticache with API keys", ELASTICACHE, { [KEYS]: WRITERS }],
+  ])("may be read only by the functions that serve what needs them (%s)", (_name, props, readers) => {
     const { template } = synth(props);
-    const functions = Object.values(counterFunctions(template));
+    const functions = Object.entries(counterFunctions(template));
     expect(functions).toHaveLength(6);
-    for (const fn of functions) {
+    for (const [id, fn] of functions) {
       const granted = secretArnsOf(template, fn);
-      for (const secret of expected) expect(granted.some((g) => g.includes(secret))).toBe(true);
+      for (const [secret, expected] of Object.entries(readers)) {
+        const reads = expected.some((f) => id.startsWith(f));
+        expect(
+          granted.some((g) => g.includes(secret)),
+          `${id} reads ${secret}`,
+        ).toBe(reads);
+      }
+      expect(granted.length > 0, `${id} reads some secret`).toBe(
+        Object.values(readers).some((r) => r.some((f) => id.startsWith(f))),
+      );
     }
   });
 
@@ -287,6 +385,7 @@ describe("secrets", () => {
 
   it("under a customer-managed key may be decrypted through Secrets Manager only", () => {
     const { template } = synth({ upstashTokenSecret: SECRET_ARN, secretsKmsKey: KMS_KEY_ARN });
+    expect(Object.values(counterFunctions(template))).toHaveLength(6);
     for (const fn of Object.values(counterFunctions(template))) {
       const decrypt = only(
         statementsOf(template, roleOf(fn)).filter((s) => s.actions.includes("kms:Decrypt")),
@@ -325,8 +424,9 @@ describe("app settings", () => {
       rateLimitUser: "10/1",
       readAuth: true,
     });
-    for (const fn of Object.values(counterFunctions(template))) {
-      expect(fn.Properties.Environment.Variables).toMatchObject({
+    for (const [id, fn] of Object.entries(counterFunctions(template))) {
+      const variables = fn.Properties.Environment.Variables;
+      expect(variables).toMatchObject({
         STORE_TIMEOUT_MS: "500",
         MAX_BODY_BYTES: "4096",
         RANKING_MAX_MEMBERS: "500",
@@ -334,8 +434,11 @@ describe("app settings", () => {
         RATE_LIMIT_IP: "100/60",
         RATE_LIMIT_KEY: "1000/60",
         RATE_LIMIT_USER: "10/1",
-        READ_AUTH: "true",
       });
+      // The consumer serves no read and reads no API keys: READ_AUTH would stop it from starting.
+      const consumer = id.startsWith("ConsumerFunction");
+      expect(variables.READ_AUTH, id).toBe(consumer ? undefined : "true");
+      expect(variables.API_KEYS_SECRET, id).toBe(consumer ? undefined : API_KEYS_ARN);
     }
   });
 

@@ -2,6 +2,7 @@
 // each event applied once through redelivery, a crash half way and partial batch failures,
 // and each counter's events in one store call.
 
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeEvents } from "../../shared/domain/events.ts";
@@ -116,7 +117,7 @@ describe("the events consumer", () => {
     }
   });
 
-  it("reports an unreadable record, applies the rest, and never throws", async () => {
+  it("reports an unreadable record and applies the rest; an event that is not SQS's is an error", async () => {
     const c = consumer();
     try {
       const answer = await c.handler(
@@ -128,10 +129,38 @@ describe("the events consumer", () => {
       );
       expect(answer.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["alien", "junk"]);
       expect(await c.count("good")).toBe(1);
-      expect(await c.handler({} as never)).toEqual({ batchItemFailures: [] });
+      await expect(c.handler({})).rejects.toThrow(/takes SQS events.*got an event with keys none/);
+      const apiGatewayEvent = JSON.parse(readFileSync("events/increment.json", "utf8"));
+      await expect(c.handler(apiGatewayEvent)).rejects.toThrow(/NotAnSqsEvent|takes SQS events/);
+      await expect(c.handler({ Records: [{ messageId: "m", body: "x" }] })).rejects.toThrow(/aws:sqs/);
     } finally {
       c.close();
     }
+  });
+
+  it("logs at LOG_LEVEL: warn keeps the per-batch info line out, info lets it through", async () => {
+    const infoLines = async (level: string) => {
+      const lines: string[] = [];
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string) => {
+        lines.push(String(chunk));
+        return true;
+      }) as typeof process.stdout.write;
+      try {
+        const handler = createSqsConsumer({
+          env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), LOG_LEVEL: level },
+        });
+        await handler(sqsEvent(records()));
+      } finally {
+        process.stdout.write = write;
+      }
+      return lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "events applied");
+    };
+    expect(await infoLines("warn")).toHaveLength(0);
+    expect(await infoLines("error")).toHaveLength(0);
+    const [line] = await infoLines("info");
+    expect(line).toMatchObject({ level: "info", records: 3, events: 600 });
+    expect(typeof line.timestamp).toBe("string");
   });
 
   it("gives every record back when it cannot start (bad configuration): nothing is lost", async () => {

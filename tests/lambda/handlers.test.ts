@@ -229,3 +229,88 @@ describe("a function that cannot start", () => {
     expect(later.statusCode).toBe(200);
   });
 });
+
+describe("secrets on Lambda", () => {
+  const write = (key: string) =>
+    apiGatewayEvent({
+      method: "POST",
+      path: "/api/v1/counter/increment",
+      headers: { authorization: `Bearer ${key}` },
+      body: { resource_id: "rotated", counter_type: "view", user_id: "u" },
+    });
+
+  it("are read again after their TTL: a rotated API key works without a deploy, the old one stops", async () => {
+    const stored: Record<string, string> = { "keys-arn": '["the-first-key-0123456789"]' };
+    let reads = 0;
+    let now = 1_000_000;
+    const handler = createLambdaHandler("IncrementFunction", {
+      env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), API_KEYS_SECRET: "keys-arn" },
+      readSecret: async (id) => {
+        reads++;
+        return stored[id] ?? "";
+      },
+      logger: memoryLogger(),
+      emit: () => {},
+      clock: () => now,
+    });
+    await handler.warm;
+    expect((await handler(write("the-first-key-0123456789"))).statusCode).toBe(200);
+    stored["keys-arn"] = '["the-second-key-0123456789"]';
+    // Within the TTL (5 minutes) the secret is not read again.
+    now += 4 * 60_000;
+    expect((await handler(write("the-second-key-0123456789"))).statusCode).toBe(401);
+    expect(reads).toBe(1);
+    now += 2 * 60_000;
+    expect((await handler(write("the-second-key-0123456789"))).statusCode).toBe(200);
+    expect((await handler(write("the-first-key-0123456789"))).statusCode).toBe(401);
+    expect(reads).toBe(2);
+  });
+
+  it("keep serving with the last ones when a later read fails, and say so", async () => {
+    let failing = false;
+    let now = 0;
+    const logger = memoryLogger();
+    const handler = createLambdaHandler("IncrementFunction", {
+      env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), API_KEYS_SECRET: "keys-arn" },
+      readSecret: async () => {
+        if (failing) throw new Error("Secrets Manager unreachable");
+        return "the-only-key-0123456789";
+      },
+      logger,
+      emit: () => {},
+      clock: () => now,
+    });
+    await handler.warm;
+    failing = true;
+    now += 10 * 60_000;
+    expect((await handler(write("the-only-key-0123456789"))).statusCode).toBe(200);
+    expect(logger.lines.some((l) => String(l.msg).startsWith("secrets could not be read again"))).toBe(true);
+  });
+});
+
+describe("log lines on Lambda", () => {
+  it("carry level and timestamp (what Lambda's JSON format files them by), and follow LOG_LEVEL", async () => {
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      for (const level of ["info", "warn"]) {
+        const handler = createLambdaHandler("GetFunction", {
+          env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), LOG_LEVEL: level },
+          emit: () => {},
+        });
+        await handler.warm;
+      }
+    } finally {
+      process.stdout.write = write;
+    }
+    const ready = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "highpress function ready");
+    // Only the info-level function said it was ready; the warn-level one kept quiet.
+    expect(ready).toHaveLength(1);
+    expect(ready[0].level).toBe("info");
+    expect(new Date(ready[0].timestamp).toISOString()).toBe(ready[0].timestamp);
+  });
+});
