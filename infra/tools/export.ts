@@ -12,7 +12,7 @@ runTool(async () => {
   const { values } = parseArgs({
     options: { out: { type: "string" }, "no-members": { type: "boolean", default: false } },
   });
-  const { config, store } = await configuredStore();
+  const { config, store } = await configuredStore("export");
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   progress(`exporting the ${config.store} store${values.out ? ` to ${values.out}` : ""}`);

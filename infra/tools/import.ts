@@ -11,7 +11,7 @@ runTool(async () => {
   const { positionals } = parseArgs({ allowPositionals: true });
   const file = positionals[0];
   if (!file) throw new Error("usage: npm run import -- <counters.ndjson | ->");
-  const { config, store } = await configuredStore();
+  const { config, store } = await configuredStore("import");
   const input = file === "-" ? process.stdin : createReadStream(file);
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   progress(`importing ${file} into the ${config.store} store`);

@@ -35,7 +35,10 @@ export interface Config {
   rankingMaxMembers: number;
   /** RANKING_SHARDS: on Redis Cluster, hash tags each ranking is split over. Default 16. */
   rankingShards: number;
-  /** PORT and HOST of the local server (unused on Lambda). Default 8080 and 0.0.0.0. */
+  /**
+   * PORT and HOST of the local server (unused on Lambda). Default 8080 and 127.0.0.1: a fresh
+   * start is reachable from this machine only; a container sets HOST=0.0.0.0.
+   */
   port: number;
   host: string;
   /** API_KEYS accepted on writes; empty means writes are open. */
@@ -111,7 +114,7 @@ const EnvSchema = z.object({
   RANKING_MAX_MEMBERS: intIn(100, 10_000_000, DEFAULT_RANKING_MAX_MEMBERS),
   RANKING_SHARDS: intIn(1, 1024, DEFAULT_RANKING_SHARDS),
   PORT: intIn(0, 65_535, 8080),
-  HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "0.0.0.0"),
+  HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "127.0.0.1"),
   API_KEYS: z._default(z.string(), ""),
   ADMIN_KEYS: z._default(z.string(), ""),
   RATE_LIMIT_IP: z.optional(

@@ -106,12 +106,16 @@ async function main(): Promise<void> {
   const server = serve(options, (info) => {
     logger.info("highpress listening", {
       url: `http://${config.host}:${info.port}`,
+      reachable: reachableFrom(config.host),
       docs: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${info.port}/docs`,
       port: info.port,
       store: config.store,
       cluster: config.store === "redis" ? config.redisCluster : undefined,
       counter_types: Object.fromEntries(config.counterTypes),
-      writes: config.apiKeys.length > 0 ? "require an API key" : "OPEN: no API_KEYS set, anyone can write",
+      writes:
+        config.apiKeys.length > 0
+          ? "require an API key"
+          : `OPEN: no API_KEYS set, anyone who can reach ${config.host} can write`,
       admin:
         config.adminKeys.length > 0
           ? "on: admin routes need an admin key"
@@ -142,3 +146,12 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** Who can reach a server listening on this host, for the start line. */
+export function reachableFrom(host: string): string {
+  if (host === "127.0.0.1" || host === "::1" || host === "localhost") {
+    return "this machine only (HOST=0.0.0.0 to listen on every interface)";
+  }
+  if (host === "0.0.0.0" || host === "::") return "every interface: the network can reach it";
+  return `the network of ${host}`;
+}

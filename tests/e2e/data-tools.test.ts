@@ -2,7 +2,7 @@
 // Redis into a file, imported into the Upstash endpoint (the tools' own processes) and into
 // the memory store, twice, ending equal: counts, members and all-time rankings.
 
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -160,4 +160,25 @@ it("report each bad line by number, import the good ones, and exit 1", async () 
     (await collect(store.exportCounters({ members: true }))).map((r) => `${r.resourceId}:${r.count}`),
   ).toEqual(["ok_5:1", "ok_1:5"]);
   check.disconnect();
+});
+
+it("refuse the memory store with one line naming COUNTER_STORE, exit 2, and write no file", async () => {
+  const file = join(dir, "from-memory.ndjson");
+  const exported = await tool(["infra/tools/export.ts", "--out", file], { COUNTER_STORE: "memory" });
+  expect(exported.code).toBe(2);
+  expect(exported.output.trim().split("\n")).toHaveLength(1);
+  expect(exported.output).toMatch(/^export: the memory store .*COUNTER_STORE=redis/);
+  expect(existsSync(file)).toBe(false);
+  writeFileSync(file, '{"resource_id":"gone","counter_type":"view","count":1}\n');
+  const imported = await tool(["infra/tools/import.ts", file], {});
+  expect(imported.code).toBe(2);
+  expect(imported.output).toMatch(/^import: the memory store .*COUNTER_STORE/);
+});
+
+it("say 'counter' for one counter", async () => {
+  const file = join(dir, "one.ndjson");
+  writeFileSync(file, '{"resource_id":"only_one","counter_type":"view","count":3}\n');
+  const imported = await tool(["infra/tools/import.ts", file], { REDIS_URL: target.url, KEY_PREFIX: "one" });
+  expect(imported.code).toBe(0);
+  expect(imported.output).toContain("imported 1 counter, done");
 });

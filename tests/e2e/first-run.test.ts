@@ -14,11 +14,16 @@ const dir = mkdtempSync(join(tmpdir(), "hp-first-run-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Starts the server in `dir` (where the .env is) and answers the port it says it listens on. */
-function listeningPort(env: Record<string, string>): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+async function listeningPort(env: Record<string, string>): Promise<number> {
+  return Number((await listeningLine({ HOST: "127.0.0.1", ...env })).port);
+}
+
+/** Starts the server in `dir` and answers its start line, then stops it. */
+function listeningLine(env: Record<string, string>): Promise<Record<string, unknown>> {
+  return new Promise((resolveLine, reject) => {
     const child = spawn(process.execPath, ["--import", TSX, join(ROOT, "shared/runtime/server.ts")], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", ...env },
+      env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -28,11 +33,11 @@ function listeningPort(env: Record<string, string>): Promise<number> {
     }, 20_000);
     child.stdout.on("data", (chunk) => {
       out += String(chunk);
-      const match = out.match(/"msg":"highpress listening".*?"port":(\d+)/);
-      if (match) {
+      const line = out.split("\n").find((l) => l.includes('"msg":"highpress listening"'));
+      if (line) {
         clearTimeout(timer);
         child.kill();
-        resolvePort(Number(match[1]));
+        resolveLine(JSON.parse(line) as Record<string, unknown>);
       }
     });
   });
@@ -44,6 +49,20 @@ describe("a .env file in the working directory", () => {
     writeFileSync(join(dir, ".env"), `PORT=${fromFile}\nLOG_LEVEL=info\n`);
     expect(await listeningPort({})).toBe(fromFile);
     expect(await listeningPort({ PORT: String(fromEnv) })).toBe(fromEnv);
+  }, 45_000);
+});
+
+describe("a fresh start", () => {
+  it("listens on 127.0.0.1 unless HOST says otherwise, and says where and that writes are open", async () => {
+    rmSync(join(dir, ".env"), { force: true });
+    const port = String(await freePort());
+    const local = await listeningLine({ PORT: port });
+    expect(local.url).toBe(`http://127.0.0.1:${port}`);
+    expect(local.reachable).toMatch(/^this machine only/);
+    expect(local.writes).toMatch(/^OPEN: .*127\.0\.0\.1/);
+    const everywhere = await listeningLine({ PORT: port, HOST: "0.0.0.0" });
+    expect(everywhere.url).toBe(`http://0.0.0.0:${port}`);
+    expect(everywhere.reachable).toMatch(/^every interface/);
   }, 45_000);
 });
 
