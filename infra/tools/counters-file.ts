@@ -26,7 +26,9 @@ function progressReporter(report: Progress, verb: string) {
     const now = Date.now();
     if (!final && now - last < PROGRESS_EVERY_MS) return;
     last = now;
-    report(`${verb} ${done.toLocaleString("en")} ${done === 1 ? "counter" : "counters"}${final ? ", done" : ""}`);
+    report(
+      `${verb} ${done.toLocaleString("en")} ${done === 1 ? "counter" : "counters"}${final ? ", done" : ""}`,
+    );
   };
 }
 
