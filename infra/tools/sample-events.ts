@@ -236,7 +236,12 @@ export function sqsSampleEvent(): unknown {
       eventId: "e-124",
     },
   ];
-  const body = encodeEvents(events, SENT_AT);
+  return sqsEvent(events, SENT_AT);
+}
+
+/** An SQS event of one message holding these events, as EventsFunction encodes them. */
+export function sqsEvent(events: readonly QueuedEvent[], acceptedAt: number): unknown {
+  const body = encodeEvents(events, acceptedAt);
   return {
     Records: [
       {
@@ -245,9 +250,9 @@ export function sqsSampleEvent(): unknown {
         body,
         attributes: {
           ApproximateReceiveCount: "1",
-          SentTimestamp: String(SENT_AT),
+          SentTimestamp: String(acceptedAt),
           SenderId: "AROAEXAMPLE:HighPressStack-EventsFunction",
-          ApproximateFirstReceiveTimestamp: String(SENT_AT + 1500),
+          ApproximateFirstReceiveTimestamp: String(acceptedAt + 1500),
         },
         messageAttributes: {},
         md5OfBody: createHash("md5").update(body).digest("hex"),

@@ -1,12 +1,17 @@
 // `npm run start-lambda`: the Lambda Invoke API on 127.0.0.1:3001 (LAMBDA_PORT), as
-// `sam local start-lambda` serves it, for IncrementFunction, GetFunction and BatchFunction:
-// the built bundles run in this process with this process's environment. Point the AWS CLI
+// `sam local start-lambda` serves it, for every function (FUNCTION_IDS): the built bundles
+// run in this process with this process's environment, and queued events are applied here. Point the AWS CLI
 // or an SDK at it: `aws lambda invoke --endpoint-url http://127.0.0.1:3001 ...`.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { loadConfig } from "../../shared/runtime/config.ts";
 import { loadDotEnv } from "../../shared/runtime/env-file.ts";
+import { startLocalConsumer } from "../../shared/runtime/events-consumer.ts";
+import { createLogger, logLevelOf } from "../../shared/runtime/logger.ts";
+import { createStore } from "../../shared/stores/create.ts";
+import type { BundleStore } from "../bundling.ts";
 import { FUNCTION_IDS, type FunctionId, functionIdOf } from "../bundling.ts";
 import { bundleStoreFor, hostFunctions, type LambdaEntry, lambdaContextFor } from "./lambda-host.ts";
 
@@ -103,6 +108,30 @@ export function createInvokeServer(functions: ReadonlyMap<FunctionId, LambdaEntr
   });
 }
 
+/**
+ * Without EVENTS_QUEUE_URL, EventsFunction leaves accepted events in the store, as the local
+ * server does; this process then applies them as the server's consumer does, so a POST of
+ * events is counted here too. The memory store is each bundle's own: nothing to share, said once.
+ */
+async function queuedEventsConsumer(store: BundleStore): Promise<{ stop(): Promise<void> }> {
+  const logger = createLogger(logLevelOf(process.env.LOG_LEVEL));
+  if (process.env.EVENTS_QUEUE_URL) return { stop: async () => {} };
+  if (store === "memory") {
+    logger.warn(
+      "queued events are not counted on the memory store: each function has its own; set REDIS_URL",
+    );
+    return { stop: async () => {} };
+  }
+  const counters = await createStore(loadConfig(process.env), logger);
+  const consumer = startLocalConsumer(counters, logger);
+  return {
+    stop: async () => {
+      await consumer.stop();
+      await counters.close();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   loadDotEnv();
   const port = Number(process.env.LAMBDA_PORT ?? 3001);
@@ -110,6 +139,7 @@ async function main(): Promise<void> {
   const store = bundleStoreFor(process.env);
   const functions = await hostFunctions(join("dist", "start-lambda"), store);
   const server = createInvokeServer(functions);
+  const consumer = await queuedEventsConsumer(store);
   server.listen(port, host, () => {
     const address = server.address() as AddressInfo;
     process.stdout.write(
@@ -122,7 +152,7 @@ async function main(): Promise<void> {
       })}\n`,
     );
   });
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => server.close(() => void consumer.stop().then(() => process.exit(0)));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 }

@@ -5,8 +5,10 @@
 import type { AddressInfo } from "node:net";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { httpChecks } from "../../infra/tools/smoke.ts";
 import { createInvokeServer } from "../../infra/tools/start-lambda.ts";
 import { encodeEvents } from "../../shared/domain/events.ts";
+import { ROUTES } from "../../shared/http/routes.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type NodeProcess, runNode } from "../support/node-process.ts";
@@ -61,6 +63,33 @@ const invoke = async (name: string, payload: unknown, type?: "Event" | "DryRun")
 };
 
 describe("start-lambda with the AWS SDK's Lambda client", () => {
+  it("counts what EventsFunction accepts (no EVENTS_QUEUE_URL: the events wait in the store, and it applies them)", async () => {
+    const body = {
+      events: [1, 2].map((n) => ({
+        resource_id: "sl_queued",
+        counter_type: "view",
+        user_id: `u${n}`,
+        event_id: `sl-q-${n}`,
+      })),
+    };
+    const accepted = await invoke(
+      "EventsFunction",
+      apiGatewayEvent({ method: "POST", path: "/api/v1/counter/events", body }),
+    );
+    expect(accepted.payload?.statusCode).toBe(202);
+    const deadline = Date.now() + 10_000;
+    let count = 0;
+    while (count !== 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      const read = await invoke(
+        "GetFunction",
+        apiGatewayEvent({ method: "GET", path: "/api/v1/counter/sl_queued/view" }),
+      );
+      count = JSON.parse(read.payload?.body).data.count;
+    }
+    expect(count).toBe(2);
+  });
+
   it("invokes each function with API Gateway v2 events", async () => {
     const body = { resource_id: "sl_1", counter_type: "view", user_id: "u", increment: 3 };
     const inc = await invoke(
@@ -197,6 +226,14 @@ describe("start-lambda with the AWS SDK's Lambda client", () => {
 
 const SMOKE_ADMIN_KEY = "smoke-admin-key-0123456789";
 
+describe("the smoke test's checks", () => {
+  it("cover every route of the route table, with an admin key", () => {
+    const call = Object.assign(async () => ({ status: 0, headers: new Headers(), json: {} }), { base: "" });
+    const covered = new Set(httpChecks(call, "smoke-x", {}, "an-admin-key").flatMap((c) => c.routes));
+    expect(ROUTES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);
+  });
+});
+
 describe("the invoke and smoke tools against start-lambda", () => {
   it("npm run invoke -- <function> <event> --endpoint prints the function's answer", async () => {
     const child = await run(
@@ -229,11 +266,13 @@ describe("the invoke and smoke tools against start-lambda", () => {
       const api = ["infra/tools/smoke.ts", "--api-url", `http://127.0.0.1:${port}`];
       const smoke = await run([...api, "--invoke", "--endpoint", endpoint], {});
       expect(await smoke.exited, smoke.output()).toBe(0);
-      expect(smoke.output()).toContain("smoke: 15 passed, 0 failed");
+      expect(smoke.output()).toContain("smoke: 19 passed, 0 failed");
+      expect(smoke.output()).toMatch(/POST events, counted by the consumer +\| pass/);
+      expect(smoke.output()).toMatch(/invoke ConsumerFunction +\| pass/);
       expect(smoke.output()).toMatch(/admin routes refused without an admin key \| pass .*401/);
       const admin = await run([...api, "--admin-key", SMOKE_ADMIN_KEY], {});
       expect(await admin.exited, admin.output()).toBe(0);
-      expect(admin.output()).toContain("smoke: 13 passed, 0 failed");
+      expect(admin.output()).toContain("smoke: 15 passed, 0 failed");
     } finally {
       server.process.kill("SIGTERM");
       await server.exited;
