@@ -1,15 +1,18 @@
 // Looks a deployed HighPress stack up with the usual AWS region and credential chain:
-// its ApiUrl output and the physical names of its functions.
+// its outputs and the physical names of its functions.
 
 import type { FunctionId } from "../bundling.ts";
 
-export async function stackApiUrl(stackName: string): Promise<string> {
+/** One output of a deployed stack (ApiUrl, EventsQueueUrl, EventsDeadLetterQueueUrl, DashboardName). */
+export async function stackOutput(stackName: string, key: string): Promise<string> {
   const { CloudFormationClient, DescribeStacksCommand } = await import("@aws-sdk/client-cloudformation");
   const out = await new CloudFormationClient({}).send(new DescribeStacksCommand({ StackName: stackName }));
-  const url = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === "ApiUrl")?.OutputValue;
-  if (!url) throw new Error(`stack ${stackName} has no ApiUrl output`);
-  return url;
+  const value = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  if (!value) throw new Error(`stack ${stackName} has no ${key} output`);
+  return value;
 }
+
+export const stackApiUrl = (stackName: string): Promise<string> => stackOutput(stackName, "ApiUrl");
 
 export async function stackFunctionName(stackName: string, id: FunctionId): Promise<string> {
   const { CloudFormationClient, DescribeStackResourcesCommand } = await import(
