@@ -2,7 +2,11 @@
 // start-lambda` user would; then the invoke CLI through it and the smoke test against a
 // local server and it. Everything runs on a real Redis.
 
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpChecks } from "../../infra/tools/smoke.ts";
@@ -225,6 +229,35 @@ describe("start-lambda with the AWS SDK's Lambda client", () => {
 });
 
 const SMOKE_ADMIN_KEY = "smoke-admin-key-0123456789";
+
+describe("the AWS CLI recipe of docs/deploy.md", () => {
+  it("works as written (AWS CLI v1 here; fileb:// works on v2 too) against start-lambda", () => {
+    const doc = readFileSync("docs/deploy.md", "utf8");
+    const at = doc.indexOf("<!-- aws-cli recipe");
+    const start = doc.indexOf("```sh\n", at) + "```sh\n".length;
+    const recipe = doc
+      .slice(start, doc.indexOf("\n```", start))
+      .replaceAll("http://127.0.0.1:3001", endpoint);
+    expect(recipe).toContain("fileb://events/increment.json");
+    const dir = mkdtempSync(join(tmpdir(), "hp-aws-cli-"));
+    try {
+      cpSync("events", join(dir, "events"), { recursive: true });
+      // Only what a new user's shell has: no region, no credentials of ours.
+      const run = spawnSync("bash", ["-c", recipe], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? "", HOME: dir },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.status, run.stderr).toBe(0);
+      const answer = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('{"statusCode"')));
+      expect(answer.statusCode).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({ success: true, data: { counter_type: "like" } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
 
 describe("the smoke test's checks", () => {
   it("cover every route of the route table, with an admin key", () => {
