@@ -12,7 +12,7 @@ describe("loadConfig", () => {
       storeTimeoutMs: 1000,
       maxBodyBytes: 65536,
       port: 8080,
-      host: "0.0.0.0",
+      host: "127.0.0.1",
       apiKeys: [],
       logLevel: "info",
     });
