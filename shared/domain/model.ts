@@ -1,6 +1,8 @@
 // The counter domain: counter kinds, the store port every backend implements, and the
 // commands and readings that cross it. Nothing here knows about HTTP or Redis.
 
+import type { DataFormatPort } from "./data-format.ts";
+
 /** `unique`: one per user (likes, follows), `total`: a plain sum (views). */
 export type CounterKind = "unique" | "total";
 
@@ -177,6 +179,8 @@ export interface CounterStore extends CounterAdmin {
    * refuses writes (out of memory, read-only replica).
    */
   ping(): Promise<void>;
+  /** The data format the store records (one key): see data-format.ts. */
+  dataFormat: DataFormatPort;
   close(): Promise<void>;
 }
 

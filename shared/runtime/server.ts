@@ -7,6 +7,7 @@ import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
+import { DataFormatError } from "../domain/data-format.ts";
 import { ConfigError } from "../domain/errors.ts";
 import { mountDocs } from "../http/docs.ts";
 import { addRoute, appSettings, createApp, type Platform, respond } from "../http/http-app.ts";
@@ -72,10 +73,23 @@ function stopOnSignals(
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+/** The store, or one line and exit 1 when it holds a data format this release does not read. */
+async function storeOrExit(config: Config, logger: Logger) {
+  try {
+    return await createStore(config, logger);
+  } catch (error) {
+    if (error instanceof DataFormatError) {
+      process.stderr.write(`highpress: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
-  const store = await createStore(config, logger);
+  const store = await storeOrExit(config, logger);
   const metrics = new PrometheusMetrics();
   const app = createApp({
     store,

@@ -3,12 +3,45 @@
 // dynamic imports are then dead code, and the other stores (ioredis, @upstash/redis, the
 // memory store) are left out.
 
+import { assertReadable, FORMAT_WITHOUT_KEY } from "../domain/data-format.ts";
 import { ConfigError } from "../domain/errors.ts";
 import type { CounterStore } from "../domain/model.ts";
 import type { Config } from "../runtime/config.ts";
 import type { Logger } from "../runtime/logger.ts";
 
+/**
+ * Checks the data format a shared store holds (data-format.ts) and records it when none is:
+ * throws DataFormatError when this release cannot read it. A store that does not answer is
+ * not checked (the first requests will find it down anyway); one that refuses writes (full,
+ * read-only) cannot record the format, and is read as the format it then holds.
+ */
+export async function verifyDataFormat(store: CounterStore, logger: Logger): Promise<number | undefined> {
+  let found: number | undefined;
+  try {
+    found = await store.dataFormat.read();
+  } catch (error) {
+    logger.warn("data format not checked: the store did not answer", { error });
+    return undefined;
+  }
+  if (found === undefined) {
+    try {
+      found = await store.dataFormat.record(FORMAT_WITHOUT_KEY);
+    } catch (error) {
+      logger.warn("data format not recorded: the store refuses writes", { error });
+      found = FORMAT_WITHOUT_KEY;
+    }
+  }
+  assertReadable(found);
+  return found;
+}
+
 export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {
+  const store = await createConfiguredStore(config, logger);
+  if (config.store !== "memory") await verifyDataFormat(store, logger);
+  return store;
+}
+
+async function createConfiguredStore(config: Config, logger: Logger): Promise<CounterStore> {
   const { keyPrefix, storeTimeoutMs: timeoutMs, rankingMaxMembers, rankingShards } = config;
   const bundled = process.env.HP_BUNDLED_STORE;
   if (bundled !== undefined && config.store !== bundled) {

@@ -4,6 +4,7 @@
 // capped besides, so a flood of distinct keys cannot grow the process without limit.
 
 import { bucketOf, WINDOW_PERIODS } from "../domain/buckets.ts";
+import { CURRENT_DATA_FORMAT } from "../domain/data-format.ts";
 import { CountLimitError, IdempotencyConflictError, RateLimitedError } from "../domain/errors.ts";
 import {
   type CounterKey,
@@ -435,6 +436,8 @@ export function createMemoryStore(
     exportCounters: (options) => counters.exportCounters(options),
     importCounters: (records, now) => counters.importCounters(records, now),
     ping: async () => {},
+    // Nothing outlives the process: the memory store always holds the current format.
+    dataFormat: { read: async () => CURRENT_DATA_FORMAT, record: async () => CURRENT_DATA_FORMAT },
     close: async () => {},
   };
 }

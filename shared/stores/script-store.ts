@@ -477,6 +477,28 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     ping: async () => {
       await parts.exec("health probe", false, parts.scripts.probe, [], []);
     },
+    dataFormat: {
+      read: async () => {
+        const found = await parts.exec(
+          "data format",
+          false,
+          parts.scripts.formatRead,
+          [keys.dataFormat()],
+          [],
+        );
+        return typeof found === "string" || typeof found === "number" ? Number(found) : undefined;
+      },
+      record: async (format: number) =>
+        Number(
+          await parts.exec(
+            "data format",
+            true,
+            parts.scripts.formatRecord,
+            [keys.dataFormat()],
+            [String(format)],
+          ),
+        ),
+    },
     close: () => transport.close(),
   };
 }

@@ -43,6 +43,10 @@ export class KeyLayout {
   userIndex(userId: string): string {
     return `${this.prefix}:ux:{${userId}}`;
   }
+  /** The data format the store holds (data-format.ts); outside every counter's pattern. */
+  dataFormat(): string {
+    return `${this.prefix}:format`;
+  }
   /** What SCAN matches to find every counter (sets and totals; rankings and the rest start otherwise). */
   counterPattern(): string {
     return `${this.prefix}:{*}:[ut]:*`;
@@ -396,6 +400,17 @@ const PROBE_BODY = `
 return 1
 `;
 
+/** The recorded data format (KEYS[1]), or false. */
+const FORMAT_READ_BODY = `
+return redis.call('GET', KEYS[1])
+`;
+
+/** Records ARGV[1] as the data format unless one is (KEYS[1]); answers the one recorded. */
+const FORMAT_RECORD_BODY = `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+`;
+
 export interface ScriptSet {
   increment: LuaScript;
   incrementMany: LuaScript;
@@ -408,6 +423,8 @@ export interface ScriptSet {
   read: LuaScript;
   ranking: LuaScript;
   probe: LuaScript;
+  formatRead: LuaScript;
+  formatRecord: LuaScript;
   events: LuaScript;
   queuePush: LuaScript;
   queuePeek: LuaScript;
@@ -439,6 +456,8 @@ export function scriptsFor(dialect: ScriptDialect): ScriptSet {
     read: script(readOnly + READ_BODY),
     ranking: script(readOnly + RANKING_BODY),
     probe: script(write + PROBE_BODY),
+    formatRead: script(readOnly + FORMAT_READ_BODY),
+    formatRecord: script(write + FORMAT_RECORD_BODY),
     events: script(write + EVENTS_BODY),
     queuePush: script(write + QUEUE_PUSH_BODY),
     queuePeek: script(readOnly + QUEUE_PEEK_BODY),
