@@ -11,7 +11,7 @@ import { createSqsConsumer, type SqsRecord } from "../../shared/runtime/sqs-cons
 import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
-import { memoryLogger } from "../support/test-app.ts";
+import { memoryLogger, stdoutLines } from "../support/test-app.ts";
 
 let redis: RedisServer;
 let direct: Redis;
@@ -139,28 +139,19 @@ describe("the events consumer", () => {
   });
 
   it("logs at LOG_LEVEL: warn keeps the per-batch info line out, info lets it through", async () => {
-    const infoLines = async (level: string) => {
-      const lines: string[] = [];
-      const write = process.stdout.write.bind(process.stdout);
-      process.stdout.write = ((chunk: string) => {
-        lines.push(String(chunk));
-        return true;
-      }) as typeof process.stdout.write;
-      try {
-        const handler = createSqsConsumer({
-          env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), LOG_LEVEL: level },
-        });
-        await handler(sqsEvent(records()));
-      } finally {
-        process.stdout.write = write;
-      }
-      return lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "events applied");
-    };
+    const infoLines = async (level: string) =>
+      (
+        await stdoutLines(() =>
+          createSqsConsumer({ env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), LOG_LEVEL: level } })(
+            sqsEvent(records()),
+          ),
+        )
+      ).filter((l) => l.msg === "events applied");
     expect(await infoLines("warn")).toHaveLength(0);
     expect(await infoLines("error")).toHaveLength(0);
     const [line] = await infoLines("info");
     expect(line).toMatchObject({ level: "info", records: 3, events: 600 });
-    expect(typeof line.timestamp).toBe("string");
+    expect(typeof line?.timestamp).toBe("string");
   });
 
   it("gives every record back when it cannot start (bad configuration): nothing is lost", async () => {

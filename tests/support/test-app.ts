@@ -68,3 +68,21 @@ export function lossyFetch(
     return res;
   }) as typeof fetch;
 }
+
+/** Runs `work` with stdout captured (the default loggers write there): the JSON lines it printed. */
+export async function stdoutLines(work: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await work();
+  } finally {
+    process.stdout.write = write;
+  }
+  return lines
+    .flatMap((chunk) => chunk.split("\n").filter(Boolean))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
