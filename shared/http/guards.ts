@@ -66,6 +66,8 @@ export interface Guards {
   requireWriteKey(c: Context): Promise<void>;
   /** The same for reads, when READ_AUTH is on. */
   requireReadKey(c: Context): Promise<void>;
+  /** Whether reads need a key (READ_AUTH with keys configured): what they answer is then private. */
+  readAuth: boolean;
   /** Throws 401 (429 after too many failures), or 403 for a write key, unless an admin key came; returns its digest. */
   requireAdminKey(c: Context): Promise<string>;
   /** The limits a request counts against: its address, its key and, for writes, its user. */
@@ -166,6 +168,7 @@ export function createGuards(deps: GuardDeps): Guards {
   return {
     requireWriteKey,
     requireReadKey,
+    readAuth,
     requireAdminKey,
     limitsFor,
     batchLimitsFor,

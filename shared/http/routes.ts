@@ -19,7 +19,9 @@ import {
   IncrementsResponse,
 } from "./responses.ts";
 import {
+  BADGE_COLOR,
   BADGE_COLORS,
+  BADGE_LABEL,
   BADGE_LABEL_MAX,
   BatchBody,
   DEFAULT_RANKING_LIMIT,
@@ -356,11 +358,11 @@ export const ROUTES: readonly RouteSpec[] = [
     auth: "read",
     tag: "counters",
     summary: "The count as a flat SVG badge, for a README or a page",
-    description: `Label (default: the counter type; at most ${BADGE_LABEL_MAX} characters, shown as text) and the count abbreviated (1.2k, 3.4M). Cached for 60 s. A bad parameter is a 400 JSON envelope, as everywhere.`,
+    description: `Label (default: the counter type; at most ${BADGE_LABEL_MAX} characters, shown as text) and the count abbreviated (1.2k, 3.4M). Cached for 60 s (privately under READ_AUTH). A bad parameter is a 400 JSON envelope, as everywhere.`,
     params: z.object({ resource_id: identifier, counter_type: counterType }),
     query: z.object({
-      label: z.optional(z.string().check(z.maxLength(BADGE_LABEL_MAX))),
-      color: z.optional(z.string().check(z.regex(/^([a-z]+|[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/))),
+      label: z.optional(z.string().check(z.regex(BADGE_LABEL))),
+      color: z.optional(z.string().check(z.regex(BADGE_COLOR))),
     }),
     answer: {
       name: "Badge",
@@ -370,7 +372,7 @@ export const ROUTES: readonly RouteSpec[] = [
         '<svg xmlns="http://www.w3.org/2000/svg" width="78" height="20" role="img" aria-label="like: 1.2k">…</svg>',
     },
     errors: [
-      [400, `color: must be one of ${Object.keys(BADGE_COLORS).join(", ")}, or 3 or 6 hex digits`],
+      [400, `color: must be one of ${[...BADGE_COLORS.keys()].join(", ")}, or 3 or 6 hex digits`],
       [429, "Too many requests"],
     ],
   },

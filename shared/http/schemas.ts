@@ -63,20 +63,40 @@ export const SetCountBody = z.object(
   { error: "must be a JSON object" },
 );
 
-/** Badge colours by name (shields.io's palette); `color` may also be 3 or 6 hex digits. */
-export const BADGE_COLORS: Readonly<Record<string, string>> = {
-  brightgreen: "#4c1",
-  green: "#97ca00",
-  yellowgreen: "#a4a61d",
-  yellow: "#dfb317",
-  orange: "#fe7d37",
-  red: "#e05d44",
-  blue: "#007ec6",
-  grey: "#555",
-  lightgrey: "#9f9f9f",
-};
+/**
+ * Badge colours by name (shields.io's palette); `color` may also be 3 or 6 hex digits. A Map,
+ * not an object: `?color=constructor` must find nothing, not Object's constructor.
+ */
+export const BADGE_COLORS: ReadonlyMap<string, string> = new Map([
+  ["brightgreen", "#4c1"],
+  ["green", "#97ca00"],
+  ["yellowgreen", "#a4a61d"],
+  ["yellow", "#dfb317"],
+  ["orange", "#fe7d37"],
+  ["red", "#e05d44"],
+  ["blue", "#007ec6"],
+  ["grey", "#555"],
+  ["lightgrey", "#9f9f9f"],
+]);
 export const BADGE_LABEL_MAX = 32;
 export const HEX_COLOR = /^([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
+/** What `color` may be: a palette name or hex digits (the route's schema and the check share it). */
+export const BADGE_COLOR = new RegExp(
+  `^(${[...BADGE_COLORS.keys()].join("|")}|[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`,
+);
+/**
+ * What a label may not hold: what XML 1.0 cannot carry (C0 controls, lone surrogates, U+FFFE,
+ * U+FFFF), C1 controls, DEL, and the bidirectional controls that could reorder what is shown
+ * (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069).
+ */
+export const BADGE_LABEL_FORBIDDEN =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffe\uffff]|\p{Cs}/u;
+/** The label's rule, as the document states it. */
+export const BADGE_LABEL = new RegExp(
+  `^(?:(?!${BADGE_LABEL_FORBIDDEN.source})[\\s\\S]){1,${BADGE_LABEL_MAX}}$`,
+  "u",
+);
 
 export const IncrementsBody = z.object(
   {

@@ -170,8 +170,19 @@ describe("badges", () => {
       "color=chartreuse",
       "color=%23fff",
       "color=12345",
+      // Names an object would find on its prototype.
+      "color=constructor",
+      "color=__proto__",
+      "color=toString",
       `label=${"x".repeat(33)}`,
       "label=",
+      // What XML 1.0 cannot carry, C1 controls, bidirectional overrides.
+      "label=%EF%BF%BE",
+      "label=a%C2%85b",
+      "label=%C2%9B",
+      "label=%E2%80%AEevil",
+      "label=%E2%81%A6x",
+      "label=%00",
     ]) {
       const res = await t.get(`/api/v1/counter/b3/like/badge.svg?${query}`);
       expect(res.status, query).toBe(400);
@@ -183,10 +194,25 @@ describe("badges", () => {
     expect((await json(unknown)).details[0].path).toBe("counter_type");
   });
 
-  it("are reads: READ_AUTH applies", async () => {
+  it("are reads: READ_AUTH applies, and then no shared cache may keep them", async () => {
     const t = adminApp({ readAuth: true });
     expect((await t.get("/api/v1/counter/b4/like/badge.svg")).status).toBe(401);
-    expect((await t.get("/api/v1/counter/b4/like/badge.svg", bearer(WRITE_KEY))).status).toBe(200);
+    const keyed = await t.get("/api/v1/counter/b4/like/badge.svg", bearer(WRITE_KEY));
+    expect(keyed.status).toBe(200);
+    expect(keyed.headers.get("cache-control")).toBe("private, max-age=60");
+  });
+
+  it("carry only characters XML 1.0 allows, whatever label is asked for", async () => {
+    const t = adminApp();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0's Char production names tab, LF and CR.
+    const XML_CHAR = /^[\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]*$/u;
+    const labels = ["héllo wörld", "日本語", "emoji 🎉", "tab\there", "\u2028line", "zero\u200bwidth"];
+    for (const label of labels) {
+      const res = await t.get(`/api/v1/counter/b5/like/badge.svg?label=${encodeURIComponent(label)}`);
+      const body = await res.text();
+      if (res.status === 200) expect(XML_CHAR.test(body), label).toBe(true);
+      else expect(res.status, label).toBe(400);
+    }
   });
 
   it("abbreviate counts without ever overstating them", () => {

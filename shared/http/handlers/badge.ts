@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import { ValidationError } from "../http-errors.ts";
 import { respond } from "../pipeline.ts";
-import { BADGE_COLORS, BADGE_LABEL_MAX, HEX_COLOR } from "../schemas.ts";
+import { BADGE_COLOR, BADGE_COLORS, BADGE_LABEL, BADGE_LABEL_MAX } from "../schemas.ts";
 import { parseRead } from "../validation.ts";
 import { type HandlerDeps, param, type RouteHandlers } from "./context.ts";
 
@@ -51,31 +51,31 @@ function badgeOptions(c: Context, type: string): { label: string; color: string 
   const label = c.req.query("label") ?? type;
   const color = c.req.query("color") ?? "blue";
   const details = [];
-  const characters = [...label];
-  const control = characters.some((ch) => (ch.codePointAt(0) ?? 0) < 0x20 || ch === "\u007f");
-  if (characters.length < 1 || characters.length > BADGE_LABEL_MAX || control) {
+  if (!BADGE_LABEL.test(label)) {
     details.push({
       path: "label",
-      message: `must be 1-${BADGE_LABEL_MAX} characters, no control characters`,
+      message: `must be 1-${BADGE_LABEL_MAX} characters, no control, bidirectional-control or non-XML characters`,
     });
   }
-  const named = BADGE_COLORS[color];
-  if (named === undefined && !HEX_COLOR.test(color)) {
+  if (!BADGE_COLOR.test(color)) {
     details.push({
       path: "color",
-      message: `must be one of ${Object.keys(BADGE_COLORS).join(", ")}, or 3 or 6 hex digits`,
+      message: `must be one of ${[...BADGE_COLORS.keys()].join(", ")}, or 3 or 6 hex digits`,
     });
   }
   if (details.length > 0) throw new ValidationError(details);
-  return { label, color: named ?? `#${color}` };
+  return { label, color: BADGE_COLORS.get(color) ?? `#${color}` };
 }
 
-/** An image, cached a minute by browsers and CDNs; its CSP allows no script at all. */
-const BADGE_HEADERS = {
+/**
+ * An image, cached a minute by browsers and CDNs; its CSP allows no script at all. Under
+ * READ_AUTH it is `private`: a shared cache must not hand what a key read to a caller without one.
+ */
+const badgeHeaders = (readAuth: boolean) => ({
   "content-type": "image/svg+xml",
-  "cache-control": "public, max-age=60",
+  "cache-control": readAuth ? "private, max-age=60" : "public, max-age=60",
   "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-};
+});
 
 export function badgeHandlers(d: HandlerDeps): Pick<RouteHandlers, "badge"> {
   const { store, counterTypes, guards, pipeline } = d;
@@ -86,7 +86,12 @@ export function badgeHandlers(d: HandlerDeps): Pick<RouteHandlers, "badge"> {
       const { label, color } = badgeOptions(c, counter.type);
       if (guards.limiting) await guards.checkLimits(c);
       const [reading] = await pipeline.timed(c, store.read([counter]));
-      return respond(c, badgeSvg(label, abbreviate(reading?.count ?? 0), color), 200, BADGE_HEADERS);
+      return respond(
+        c,
+        badgeSvg(label, abbreviate(reading?.count ?? 0), color),
+        200,
+        badgeHeaders(guards.readAuth),
+      );
     },
   };
 }
