@@ -17,7 +17,7 @@ export interface ApiGatewayEvent {
   headers?: Record<string, string | undefined> | null;
   multiValueQueryStringParameters?: Record<string, string[] | undefined> | null;
   queryStringParameters?: Record<string, string | undefined> | null;
-  cookies?: string[];
+  cookies?: unknown;
   body?: string | null;
   isBase64Encoded?: boolean;
   requestContext?: {
@@ -108,8 +108,19 @@ function headersOf(event: ApiGatewayEvent): Headers | Refusal {
     }
     headers.append(name, value);
   }
-  if (event.cookies?.length) headers.set("cookie", event.cookies.join("; "));
+  const cookies = cookiesOf(event.cookies);
+  if (isRefusal(cookies)) return cookies;
+  if (cookies) headers.set("cookie", cookies);
   return headers;
+}
+
+/** Payload 2.0's `cookies`: an array of `name=value` strings, or absent. Anything else is a 400. */
+function cookiesOf(cookies: unknown): string | undefined | Refusal {
+  if (cookies === undefined || cookies === null) return undefined;
+  if (!Array.isArray(cookies) || !cookies.every((c) => typeof c === "string" && HEADER_VALUE.test(c))) {
+    return { status: 400, message: "cookies: must be an array of strings without control characters" };
+  }
+  return cookies.length > 0 ? cookies.join("; ") : undefined;
 }
 
 function bodyOf(event: ApiGatewayEvent): string | undefined | Refusal {

@@ -93,6 +93,23 @@ describe("every event gets a JSON envelope, never a throw", () => {
     expect(typeof body.message).toBe("string");
   });
 
+  it.each<[string, unknown]>([
+    ["a string", "a=1"],
+    ["an object", { a: "1" }],
+    ["an array with a number", ["a=1", 2]],
+    ["a cookie with a line break", ["a=1\r\nx-injected: 1"]],
+  ])("cookies as %s is a 400 naming cookies, not a 500", async (_name, cookies) => {
+    const event = { ...apiGatewayEvent({ method: "GET", path: "/health" }), cookies };
+    const { status, body } = await answered(get, event);
+    expect(status).toBe(400);
+    expect(String(body.message)).toMatch(/^cookies: must be an array of strings/);
+  });
+
+  it("cookies as an array of strings reach the app as one Cookie header", async () => {
+    const event = { ...apiGatewayEvent({ method: "GET", path: "/health" }), cookies: ["a=1", "b=2"] };
+    expect((await answered(get, event)).status).toBe(200);
+  });
+
   it("isBase64Encoded with invalid base64 is a 400 naming the body", async () => {
     const event = apiGatewayEvent({
       method: "POST",
