@@ -8,6 +8,7 @@ import { encodeEvents } from "../domain/events.ts";
 import type { CounterStore, CounterTypes, EventQueue } from "../domain/model.ts";
 import type { Config, RateLimits, RateRule } from "../runtime/config.ts";
 import type { Logger } from "../runtime/logger.ts";
+import { refuseOversizedBody } from "./body.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
 import { adminHandlers } from "./handlers/admin.ts";
 import { badgeHandlers } from "./handlers/badge.ts";
@@ -195,6 +196,7 @@ export function createApp(deps: AppDeps, fn?: FunctionId): HighPressApp {
   const app: HighPressApp = new Hono<HighPressEnv>();
   parts.set(app, { guards });
   app.use(lifecycle(pipeline));
+  app.use(refuseOversizedBody(deps.maxBodyBytes));
   if (corsFor) answerPreflights(app);
   // Without ADMIN_KEYS the admin routes do not exist: not mounted, and 404 (never 405) for them.
   const served = (deps.adminKeys ?? []).length > 0 ? ROUTES : ROUTES.filter((r) => r.auth !== "admin");

@@ -57,6 +57,16 @@ describe("the local server over sockets", () => {
     expect(text).toContain('"code":413');
   });
 
+  it("refuses a huge Content-Length on a route that reads no body (GET /health) without reading it", async () => {
+    const head = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000000\r\n\r\n";
+    const { text, closed } = await exchange(`${head}xxxx`, 2000);
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text.toLowerCase()).toContain("connection: close");
+    expect(text).toContain('"message":"body: must be at most 65536 bytes"');
+    // The server closed the connection rather than wait for (and throw away) 2 GB.
+    expect(closed).toBe(true);
+  });
+
   it("cuts off a body dribbled slower than REQUEST_TIMEOUT_MS with 408 or a closed socket", async () => {
     const body = JSON.stringify({ resource_id: "slow", counter_type: "view", user_id: "u1" });
     const { text, closed } = await exchange(`${POST_HEAD(body.length)}${body.slice(0, 5)}`, 8000);
