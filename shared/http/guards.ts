@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import type { CounterStore, RateLimit } from "../domain/model.ts";
 import type { RateLimits, RateRule } from "../runtime/config.ts";
-import { HttpError } from "./http-errors.ts";
+import { HttpError, ValidationError } from "./http-errors.ts";
 import type { Pipeline, Platform } from "./pipeline.ts";
 
 const sha256 = (value: string): Buffer => createHash("sha256").update(value).digest();
@@ -73,7 +73,7 @@ export interface Guards {
   /** The limits a request counts against: its address, its key and, for writes, its user. */
   limitsFor(c: Context, userId?: string): RateLimit[];
   /** A batch's limits: the address and the key once, each user by the number of its items. */
-  batchLimitsFor(c: Context, userIds: readonly string[]): RateLimit[];
+  batchLimitsFor(c: Context, userIds: readonly string[], field: string): RateLimit[];
   /** Counts a read against its limits (throws RateLimitedError past one). */
   checkLimits(c: Context): Promise<void>;
   /** Whether any RATE_LIMIT_* is set. */
@@ -153,12 +153,25 @@ export function createGuards(deps: GuardDeps): Guards {
     if (rules.user && userId) limits.push({ subject: `user:${userId}`, ...rules.user });
     return limits;
   }
-  function batchLimitsFor(c: Context, userIds: readonly string[]): RateLimit[] {
+  /**
+   * A batch counts each item against its user's limit. A batch that holds more items for one
+   * user than that limit allows in a whole window could never pass: a 400 naming the first
+   * item past it, instead of a 429 whose Retry-After would never help.
+   */
+  function batchLimitsFor(c: Context, userIds: readonly string[], field: string): RateLimit[] {
     const limits = limitsFor(c);
-    if (!rules.user) return limits;
+    const rule = rules.user;
+    if (!rule) return limits;
     const items = new Map<string, number>();
-    for (const u of userIds) items.set(u, (items.get(u) ?? 0) + 1);
-    for (const [u, weight] of items) limits.push({ subject: `user:${u}`, ...rules.user, weight });
+    userIds.forEach((u, index) => {
+      const weight = (items.get(u) ?? 0) + 1;
+      items.set(u, weight);
+      if (weight > rule.limit) {
+        const message = `more than RATE_LIMIT_USER allows for one user_id (${rule.limit} every ${rule.windowMs / 1000} s): split the batch`;
+        throw new ValidationError([{ path: `${field}[${index}].user_id`, message }]);
+      }
+    });
+    for (const [u, weight] of items) limits.push({ subject: `user:${u}`, ...rule, weight });
     return limits;
   }
   const checkLimits = async (c: Context) => {

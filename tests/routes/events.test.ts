@@ -121,9 +121,14 @@ describe("POST /api/v1/counter/events", () => {
     });
     expect((await t.post(path, { events: [view("x")] })).status).toBe(401);
     const auth = { authorization: `Bearer ${key}` };
+    // Three events of one user never fit a limit of 2: a 400 naming the third.
     const three = { events: [view("x"), view("y"), view("z")] };
-    expect((await t.post(path, three, auth)).status).toBe(429);
+    const impossible = await t.post(path, three, auth);
+    expect(impossible.status).toBe(400);
+    expect((await json(impossible)).details[0].path).toBe("events[2].user_id");
     expect((await t.post(path, { events: [view("x"), view("y")] }, auth)).status).toBe(202);
+    // The window is full now: the next one waits.
+    expect((await t.post(path, { events: [view("w")] }, auth)).status).toBe(429);
   });
 });
 

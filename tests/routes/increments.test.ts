@@ -89,12 +89,20 @@ describe("POST /api/v1/counter/increments", () => {
       rateLimits: { user: { limit: 3, windowMs: 60_000 }, ip: { limit: 2, windowMs: 60_000 } },
     });
     const four = { increments: Array.from({ length: 4 }, (_, i) => item(`r${i}`, "view", "heavy")) };
-    const refused = await t.post(path, four);
+    // Four items of one user can never fit a limit of 3: a 400 naming the first item past it.
+    const impossible = await t.post(path, four);
+    expect(impossible.status).toBe(400);
+    expect((await json(impossible)).details[0]).toMatchObject({
+      path: "increments[3].user_id",
+      message: expect.stringMatching(/^more than RATE_LIMIT_USER allows for one user_id \(3 every 60 s\)/),
+    });
+    const two = { increments: four.increments.slice(0, 2) };
+    expect((await t.post(path, two)).status).toBe(200);
+    // Two more would make four in the window: that one waits (429), it is not impossible.
+    const refused = await t.post(path, two);
     expect(refused.status).toBe(429);
     expect((await json(refused)).details[0].path).toBe("user");
-    const three = { increments: four.increments.slice(0, 3) };
-    expect((await t.post(path, three)).status).toBe(200);
-    // The address counted that batch once: one more request fits, then it is full.
+    // The address counted each request once (the refused ones not at all): it is full now.
     expect((await t.post(path, { increments: [item("x", "view", "light")] })).status).toBe(200);
     expect((await t.post(path, { increments: [item("x", "view", "light")] })).status).toBe(429);
   });

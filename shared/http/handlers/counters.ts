@@ -75,6 +75,7 @@ export function counterHandlers(
         ? guards.batchLimitsFor(
             c,
             requests.map((r) => r.userId),
+            "increments",
           )
         : [];
       const outcomes = await pipeline.timed(c, store.incrementMany(commands, limits, now));

@@ -19,6 +19,7 @@ export function eventHandlers(d: HandlerDeps): Pick<RouteHandlers, "queueEvents"
         const limits = guards.batchLimitsFor(
           c,
           requests.map((r) => r.userId),
+          "events",
         );
         await pipeline.timed(c, store.limit(limits, d.now()));
       }
