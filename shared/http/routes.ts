@@ -99,6 +99,9 @@ export interface RouteSpec {
   errors: [number, string][];
 }
 
+/** What `/health?deep=` takes: the route's schema and the handler's check read it. */
+export const HEALTH_DEEP = ["1", "true", "0", "false"] as const;
+
 const identifier = z.string().check(z.regex(IDENTIFIER), z.minLength(1), z.maxLength(128));
 /** The document lists the configured types as this parameter's enum. */
 const counterType = z.string();
@@ -131,7 +134,7 @@ export const ROUTES: readonly RouteSpec[] = [
     auth: "none",
     tag: "service",
     summary: "Health of the service; with deep=1 also of the store",
-    query: z.object({ deep: z.optional(z.enum(["1", "true", "0", "false"])) }),
+    query: z.object({ deep: z.optional(z.enum(HEALTH_DEEP)) }),
     answer: {
       name: "Health",
       schema: HealthResponse,
@@ -143,7 +146,7 @@ export const ROUTES: readonly RouteSpec[] = [
         store_latency_ms: 0.4,
       }),
     },
-    errors: [],
+    errors: [[400, `deep: must be one of ${HEALTH_DEEP.join(", ")}`]],
   },
   {
     id: "increment",

@@ -17,6 +17,20 @@ describe("GET /health", () => {
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it("refuses a deep= it does not document, naming it", async () => {
+    const t = testApp(createMemoryStore());
+    for (const deep of ["yes", "2", "TRUE", ""]) {
+      const res = await t.get(`/health?deep=${deep}`);
+      expect(res.status, deep).toBe(400);
+      expect((await json(res)).details[0]).toEqual({
+        path: "deep",
+        message: "must be one of 1, true, 0, false",
+      });
+    }
+    for (const deep of ["1", "true", "0", "false"])
+      expect((await t.get(`/health?deep=${deep}`)).status).toBe(200);
+  });
+
   it("pings the store with ?deep=1", async () => {
     const t = testApp(createMemoryStore());
     const body = await json(await t.get("/health?deep=1"));
