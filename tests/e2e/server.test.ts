@@ -133,3 +133,20 @@ describe("Redis over TLS (rediss://)", () => {
     expect(await server.exited).toBe(0);
   }, 30_000);
 });
+
+describe("X-Forwarded-For on the local server", () => {
+  it("does not make a new client: two requests from one socket address with different XFF are 200 then 429", async () => {
+    const server = await startServer({ RATE_LIMIT_IP: "1/60" });
+    try {
+      const read = (xff: string) =>
+        fetch(`${server.base}/api/v1/counter/xff/view`, { headers: { "x-forwarded-for": xff } });
+      expect((await read("192.0.2.1")).status).toBe(200);
+      const second = await read("192.0.2.2");
+      expect(second.status).toBe(429);
+      expect(await second.json()).toMatchObject({ details: [{ path: "ip" }] });
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    }
+  });
+});

@@ -140,3 +140,79 @@ describe("every event gets a JSON envelope, never a throw", () => {
     expect(body).toMatchObject({ status: "ok" });
   });
 });
+
+/** A REST API (payload 1.0) event on a stage, as API Gateway sends it: the stage is in requestContext.path only. */
+function restEvent(
+  path: string,
+  sourceIp: string,
+  query: Record<string, string[]> = {},
+  xff = "203.0.113.50",
+) {
+  return {
+    version: "1.0",
+    resource: "/api/v1/counter/{resource_id}/{counter_type}",
+    path,
+    httpMethod: "GET",
+    headers: { host: "abc123.execute-api.eu-west-1.amazonaws.com", "x-forwarded-for": xff },
+    multiValueHeaders: { host: ["abc123.execute-api.eu-west-1.amazonaws.com"], "x-forwarded-for": [xff] },
+    // Only the multi-value form: the adapter must read it.
+    queryStringParameters: null,
+    multiValueQueryStringParameters: query,
+    pathParameters: null,
+    requestContext: {
+      path: `/prod${path}`,
+      stage: "prod",
+      httpMethod: "GET",
+      requestId: "rest-1",
+      identity: { sourceIp },
+    },
+    body: null,
+    isBase64Encoded: false,
+  };
+}
+
+describe("REST API (payload 1.0) events with a stage", () => {
+  it("are served at their path, not the stage's, with the query from multiValueQueryStringParameters", async () => {
+    // `member` appears only when user_id was read: the query came from multiValueQueryStringParameters.
+    const { status, body } = await answered(
+      get,
+      restEvent("/api/v1/counter/rest1/like", "198.51.100.20", { user_id: ["u7"] }),
+    );
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ data: { resource_id: "rest1", count: 0, member: false } });
+  });
+
+  it("are limited per identity.sourceIp, whatever X-Forwarded-For says", async () => {
+    const limited = createLambdaHandler("GetFunction", {
+      env: { COUNTER_STORE: "memory", RATE_LIMIT_IP: "1/60" },
+      logger: memoryLogger(),
+      emit: () => {},
+    });
+    await limited.warm;
+    const read = (ip: string, xff: string) => limited(restEvent("/api/v1/counter/rest2/view", ip, {}, xff));
+    expect((await read("198.51.100.30", "10.0.0.1")).statusCode).toBe(200);
+    expect((await read("198.51.100.30", "10.0.0.2")).statusCode).toBe(429);
+    expect((await read("198.51.100.31", "10.0.0.1")).statusCode).toBe(200);
+  });
+});
+
+describe("X-Forwarded-For on Lambda (payload 2.0)", () => {
+  it("does not make a new client: two requests from one sourceIp with different XFF are 200 then 429", async () => {
+    const limited = createLambdaHandler("GetFunction", {
+      env: { COUNTER_STORE: "memory", RATE_LIMIT_IP: "1/60" },
+      logger: memoryLogger(),
+      emit: () => {},
+    });
+    await limited.warm;
+    const read = (xff: string) => {
+      const event = apiGatewayEvent({
+        method: "GET",
+        path: "/api/v1/counter/xff/view",
+        headers: { "x-forwarded-for": xff },
+      });
+      return limited(event);
+    };
+    expect((await read("192.0.2.1")).statusCode).toBe(200);
+    expect((await read("192.0.2.2")).statusCode).toBe(429);
+  });
+});
