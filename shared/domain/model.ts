@@ -17,7 +17,10 @@ export interface RateLimit {
   subject: string;
   limit: number;
   windowMs: number;
-  /** Requests this counts as: 1, or the items of one user in a batch of increments. */
+  /**
+   * Requests this counts as: 1, or the items of one user in a batch of increments. 0: a check
+   * that the window has room for one more, counting nothing (a locked-out address's check).
+   */
   weight?: number;
 }
 

@@ -84,7 +84,9 @@ export function createGuards(deps: GuardDeps): Guards {
   const keyDigests = deps.apiKeys.map(sha256);
   const adminDigests = deps.adminKeys.map(sha256);
   const rules = deps.rateLimits;
-  const limiting = Boolean(rules.ip || rules.key || rules.user);
+  // With keys, a request whose key was required and valid is checked against its address's
+  // failed authentications (AUTH_FAILURE_LIMIT): a locked-out address gets 429 whatever the key.
+  const limiting = Boolean(rules.ip || rules.key || rules.user || keyDigests.length > 0);
 
   /** The presented key's digest (hex) when it is a configured key, null when not, undefined when none. */
   function knownKeyDigest(c: Context): string | null | undefined {
@@ -100,16 +102,26 @@ export function createGuards(deps: GuardDeps): Guards {
     return answer;
   }
 
+  /** The address's failed authentications: its window, as a limit (weight 0: checked, not counted). */
+  const failures = (c: Context, weight?: 0): RateLimit => ({
+    subject: `auth:${addressSubject(deps.platform.clientAddress(c))}`,
+    ...deps.authFailureLimit,
+    ...(weight === 0 ? { weight } : {}),
+  });
+
   /** A failure counts against the address; past the limit the answer is 429, not 401. */
   async function countFailure(c: Context): Promise<void> {
-    const subject = `auth:${addressSubject(deps.platform.clientAddress(c))}`;
-    await deps.pipeline.timed(c, deps.store.limit([{ subject, ...deps.authFailureLimit }], deps.now()));
+    await deps.pipeline.timed(c, deps.store.limit([failures(c)], deps.now()));
   }
 
   async function requireAdminKey(c: Context): Promise<string> {
     const presented = presentedKey(c);
     const digest = presented === undefined ? undefined : sha256(presented);
-    if (digest && matches(digest, adminDigests)) return digestName(digest);
+    if (digest && matches(digest, adminDigests)) {
+      // A locked-out address gets 429 even with the right key: a guesser learns nothing.
+      await deps.pipeline.timed(c, deps.store.limit([failures(c, 0)], deps.now()));
+      return digestName(digest);
+    }
     if (digest && matches(digest, keyDigests)) {
       throw new HttpError(403, "Authorization: this key may write counters but not administer them");
     }
@@ -125,7 +137,10 @@ export function createGuards(deps: GuardDeps): Guards {
   async function requireWriteKey(c: Context): Promise<void> {
     if (keyDigests.length === 0) return;
     const known = knownKeyDigest(c);
-    if (known) return;
+    if (known) {
+      c.set("keyRequired", true);
+      return;
+    }
     await countFailure(c);
     if (known === undefined) {
       throw new HttpError(
@@ -151,6 +166,7 @@ export function createGuards(deps: GuardDeps): Guards {
     const known = rules.key && keyDigests.length > 0 ? knownKeyDigest(c) : undefined;
     if (rules.key && known) limits.push({ subject: `key:${known}`, ...rules.key });
     if (rules.user && userId) limits.push({ subject: `user:${userId}`, ...rules.user });
+    if (c.get("keyRequired")) limits.push(failures(c, 0));
     return limits;
   }
   /**

@@ -34,6 +34,8 @@ export type HighPressEnv = {
     storeMs: number;
     /** The key check's answer: a known key's digest, "" for none presented, null for a wrong one. */
     keyDigest: string | null;
+    /** A key was required and valid: the address's failed-authentication window is checked too. */
+    keyRequired: boolean;
     /** The route template the request is recorded under (set by its route; `unmatched` if none). */
     route: string;
     /** The CORS headers its answer carries, when CORS_ORIGINS allows its Origin. */

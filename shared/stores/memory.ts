@@ -160,11 +160,13 @@ class MemoryCounters {
       return { l, key, ttlMs, window: found && found.expiresAt > now ? found : undefined };
     });
     for (const { l, ttlMs, window } of current) {
-      if ((window?.count ?? 0) + (l.weight ?? 1) > l.limit) {
+      // Weight 0 checks for room for one more without using it.
+      if ((window?.count ?? 0) + Math.max(1, l.weight ?? 1) > l.limit) {
         throw new RateLimitedError(l, window ? window.expiresAt - now : ttlMs);
       }
     }
     for (const { l, key, ttlMs, window } of current) {
+      if (l.weight === 0) continue;
       if (window) window.count += l.weight ?? 1;
       else setCapped(this.windows, key, { count: l.weight ?? 1, expiresAt: now + ttlMs }, this.maxRecords);
     }

@@ -130,20 +130,20 @@ end
 
 // Rate limits, fixed windows: KEYS[k..] are window counters; the i-th (from 0) has its limit
 // at ARGV[a + 3i], its TTL at ARGV[a + 3i + 1] and its weight (requests it counts: 1, or a
-// batch's items of one user) at ARGV[a + 3i + 2]. Nothing is counted unless every window has
+// batch's items of one user; 0 checks for room for one and counts nothing) at ARGV[a + 3i + 2]. Nothing is counted unless every window has
 // room, so a refused request uses no quota. Returns nil, or {0, 0, 3, pttl, limit, i + 1}.
 const LIMIT_FN = `
 local function over_limit(k, a)
   local n = #KEYS - k + 1
   for i = 0, n - 1 do
     local limit, weight = tonumber(ARGV[a + 3 * i]), tonumber(ARGV[a + 3 * i + 2])
-    if tonumber(redis.call('GET', KEYS[k + i]) or '0') + weight > limit then
+    if tonumber(redis.call('GET', KEYS[k + i]) or '0') + math.max(weight, 1) > limit then
       return {0, 0, 3, redis.call('PTTL', KEYS[k + i]), limit, i + 1}
     end
   end
   for i = 0, n - 1 do
     local weight = tonumber(ARGV[a + 3 * i + 2])
-    if redis.call('INCRBY', KEYS[k + i], weight) == weight then
+    if weight > 0 and redis.call('INCRBY', KEYS[k + i], weight) == weight then
       redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 3 * i + 1])
     end
   end

@@ -290,6 +290,28 @@ export function storeContract(backend: () => Backend): void {
       expect((await s.increment({ ...view("rl1", 1, "v", T0), limits: perUser("v") })).count).toBe(4);
     });
 
+    it("check a window with weight 0 for room for one more, counting nothing", async () => {
+      const s = backend().store();
+      const window = { subject: "auth:198.51.100.1", limit: 2, windowMs: 60_000 };
+      const check = [{ ...window, weight: 0 }];
+      // Checks never fill the window.
+      for (let i = 0; i < 5; i++) await s.limit(check, T0);
+      await s.limit([window], T0);
+      await s.limit(check, T0);
+      await s.limit([window], T0);
+      // Full: the check refuses, in limit() and inside an increment, which then applies nothing.
+      await expect(s.limit(check, T0)).rejects.toBeInstanceOf(RateLimitedError);
+      await expect(s.increment({ ...view("rl0", 1, "u", T0), limits: check })).rejects.toBeInstanceOf(
+        RateLimitedError,
+      );
+      expect((await s.read([{ resourceId: "rl0", type: "view", kind: "total" }]))[0]?.count).toBe(0);
+      // Another window is not affected.
+      await s.increment({
+        ...view("rl0", 1, "u", T0),
+        limits: [{ ...window, subject: "auth:198.51.100.2", weight: 0 }],
+      });
+    });
+
     it("refuse on the first full window of several, counting none of them (Cluster: per subject)", async () => {
       const s = backend().store();
       const cluster = backend().name === "redis-cluster";

@@ -79,9 +79,33 @@ describe("authentication", () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
     expect((await json(refused)).message).toMatch(/failed authentications/);
-    // Another address is not affected, and a valid key still works.
+    // While it holds, the right key from that address is refused too: a guesser learns no hit.
+    const right = await attempt("192.0.2.1", { authorization: `Bearer ${KEYS[0]}` });
+    expect(right.status).toBe(429);
+    expect((await json(right)).message).toMatch(/failed authentications/);
+    // Another address is not affected: a wrong key is a 401, the right one works.
     expect((await attempt("192.0.2.2")).status).toBe(401);
-    expect((await attempt("192.0.2.1", { authorization: `Bearer ${KEYS[0]}` })).status).toBe(200);
+    expect((await attempt("192.0.2.2", { authorization: `Bearer ${KEYS[0]}` })).status).toBe(200);
+  });
+});
+
+describe("a locked-out address", () => {
+  it("gets 429 on the admin routes too, with the right admin key", async () => {
+    const admin = "the-admin-key-0123456789";
+    const t = testApp(createMemoryStore(), {
+      apiKeys: KEYS,
+      adminKeys: [admin],
+      authFailureLimit: { limit: 1, windowMs: 60_000 },
+      platform: addressFromTest,
+    });
+    const erase = (address: string, key: string) =>
+      t.app.request("/api/v1/admin/users/u1", {
+        method: "DELETE",
+        headers: { "x-test-address": address, authorization: `Bearer ${key}` },
+      });
+    expect((await erase("192.0.2.9", "not-the-admin-key-012345")).status).toBe(401);
+    expect((await erase("192.0.2.9", admin)).status).toBe(429);
+    expect((await erase("192.0.2.10", admin)).status).toBe(200);
   });
 });
 
