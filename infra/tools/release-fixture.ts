@@ -7,13 +7,17 @@
 //   answers.json   what clients read: every counter (unique_users, member for a user in it
 //                  and one not), hot for period=all of every type
 //   export.ndjson  what `npm run export` wrote from that store
-// Run once per release whose store format or export format may differ from the last one's.
+// Run once per release whose store format or export format may differ from the last one's,
+// on that release's code: `--server-from <checkout>` runs another checkout's server (the
+// release's) while this tool writes and reads. `--cluster` does it on a 3-node Redis Cluster
+// (ElastiCache's shape: sharded rankings), into <dir>/cluster/.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { freePort, startRedis } from "../../tests/support/redis-server.ts";
+import { freePort, startRedis, startRedisCluster } from "../../tests/support/redis-server.ts";
 
 const ADMIN_KEY = "fixture-admin-key-0123456789";
 const PREFIX = "hp";
@@ -119,39 +123,39 @@ async function answers(call: Call): Promise<Record<string, Body>> {
   return out;
 }
 
-/** Every key as DUMP gives it (base64), with its remaining time to live in ms (0: none). */
-async function dumpStore(url: string): Promise<{ key: string; pttl: number; dump: string }[]> {
-  const redis = new Redis(url);
-  try {
-    const keys = (await redis.keys("*")).sort();
-    return await Promise.all(
-      keys.map(async (key) => ({
-        key,
-        pttl: Math.max(0, await redis.pttl(key)),
-        dump: ((await redis.dumpBuffer(key)) as Buffer).toString("base64"),
-      })),
-    );
-  } finally {
-    redis.disconnect();
+/** Every key as DUMP gives it (base64), with its remaining time to live in ms (0: none), from each node. */
+async function dumpStore(urls: string[]): Promise<{ key: string; pttl: number; dump: string }[]> {
+  const all: { key: string; pttl: number; dump: string }[] = [];
+  for (const url of urls) {
+    const redis = new Redis(url);
+    try {
+      for (const key of await redis.keys("*")) {
+        const pttl = Math.max(0, await redis.pttl(key));
+        const dump = ((await redis.dumpBuffer(key)) as Buffer).toString("base64");
+        all.push({ key, pttl, dump });
+      }
+    } finally {
+      redis.disconnect();
+    }
   }
+  return all.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
-function run(args: string[], env: Record<string, string>): ChildProcess {
+function run(args: string[], env: Record<string, string>, cwd = "."): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
 }
 
-async function serverOn(redisUrl: string): Promise<{ base: string; stop: () => void }> {
+async function serverOn(
+  store: Record<string, string>,
+  checkout: string,
+): Promise<{ base: string; stop: () => void }> {
   const port = await freePort();
-  const child = run(["shared/runtime/server.ts"], {
-    REDIS_URL: redisUrl,
-    KEY_PREFIX: PREFIX,
-    ADMIN_KEYS: ADMIN_KEY,
-    PORT: String(port),
-    LOG_LEVEL: "info",
-  });
+  const env = { ...store, KEY_PREFIX: PREFIX, ADMIN_KEYS: ADMIN_KEY, PORT: String(port), LOG_LEVEL: "info" };
+  const child = run(["shared/runtime/server.ts"], env, checkout);
   await new Promise<void>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (c) => {
@@ -163,28 +167,63 @@ async function serverOn(redisUrl: string): Promise<{ base: string; stop: () => v
   return { base: `http://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
 }
 
+/** A fresh store to write the fixture into: a redis-server, or a 3-node cluster. */
+async function freshStore(
+  cluster: boolean,
+): Promise<{ env: Record<string, string>; urls: string[]; stop: () => Promise<void> }> {
+  if (!cluster) {
+    const redis = await startRedis();
+    return { env: { REDIS_URL: redis.url }, urls: [redis.url], stop: () => redis.stop() };
+  }
+  const c = await startRedisCluster();
+  return {
+    env: { REDIS_URL: c.url, REDIS_CLUSTER: "true" },
+    urls: c.ports.map((p) => `redis://127.0.0.1:${p}`),
+    stop: () => c.stop(),
+  };
+}
+
+async function redisVersion(url: string): Promise<string | undefined> {
+  const redis = new Redis(url);
+  try {
+    return (await redis.info("server")).match(/redis_version:(\S+)/)?.[1];
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function main(): Promise<number> {
-  const dir = process.argv[2];
-  if (!dir) {
-    process.stderr.write("usage: npm run release-fixture -- tests/fixtures/releases/<version>\n");
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      cluster: { type: "boolean", default: false },
+      "server-from": { type: "string", default: "." },
+    },
+  });
+  const root = positionals[0];
+  if (!root) {
+    process.stderr.write(
+      "usage: npm run release-fixture -- tests/fixtures/releases/<version> [--cluster] [--server-from <checkout>]\n",
+    );
     return 2;
   }
+  const dir = values.cluster ? join(root, "cluster") : root;
   mkdirSync(dir, { recursive: true });
-  const redis = await startRedis();
-  const server = await serverOn(redis.url);
+  const store = await freshStore(values.cluster);
+  const server = await serverOn(store.env, values["server-from"]);
   try {
     const call = caller(server.base);
     await writeDataSet(call);
     await queuedEventsCounted(call);
     writeFileSync(join(dir, "answers.json"), `${JSON.stringify(await answers(call), null, 2)}\n`);
-    const version = (await new Redis(redis.url).info("server")).match(/redis_version:(\S+)/)?.[1];
-    const keys = await dumpStore(redis.url);
+    const keys = await dumpStore(store.urls);
+    const version = await redisVersion(store.urls[0] as string);
     writeFileSync(
       join(dir, "store.json"),
-      `${JSON.stringify({ redis_version: version, key_prefix: PREFIX, keys }, null, 1)}\n`,
+      `${JSON.stringify({ redis_version: version, key_prefix: PREFIX, cluster: values.cluster, keys }, null, 1)}\n`,
     );
     const exported = run(["infra/tools/export.ts", "--out", join(dir, "export.ndjson")], {
-      REDIS_URL: redis.url,
+      ...store.env,
       KEY_PREFIX: PREFIX,
       LOG_LEVEL: "warn",
     });
@@ -196,7 +235,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     server.stop();
-    await redis.stop();
+    await store.stop();
   }
 }
 

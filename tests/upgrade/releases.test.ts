@@ -5,7 +5,7 @@
 // answers. The store records its data format, and a newer one than this release reads stops
 // it with one line: on Redis, Redis Cluster and Upstash alike.
 
-import { createReadStream, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,11 +37,13 @@ interface Fixture {
   answers: Record<string, unknown>;
   exportFile: string;
 }
-const fixture = (release: string): Fixture => ({
-  store: JSON.parse(readFileSync(join(ROOT, release, "store.json"), "utf8")),
-  answers: JSON.parse(readFileSync(join(ROOT, release, "answers.json"), "utf8")),
-  exportFile: join(ROOT, release, "export.ndjson"),
+const fixture = (release: string, shape = ""): Fixture => ({
+  store: JSON.parse(readFileSync(join(ROOT, release, shape, "store.json"), "utf8")),
+  answers: JSON.parse(readFileSync(join(ROOT, release, shape, "answers.json"), "utf8")),
+  exportFile: join(ROOT, release, shape, "export.ndjson"),
 });
+/** The releases whose fixture was also written on a Redis Cluster (ElastiCache's shape). */
+const CLUSTER_RELEASES = RELEASES.filter((r) => existsSync(join(ROOT, r, "cluster", "store.json")));
 
 async function restore(url: string, store: Fixture["store"]): Promise<void> {
   const redis = new Redis(url);
@@ -169,6 +171,45 @@ describe.each(RELEASES)("the store of release %s", (release) => {
       await store.close();
     }
   });
+});
+
+describe.each(CLUSTER_RELEASES)("the Redis Cluster store of release %s", (release) => {
+  const f = fixture(release, "cluster");
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(() => cluster.stop());
+
+  it("reads the same (sharded rankings included), and writes go on from the old values", async () => {
+    const client = createRedisClient(cluster.url, true, 2000);
+    await new Promise((ready) => client.once("ready", ready));
+    try {
+      for (const { key, pttl, dump } of f.store.keys)
+        await client.restore(key, pttl, Buffer.from(dump, "base64"), "REPLACE");
+      const config = loadConfig({
+        REDIS_URL: cluster.url,
+        REDIS_CLUSTER: "true",
+        KEY_PREFIX: f.store.key_prefix,
+      });
+      const store = await createStore(config, memoryLogger());
+      try {
+        expect(await read(store, Object.keys(f.answers))).toEqual(f.answers);
+        const app = appOn(store);
+        const res = await app.request("/api/v1/counter/increment", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ resource_id: "post_2", counter_type: "like", user_id: "user_1" }),
+        });
+        expect(await res.json()).toMatchObject({ data: { applied: false, count: 10 } });
+        expect(await store.dataFormat.read()).toBe(FORMAT_WITHOUT_KEY);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      client.disconnect();
+    }
+  }, 30_000);
 });
 
 describe("a data format newer than this release reads", () => {
