@@ -10,8 +10,14 @@
 
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { CONTEXT_SETTINGS, type ContextKind } from "../shared/runtime/settings.ts";
 import { HighPressStack } from "./stack.ts";
-import { type HighPressStackProps, StackConfigError, stackPropsProblems } from "./stack-props.ts";
+import {
+  type AppSettingKey,
+  type HighPressStackProps,
+  StackConfigError,
+  stackPropsProblems,
+} from "./stack-props.ts";
 
 const app = new App();
 const problems: string[] = [];
@@ -70,17 +76,6 @@ const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
   corsOrigins: list("corsOrigins"),
   alarmEmail: text("alarmEmail"),
   alarmTopicArn: text("alarmTopicArn"),
-  counterTypes: text("counterTypes"),
-  keyPrefix: text("keyPrefix"),
-  logLevel: text("logLevel"),
-  storeTimeoutMs: integer("storeTimeoutMs"),
-  maxBodyBytes: integer("maxBodyBytes"),
-  rankingMaxMembers: integer("rankingMaxMembers"),
-  rankingShards: integer("rankingShards"),
-  rateLimitIp: text("rateLimitIp"),
-  rateLimitKey: text("rateLimitKey"),
-  rateLimitUser: text("rateLimitUser"),
-  readAuth: flag("readAuth"),
   cacheMaxStorageGb: integer("cacheMaxStorageGb"),
   cacheMaxEcpuPerSecond: integer("cacheMaxEcpuPerSecond"),
   cacheSnapshotRetentionDays: integer("cacheSnapshotRetentionDays"),
@@ -88,6 +83,10 @@ const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
   sourceMaps: flag("sourceMaps"),
   tracing: flag("tracing"),
 };
+// The app's own settings, each read as its entry in the settings table says.
+const readers: Record<ContextKind, (key: string) => unknown> = { text, integer, flag };
+for (const setting of CONTEXT_SETTINGS)
+  optional[setting.where.context as AppSettingKey] = readers[setting.where.kind](setting.where.context);
 for (const [key, value] of Object.entries(optional))
   if (value !== undefined) Object.assign(props, { [key]: value });
 

@@ -4,6 +4,7 @@
 import type { StackProps } from "aws-cdk-lib";
 import { ConfigError } from "../shared/domain/errors.ts";
 import { loadConfig } from "../shared/runtime/config.ts";
+import { CONTEXT_SETTINGS } from "../shared/runtime/settings.ts";
 
 export type StoreMode = "upstash" | "elasticache";
 
@@ -79,26 +80,30 @@ export const CACHE_LIMITS = {
 /** An SQS event source's maximum concurrency: 2 to 1,000 (Lambda's ScalingConfig). */
 export const CONSUMER_CONCURRENCY = { min: 2, max: 1_000, fallback: 2 } as const;
 
-/** Each app setting the stack can pass on, by its context name, and the variable the app reads. */
-const APP_SETTINGS = {
-  counterTypes: "COUNTER_TYPES",
-  keyPrefix: "KEY_PREFIX",
-  logLevel: "LOG_LEVEL",
-  storeTimeoutMs: "STORE_TIMEOUT_MS",
-  maxBodyBytes: "MAX_BODY_BYTES",
-  rankingMaxMembers: "RANKING_MAX_MEMBERS",
-  rankingShards: "RANKING_SHARDS",
-  rateLimitIp: "RATE_LIMIT_IP",
-  rateLimitKey: "RATE_LIMIT_KEY",
-  rateLimitUser: "RATE_LIMIT_USER",
-  readAuth: "READ_AUTH",
-} as const satisfies Record<string, string>;
+/** The app settings the stack passes on (the settings table's, with a context key): their context keys. */
+export type AppSettingKey =
+  | "counterTypes"
+  | "keyPrefix"
+  | "logLevel"
+  | "storeTimeoutMs"
+  | "maxBodyBytes"
+  | "rankingMaxMembers"
+  | "rankingShards"
+  | "rateLimitIp"
+  | "rateLimitKey"
+  | "rateLimitUser"
+  | "readAuth";
+
+/** Each app setting by its context key, and the variable the app reads: from the settings table. */
+const APP_SETTINGS: Record<AppSettingKey, string> = Object.fromEntries(
+  CONTEXT_SETTINGS.map((s) => [s.where.context, s.variable]),
+) as Record<AppSettingKey, string>;
 
 /** The app settings given to the stack, as the functions' environment variables. */
 export function appSettingsEnvironment(props: HighPressStackProps): Record<string, string> {
   const environment: Record<string, string> = { LOG_LEVEL: "info" };
   for (const [key, variable] of Object.entries(APP_SETTINGS)) {
-    const value = props[key as keyof typeof APP_SETTINGS];
+    const value = props[key as AppSettingKey];
     if (value !== undefined) environment[variable] = String(value);
   }
   return environment;

@@ -1,7 +1,8 @@
 // `npm run docs`: writes the parts of docs/ that the code knows, between
-// `<!-- name:start -->` and `<!-- name:end -->` markers: the routes (from the route table),
-// the functions and what each serves, the alarms of both store modes (from the synthesised
-// template) and the stack's outputs. `--check` compares instead, and a test runs it, so a
+// `<!-- name:start -->` and `<!-- name:end -->` markers: the settings (from the settings
+// table, which also writes .env.example), the routes (from the route table), the functions
+// and what each serves, the alarms of both store modes (from the synthesised template) and
+// the stack's outputs. `--check` compares instead, and a test runs it, so a
 // sentence the code could contradict cannot drift.
 
 import { readFileSync, writeFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { parseArgs } from "node:util";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { ROUTES } from "../../shared/http/routes.ts";
+import { SETTINGS, type Setting } from "../../shared/runtime/settings.ts";
 import { FUNCTION_IDS } from "../bundling.ts";
 import { HighPressStack, type HighPressStackProps } from "../stack.ts";
 
@@ -82,7 +84,37 @@ function outputsList(): string {
     .join("\n");
 }
 
+const plain = (text: string) => text.replace(/`/g, "");
+const defaultOf = (s: Setting) => s.fallbackText ?? (s.fallback !== undefined ? `\`${s.fallback}\`` : "—");
+const whereOf = (s: Setting) =>
+  typeof s.where === "object"
+    ? `\`-c ${s.where.context}=\``
+    : s.where === "local"
+      ? "local server only"
+      : "set by the stack";
+
+function settingsTable(): string {
+  const rows = SETTINGS.map((s) => `| \`${s.variable}\` | ${s.meaning} | ${defaultOf(s)} | ${whereOf(s)} |`);
+  return ["| variable | meaning | default | on Lambda |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+/** .env.example, whole: every setting, commented out, with its default or an example. */
+export function envExample(): string {
+  const head = [
+    "# HighPress configuration, written by `npm run docs` from shared/runtime/settings.ts.",
+    "# Every variable is optional: with none set, `npm start` serves on http://127.0.0.1:8080",
+    "# with the in-memory store. Copy what you need into .env or your environment.",
+  ];
+  const entries = SETTINGS.map((s) => {
+    const meaning = plain(s.meaning);
+    const shown = s.fallback === undefined && s.fallbackText ? ` Default: ${plain(s.fallbackText)}.` : "";
+    return `# ${meaning.charAt(0).toUpperCase()}${meaning.slice(1)}.${shown}\n# ${s.variable}=${s.fallback ?? s.example ?? ""}`;
+  });
+  return `${[head.join("\n"), ...entries].join("\n\n")}\n`;
+}
+
 export const BLOCKS: Block[] = [
+  { file: "docs/operations.md", name: "settings", content: settingsTable },
   { file: "docs/api.md", name: "routes", content: routesTable },
   { file: "docs/deploy.md", name: "functions", content: functionsTable },
   { file: "docs/deploy.md", name: "alarms", content: alarmsTable },
@@ -100,10 +132,13 @@ function replaced(text: string, block: Block, content: string): string {
 
 /** The blocks that differ from what the code says (empty when docs/ is current). */
 export function docsDrift(): string[] {
-  return BLOCKS.filter((b) => {
+  const stale = BLOCKS.filter((b) => {
     const text = readFileSync(b.file, "utf8");
     return replaced(text, b, b.content()) !== text;
   }).map((b) => `${b.file}: ${b.name} is stale (npm run docs)`);
+  if (readFileSync(".env.example", "utf8") !== envExample())
+    stale.push(".env.example is stale (npm run docs)");
+  return stale;
 }
 
 function main(): number {
@@ -115,6 +150,7 @@ function main(): number {
   }
   for (const block of BLOCKS)
     writeFileSync(block.file, replaced(readFileSync(block.file, "utf8"), block, block.content()));
+  writeFileSync(".env.example", envExample());
   process.stdout.write(`wrote ${BLOCKS.length} generated blocks in docs/\n`);
   return 0;
 }

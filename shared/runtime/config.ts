@@ -1,17 +1,12 @@
 // Configuration: parsed once from an environment object (never process.env directly, so
-// tests pass their own), validated with zod, failing with every bad variable named.
+// tests pass their own), each variable checked by its entry in the settings table
+// (settings.ts), failing with every bad variable named.
 
-import * as z from "zod/mini";
 import { ConfigError } from "../domain/errors.ts";
-import {
-  type CounterKind,
-  type CounterTypes,
-  DEFAULT_RANKING_MAX_MEMBERS,
-  DEFAULT_RANKING_SHARDS,
-  type StoreName,
-} from "../domain/model.ts";
+import type { CounterKind, CounterTypes, StoreName } from "../domain/model.ts";
+import { checkSettings, type LogLevel, RATE } from "./settings.ts";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
+export type { LogLevel };
 
 export interface Config {
   /** COUNTER_STORE. Default: upstash if UPSTASH_REDIS_REST_URL is set, else redis if REDIS_URL is set, else memory. */
@@ -75,80 +70,7 @@ export interface RateLimits {
   user?: RateRule;
 }
 
-const RATE = /^(\d{1,9})\/(\d{1,6})$/;
-
 const TYPE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
-
-const DEFAULT_COUNTER_TYPES = "like:unique,follow:unique,view:total";
-
-const optionalText = z.optional(z.string().check(z.trim(), z.minLength(1, "must not be empty")));
-const intIn = (min: number, max: number, fallback: number) =>
-  z._default(
-    z.string().check(
-      z.trim(),
-      z.refine(
-        (s) => /^\d+$/.test(s) && Number(s) >= min && Number(s) <= max,
-        `must be an integer from ${min} to ${max}`,
-      ),
-    ),
-    String(fallback),
-  );
-
-const EnvSchema = z.object({
-  COUNTER_STORE: z.optional(z.enum(["memory", "redis", "upstash"], "must be memory, redis or upstash")),
-  REDIS_URL: z.optional(
-    z.string().check(z.refine((s) => /^rediss?:\/\/\S+$/.test(s), "must be a redis:// or rediss:// URL")),
-  ),
-  REDIS_CLUSTER: z._default(z.enum(["true", "false", "1", "0"], "must be true or false"), "false"),
-  UPSTASH_REDIS_REST_URL: z.optional(
-    z.string().check(z.refine((s) => /^https?:\/\/\S+$/.test(s), "must be an http(s) URL")),
-  ),
-  UPSTASH_REDIS_REST_TOKEN: optionalText,
-  COUNTER_TYPES: z._default(z.string(), DEFAULT_COUNTER_TYPES),
-  KEY_PREFIX: z._default(
-    z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,32}$/, "must be 1-32 characters from A-Z a-z 0-9 _ . : -")),
-    "hp",
-  ),
-  STORE_TIMEOUT_MS: intIn(10, 60_000, 1000),
-  MAX_BODY_BYTES: intIn(256, 10 * 1024 * 1024, 64 * 1024),
-  RANKING_MAX_MEMBERS: intIn(100, 10_000_000, DEFAULT_RANKING_MAX_MEMBERS),
-  RANKING_SHARDS: intIn(1, 1024, DEFAULT_RANKING_SHARDS),
-  PORT: intIn(0, 65_535, 8080),
-  HOST: z._default(z.string().check(z.minLength(1, "must not be empty")), "127.0.0.1"),
-  API_KEYS: z._default(z.string(), ""),
-  ADMIN_KEYS: z._default(z.string(), ""),
-  RATE_LIMIT_IP: z.optional(
-    z.string().check(z.regex(RATE, "must be N/S: at most N requests every S seconds")),
-  ),
-  RATE_LIMIT_KEY: z.optional(
-    z.string().check(z.regex(RATE, "must be N/S: at most N requests every S seconds")),
-  ),
-  RATE_LIMIT_USER: z.optional(
-    z.string().check(z.regex(RATE, "must be N/S: at most N requests every S seconds")),
-  ),
-  AUTH_FAILURE_LIMIT: z._default(
-    z.string().check(z.regex(RATE, "must be N/S: at most N failures every S seconds")),
-    "20/60",
-  ),
-  REQUEST_TIMEOUT_MS: intIn(1000, 600_000, 30_000),
-  MAX_CONNECTIONS: intIn(1, 1_000_000, 10_000),
-  READ_AUTH: z._default(z.enum(["true", "false", "1", "0"], "must be true or false"), "false"),
-  CORS_ORIGINS: z._default(
-    z
-      .string()
-      .check(
-        z.refine(
-          (s) => s.split(",").every((o) => o.trim() === "*" || /^https?:\/\/[^/\s]+$/.test(o.trim())),
-          "must be * or comma-separated origins such as https://app.example.com",
-        ),
-      ),
-    "",
-  ),
-  LOG_LEVEL: z._default(
-    z.enum(["debug", "info", "warn", "error"], "must be debug, info, warn or error"),
-    "info",
-  ),
-});
 
 function parseCounterTypes(raw: string): CounterTypes | string {
   const types = new Map<string, CounterKind>();
@@ -179,13 +101,10 @@ const keyList = (raw: string | undefined): string[] =>
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   // Empty strings count as unset, as shells and .env files often leave them.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = z.safeParse(EnvSchema, present);
-  const problems: string[] = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+  const { values: e, problems } = checkSettings(present);
   // Checks that span variables run on the raw values too, so one message names them all.
   const raw = present as Record<string, string | undefined>;
-  const counterTypes = parseCounterTypes(raw.COUNTER_TYPES ?? DEFAULT_COUNTER_TYPES);
+  const counterTypes = parseCounterTypes(e.COUNTER_TYPES as string);
   if (typeof counterTypes === "string") problems.push(`COUNTER_TYPES: ${counterTypes}`);
   const store = (raw.COUNTER_STORE ??
     (raw.UPSTASH_REDIS_REST_URL ? "upstash" : raw.REDIS_URL ? "redis" : "memory")) as StoreName;
@@ -206,33 +125,33 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if ((raw.READ_AUTH === "true" || raw.READ_AUTH === "1") && apiKeys.length === 0) {
     problems.push("READ_AUTH: needs API_KEYS, or no one could read");
   }
-  if (!parsed.success || problems.length > 0 || typeof counterTypes === "string") {
+  if (problems.length > 0 || typeof counterTypes === "string") {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`, { problems });
   }
-  const e = parsed.data;
 
   const config: Config = {
     store,
     redisCluster: e.REDIS_CLUSTER === "true" || e.REDIS_CLUSTER === "1",
     counterTypes,
-    keyPrefix: e.KEY_PREFIX,
+    keyPrefix: e.KEY_PREFIX as string,
     storeTimeoutMs: Number(e.STORE_TIMEOUT_MS),
     maxBodyBytes: Number(e.MAX_BODY_BYTES),
     rankingMaxMembers: Number(e.RANKING_MAX_MEMBERS),
     rankingShards: Number(e.RANKING_SHARDS),
     port: Number(e.PORT),
-    host: e.HOST,
+    host: e.HOST as string,
     apiKeys,
     adminKeys,
     readAuth: e.READ_AUTH === "true" || e.READ_AUTH === "1",
-    corsOrigins: e.CORS_ORIGINS.split(",")
+    corsOrigins: (e.CORS_ORIGINS ?? "")
+      .split(",")
       .map((o) => o.trim())
       .filter(Boolean),
     rateLimits: {},
     authFailureLimit: rateRule(e.AUTH_FAILURE_LIMIT) ?? { limit: 20, windowMs: 60_000 },
     requestTimeoutMs: Number(e.REQUEST_TIMEOUT_MS),
     maxConnections: Number(e.MAX_CONNECTIONS),
-    logLevel: e.LOG_LEVEL,
+    logLevel: e.LOG_LEVEL as LogLevel,
   };
   for (const [name, value] of [
     ["ip", e.RATE_LIMIT_IP],

@@ -1,7 +1,7 @@
 // One JSON object per line on stdout/stderr, filtered by LOG_LEVEL: what CloudWatch and
 // local tools both read well. Secrets are never passed in.
 
-import type { LogLevel } from "./config.ts";
+import { LOG_LEVELS, type LogLevel } from "./settings.ts";
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -10,14 +10,15 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/** A level's rank: its place in LOG_LEVELS, the settings table's list. */
+const RANK = Object.fromEntries(LOG_LEVELS.map((level, i) => [level, i])) as Record<LogLevel, number>;
 
 /**
  * LOG_LEVEL as a level, for code that logs before (or without) the whole configuration: the
  * Lambda functions, the consumer and the stack. Anything else is info; loadConfig refuses it.
  */
 export function logLevelOf(value: string | undefined): LogLevel {
-  return value !== undefined && value in RANK ? (value as LogLevel) : "info";
+  return (LOG_LEVELS as readonly (string | undefined)[]).includes(value) ? (value as LogLevel) : "info";
 }
 
 export type LogSink = (level: LogLevel, line: string) => void;
