@@ -77,7 +77,7 @@ const VERSION = (
 
 /**
  * Build-time constants: the store whose client the bundle carries (the other one's is left
- * out, see shared/stores/create.ts) and the version (so package.json is not bundled).
+ * out, see shared/runtime/store.ts) and the version (so package.json is not bundled).
  */
 export function bundleDefine(store: BundleStore): Record<string, string> {
   return {

@@ -4,7 +4,7 @@
 import { loadConfig } from "../../shared/runtime/config.ts";
 import { loadDotEnv } from "../../shared/runtime/env-file.ts";
 import { createLogger } from "../../shared/runtime/logger.ts";
-import { createStore } from "../../shared/stores/create.ts";
+import { createStore } from "../../shared/runtime/store.ts";
 
 /** The memory store lives and dies with one process: nothing to export from, nothing kept by an import. */
 export class MemoryStoreRefusedError extends Error {

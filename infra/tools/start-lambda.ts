@@ -10,7 +10,7 @@ import { loadConfig } from "../../shared/runtime/config.ts";
 import { loadDotEnv } from "../../shared/runtime/env-file.ts";
 import { startLocalConsumer } from "../../shared/runtime/events-consumer.ts";
 import { createLogger, logLevelOf } from "../../shared/runtime/logger.ts";
-import { createStore } from "../../shared/stores/create.ts";
+import { createStore } from "../../shared/runtime/store.ts";
 import type { BundleStore } from "../bundling.ts";
 import { FUNCTION_IDS, type FunctionId, functionIdOf } from "../bundling.ts";
 import { bundleStoreFor, hostFunctions, type LambdaEntry, lambdaContextFor } from "./lambda-host.ts";

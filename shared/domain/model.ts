@@ -13,6 +13,17 @@ export const PERIODS = ["hour", "day", "week", "all"] as const;
 export type Period = (typeof PERIODS)[number];
 
 /** A fixed-window rate limit on one subject: `ip:<address>`, `key:<hash>` or `user:<user_id>`. */
+/** A rate rule: at most `limit` every `windowMs` (RATE_LIMIT_*, AUTH_FAILURE_LIMIT). */
+export interface RateRule {
+  limit: number;
+  windowMs: number;
+}
+export interface RateLimits {
+  ip?: RateRule;
+  key?: RateRule;
+  user?: RateRule;
+}
+
 export interface RateLimit {
   subject: string;
   limit: number;

@@ -4,8 +4,8 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
-import type { CounterStore, RateLimit } from "../domain/model.ts";
-import type { RateLimits, RateRule } from "../runtime/config.ts";
+import type { CounterStore, RateLimit, RateLimits, RateRule } from "../domain/model.ts";
+
 import { HttpError, ValidationError } from "./http-errors.ts";
 import type { Pipeline, Platform } from "./pipeline.ts";
 

@@ -5,9 +5,8 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { encodeEvents } from "../domain/events.ts";
-import type { CounterStore, CounterTypes, EventQueue } from "../domain/model.ts";
-import type { Config, RateLimits, RateRule } from "../runtime/config.ts";
-import type { Logger } from "../runtime/logger.ts";
+import type { Logger } from "../domain/logger.ts";
+import type { CounterStore, CounterTypes, EventQueue, RateLimits, RateRule } from "../domain/model.ts";
 import { refuseOversizedBody } from "./body.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
 import { adminHandlers } from "./handlers/admin.ts";
@@ -75,19 +74,6 @@ export type AppSettings = Pick<
   | "rateLimits"
   | "authFailureLimit"
 >;
-
-export function appSettings(config: Config): AppSettings {
-  return {
-    counterTypes: config.counterTypes,
-    maxBodyBytes: config.maxBodyBytes,
-    apiKeys: config.apiKeys,
-    adminKeys: config.adminKeys,
-    readAuth: config.readAuth,
-    corsOrigins: config.corsOrigins,
-    rateLimits: config.rateLimits,
-    authFailureLimit: config.authFailureLimit,
-  };
-}
 
 const NO_PLATFORM: Platform = { clientAddress: () => undefined };
 

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Hono } from "hono/tiny";
-import type { Logger } from "../runtime/logger.ts";
+import type { Logger } from "../domain/logger.ts";
 import { answerFor, type ErrorAnswer, envelope } from "./http-errors.ts";
 import type { RequestRecord } from "./observe.ts";
 import { ROUTES } from "./routes.ts";

@@ -3,7 +3,10 @@
 // (settings.ts), failing with every bad variable named.
 
 import { ConfigError } from "../domain/errors.ts";
-import type { CounterKind, CounterTypes, StoreName } from "../domain/model.ts";
+import type { CounterKind, CounterTypes, RateLimits, RateRule, StoreName } from "../domain/model.ts";
+
+export type { RateLimits, RateRule };
+
 import { checkSettings, type LogLevel, RATE } from "./settings.ts";
 
 export type { LogLevel };
@@ -58,16 +61,6 @@ export interface Config {
   maxConnections: number;
   /** LOG_LEVEL: debug, info, warn or error. Default info. */
   logLevel: LogLevel;
-}
-
-export interface RateRule {
-  limit: number;
-  windowMs: number;
-}
-export interface RateLimits {
-  ip?: RateRule;
-  key?: RateRule;
-  user?: RateRule;
 }
 
 const TYPE_NAME = /^[a-z][a-z0-9_]{0,31}$/;

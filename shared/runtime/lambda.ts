@@ -3,14 +3,15 @@
 // error and a 503 envelope (not a bare 502); the next invocation tries again.
 
 import { randomUUID } from "node:crypto";
-import { appSettings, createApp } from "../http/http-app.ts";
+import { createApp } from "../http/http-app.ts";
 import { envelope, STATUS_TITLES } from "../http/http-errors.ts";
 import { emfLine, type RequestRecord } from "../http/observe.ts";
 import { answerHeaders } from "../http/pipeline.ts";
 import type { FunctionId } from "../http/routes.ts";
-import { createStore } from "../stores/create.ts";
+import { appSettings } from "./app-settings.ts";
 import { type Env, readSecretFromAws, rebuiltOnRotation, type SecretReader } from "./secrets.ts";
 import { sqsEventQueue } from "./sqs-queue.ts";
+import { createStore } from "./store.ts";
 
 export type { SecretReader };
 

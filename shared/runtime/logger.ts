@@ -1,14 +1,10 @@
 // One JSON object per line on stdout/stderr, filtered by LOG_LEVEL: what CloudWatch and
 // local tools both read well. Secrets are never passed in.
 
+import type { Logger } from "../domain/logger.ts";
 import { LOG_LEVELS, type LogLevel } from "./settings.ts";
 
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+export type { Logger };
 
 /** A level's rank: its place in LOG_LEVELS, the settings table's list. */
 const RANK = Object.fromEntries(LOG_LEVELS.map((level, i) => [level, i])) as Record<LogLevel, number>;

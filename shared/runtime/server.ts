@@ -10,14 +10,15 @@ import type { Context } from "hono";
 import { DataFormatError } from "../domain/data-format.ts";
 import { ConfigError } from "../domain/errors.ts";
 import { mountDocs } from "../http/docs.ts";
-import { addRoute, appSettings, createApp, type Platform, respond } from "../http/http-app.ts";
+import { addRoute, createApp, type Platform, respond } from "../http/http-app.ts";
 import { PrometheusMetrics } from "../http/observe.ts";
 import { CLIENT_CLOSED } from "../http/pipeline.ts";
-import { createStore } from "../stores/create.ts";
+import { appSettings } from "./app-settings.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { loadDotEnv } from "./env-file.ts";
 import { startLocalConsumer } from "./events-consumer.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createStore } from "./store.ts";
 
 const nodePlatform: Platform = {
   clientAddress: (c: Context) => getConnInfo(c).remote.address,

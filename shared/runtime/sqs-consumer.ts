@@ -6,11 +6,11 @@
 
 import { decodeEvents } from "../domain/events.ts";
 import type { CounterStore, QueuedEvent } from "../domain/model.ts";
-import { createStore } from "../stores/create.ts";
 import { loadConfig } from "./config.ts";
 import { applyQueuedEvents } from "./events-consumer.ts";
 import { createLogger, type Logger, logLevelOf } from "./logger.ts";
 import { type Env, readSecretFromAws, rebuiltOnRotation, type SecretReader } from "./secrets.ts";
+import { createStore } from "./store.ts";
 
 export interface SqsRecord {
   messageId: string;

@@ -14,7 +14,7 @@ import { DataFormatError, FORMAT_WITHOUT_KEY } from "../../shared/domain/data-fo
 import type { CounterStore } from "../../shared/domain/model.ts";
 import { createApp } from "../../shared/http/http-app.ts";
 import { loadConfig } from "../../shared/runtime/config.ts";
-import { createStore } from "../../shared/stores/create.ts";
+import { createStore } from "../../shared/runtime/store.ts";
 import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
 import { createUpstashClient, createUpstashStore } from "../../shared/stores/upstash.ts";
 import { randomPrefix } from "../support/backends.ts";

@@ -2,8 +2,8 @@
 // pipeline, made once per app.
 
 import type { Context } from "hono";
+import type { Logger } from "../../domain/logger.ts";
 import type { CounterStore, CounterTypes, EventQueue } from "../../domain/model.ts";
-import type { Logger } from "../../runtime/logger.ts";
 import type { Guards } from "../guards.ts";
 import type { Handler, Pipeline, Platform } from "../pipeline.ts";
 import type { RouteId } from "../routes.ts";

@@ -6,8 +6,8 @@
 import { assertReadable, FORMAT_WITHOUT_KEY } from "../domain/data-format.ts";
 import { ConfigError } from "../domain/errors.ts";
 import type { CounterStore } from "../domain/model.ts";
-import type { Config } from "../runtime/config.ts";
-import type { Logger } from "../runtime/logger.ts";
+import type { Config } from "./config.ts";
+import type { Logger } from "./logger.ts";
 
 /**
  * Checks the data format a shared store holds (data-format.ts) and records it when none is:
@@ -56,7 +56,7 @@ async function createConfiguredStore(config: Config, logger: Logger): Promise<Co
     process.env.HP_BUNDLED_STORE !== "memory" &&
     config.store === "redis"
   ) {
-    const { createRedisClient, createRedisStore } = await import("./redis.ts");
+    const { createRedisClient, createRedisStore } = await import("../stores/redis.ts");
     // loadConfig guarantees the URL for this store.
     const client = createRedisClient(config.redisUrl as string, config.redisCluster, timeoutMs);
     // Without a listener, ioredis reports every failed reconnect as an unhandled error.
@@ -79,7 +79,7 @@ async function createConfiguredStore(config: Config, logger: Logger): Promise<Co
     process.env.HP_BUNDLED_STORE !== "memory" &&
     config.store === "upstash"
   ) {
-    const { createUpstashClient, createUpstashStore } = await import("./upstash.ts");
+    const { createUpstashClient, createUpstashStore } = await import("../stores/upstash.ts");
     const client = createUpstashClient(config.upstashUrl as string, config.upstashToken as string, timeoutMs);
     return createUpstashStore(client, {
       keyPrefix,
@@ -89,7 +89,7 @@ async function createConfiguredStore(config: Config, logger: Logger): Promise<Co
     });
   }
   if (process.env.HP_BUNDLED_STORE === undefined || process.env.HP_BUNDLED_STORE === "memory") {
-    const { createMemoryStore } = await import("./memory.ts");
+    const { createMemoryStore } = await import("../stores/memory.ts");
     return createMemoryStore({ rankingMaxMembers });
   }
   throw new ConfigError(`COUNTER_STORE: ${config.store} is not a store`);
