@@ -5,22 +5,9 @@
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildOptions } from "esbuild";
-import {
-  FUNCTION_IDS as HTTP_FUNCTION_IDS,
-  FUNCTIONS as HTTP_SHORT_NAMES,
-  type FunctionId as HttpFunctionId,
-} from "../shared/http/routes.ts";
+import { FUNCTION_IDS, type FunctionId, FUNCTIONS as SHORT_NAMES } from "../shared/domain/functions.ts";
 
-/** The functions behind no HTTP route: the events queue's consumer (an SQS event source). */
-const QUEUE_FUNCTIONS = { ConsumerFunction: "consume" } as const;
-const SHORT_NAMES = { ...HTTP_SHORT_NAMES, ...QUEUE_FUNCTIONS };
-
-/** Every function deployed: the route table's, then the queue's. */
-export type FunctionId = HttpFunctionId | keyof typeof QUEUE_FUNCTIONS;
-export const FUNCTION_IDS: readonly FunctionId[] = [
-  ...HTTP_FUNCTION_IDS,
-  ...(Object.keys(QUEUE_FUNCTIONS) as (keyof typeof QUEUE_FUNCTIONS)[]),
-];
+export { FUNCTION_IDS, type FunctionId };
 
 /** Each function with its entry point: `functions/<short>.ts`. */
 export const FUNCTIONS = Object.fromEntries(

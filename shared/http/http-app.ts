@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { encodeEvents } from "../domain/events.ts";
+import type { HttpFunctionId } from "../domain/functions.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { CounterStore, CounterTypes, EventQueue, RateLimits, RateRule } from "../domain/model.ts";
 import { refuseOversizedBody } from "./body.ts";
@@ -29,7 +30,7 @@ import {
   recordedAs,
   respond,
 } from "./pipeline.ts";
-import { type FunctionId, honoPath, ROUTES, type RouteSpec, routesMatching } from "./routes.ts";
+import { honoPath, ROUTES, type RouteSpec, routesMatching } from "./routes.ts";
 
 export type { HighPressApp, Platform } from "./pipeline.ts";
 export { respond } from "./pipeline.ts";
@@ -152,7 +153,7 @@ function answerPreflights(app: HighPressApp): void {
 }
 
 /** The app; with `fn`, only the routes the table gives that Lambda function. */
-export function createApp(deps: AppDeps, fn?: FunctionId): HighPressApp {
+export function createApp(deps: AppDeps, fn?: HttpFunctionId): HighPressApp {
   const now = deps.now ?? Date.now;
   const platform = deps.platform ?? NO_PLATFORM;
   const corsFor = corsHeaders(deps.corsOrigins ?? []);

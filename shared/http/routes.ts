@@ -6,6 +6,7 @@
 // sit beside the zod schemas named here, and the property tests hold them to one answer.
 
 import * as z from "zod/mini";
+import type { HttpFunctionId } from "../domain/functions.ts";
 import { PERIODS } from "../domain/model.ts";
 import {
   AcceptedResponse,
@@ -34,18 +35,9 @@ import {
   SetCountBody,
 } from "./schemas.ts";
 
-/** The Lambda functions, each with the short name of its entry point (`functions/<short>.ts`). */
-export const FUNCTIONS = {
-  IncrementFunction: "increment",
-  GetFunction: "get",
-  BatchFunction: "batch",
-  AdminFunction: "admin",
-  EventsFunction: "events",
-} as const;
-export type FunctionId = keyof typeof FUNCTIONS;
-export const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
+export type { HttpFunctionId };
 /** The function API Gateway sends whatever no route matches: it answers the JSON 404 or 405. */
-export const CATCH_ALL_FUNCTION: FunctionId = "GetFunction";
+export const CATCH_ALL_FUNCTION: HttpFunctionId = "GetFunction";
 
 export type RouteId =
   | "health"
@@ -73,7 +65,7 @@ export interface RouteSpec {
   method: Method;
   /** OpenAPI template: `{name}` is one path segment. */
   path: string;
-  fn: FunctionId;
+  fn: HttpFunctionId;
   /**
    * Who may call it: `write` needs an API key when keys are set; `read` only with READ_AUTH;
    * `admin` an admin key (ADMIN_KEYS), and without ADMIN_KEYS the route does not exist.

@@ -3,11 +3,11 @@
 // error and a 503 envelope (not a bare 502); the next invocation tries again.
 
 import { randomUUID } from "node:crypto";
+import type { HttpFunctionId } from "../domain/functions.ts";
 import { createApp } from "../http/http-app.ts";
 import { envelope, STATUS_TITLES } from "../http/http-errors.ts";
 import { emfLine, type RequestRecord } from "../http/observe.ts";
 import { answerHeaders } from "../http/pipeline.ts";
-import type { FunctionId } from "../http/routes.ts";
 import { appSettings } from "./app-settings.ts";
 import { type Env, readSecretFromAws, rebuiltOnRotation, type SecretReader } from "./secrets.ts";
 import { sqsEventQueue } from "./sqs-queue.ts";
@@ -75,7 +75,7 @@ function refusalAnswer(
   return { statusCode: refusal.status, headers, body, isBase64Encoded: false };
 }
 
-export function createLambdaHandler(fn: FunctionId, options: LambdaOptions = {}): LambdaHandler {
+export function createLambdaHandler(fn: HttpFunctionId, options: LambdaOptions = {}): LambdaHandler {
   const env = options.env ?? process.env;
   const readSecret = options.readSecret ?? readSecretFromAws;
   const logger: Logger = options.logger ?? createLogger(logLevelOf(env.LOG_LEVEL));

@@ -1,0 +1,22 @@
+// The Lambda functions, one map for all who name them: functions/<short>.ts, the bundler, the
+// stack, the route table (which function serves each route) and the tools.
+
+/** Each function by its construct id, with the short name of its entry point (`functions/<short>.ts`). */
+export const FUNCTIONS = {
+  IncrementFunction: "increment",
+  GetFunction: "get",
+  BatchFunction: "batch",
+  AdminFunction: "admin",
+  EventsFunction: "events",
+  ConsumerFunction: "consume",
+} as const;
+export type FunctionId = keyof typeof FUNCTIONS;
+export const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
+
+/** The functions behind no HTTP route: the events queue's consumer (an SQS event source). */
+export const QUEUE_FUNCTION_IDS = ["ConsumerFunction"] as const satisfies readonly FunctionId[];
+/** The functions that serve routes of the route table. */
+export type HttpFunctionId = Exclude<FunctionId, (typeof QUEUE_FUNCTION_IDS)[number]>;
+export const HTTP_FUNCTION_IDS = FUNCTION_IDS.filter(
+  (id): id is HttpFunctionId => !(QUEUE_FUNCTION_IDS as readonly FunctionId[]).includes(id),
+);
