@@ -156,6 +156,32 @@ export function createGuards(deps: GuardDeps): Guards {
     if (readAuth) await requireWriteKey(c);
   };
 
+  const limiter = rateLimiter(deps, { limiting, keyed: keyDigests.length > 0, knownKeyDigest, failures });
+  return {
+    requireWriteKey,
+    requireReadKey,
+    readAuth,
+    requireAdminKey,
+    ...limiter,
+    limiting,
+  };
+}
+
+interface LimiterParts {
+  limiting: boolean;
+  /** API keys are configured. */
+  keyed: boolean;
+  knownKeyDigest: (c: Context) => string | null | undefined;
+  failures: (c: Context, weight?: 0) => RateLimit;
+}
+
+/** The limits each request counts against, and the check of a read's. */
+function rateLimiter(
+  deps: GuardDeps,
+  parts: LimiterParts,
+): Pick<Guards, "limitsFor" | "batchLimitsFor" | "checkLimits"> {
+  const rules = deps.rateLimits;
+  const { limiting, keyed, knownKeyDigest, failures } = parts;
   function limitsFor(c: Context, userId?: string): RateLimit[] {
     if (!limiting) return [];
     const limits: RateLimit[] = [];
@@ -163,7 +189,7 @@ export function createGuards(deps: GuardDeps): Guards {
       limits.push({ subject: `ip:${addressSubject(deps.platform.clientAddress(c))}`, ...rules.ip });
     // Only a configured key is counted, named by its digest: made-up keys get no fresh
     // quota, and a key never appears in a store key.
-    const known = rules.key && keyDigests.length > 0 ? knownKeyDigest(c) : undefined;
+    const known = rules.key && keyed ? knownKeyDigest(c) : undefined;
     if (rules.key && known) limits.push({ subject: `key:${known}`, ...rules.key });
     if (rules.user && userId) limits.push({ subject: `user:${userId}`, ...rules.user });
     if (c.get("keyRequired")) limits.push(failures(c, 0));
@@ -194,16 +220,7 @@ export function createGuards(deps: GuardDeps): Guards {
     const limits = limitsFor(c);
     if (limits.length > 0) await deps.pipeline.timed(c, deps.store.limit(limits, deps.now()));
   };
-  return {
-    requireWriteKey,
-    requireReadKey,
-    readAuth,
-    requireAdminKey,
-    limitsFor,
-    batchLimitsFor,
-    checkLimits,
-    limiting,
-  };
+  return { limitsFor, batchLimitsFor, checkLimits };
 }
 
 /** The allowed headers of a CORS preflight, and the exposed headers of an answer. */

@@ -37,14 +37,23 @@ export interface Setting {
 /** `N/S`: at most N every S seconds. */
 export const RATE = /^(\d{1,9})\/(\d{1,6})$/;
 
-const integer = (min: number, max: number) => (value: string) =>
-  /^\d+$/.test(value.trim()) && Number(value) >= min && Number(value) <= max
-    ? undefined
-    : `must be an integer from ${min} to ${max}`;
-const oneOf = (values: readonly string[], message: string) => (value: string) =>
-  values.includes(value) ? undefined : message;
-const pattern = (regex: RegExp, message: string) => (value: string) =>
-  regex.test(value) ? undefined : message;
+type Rule = (value: string) => string | undefined;
+
+function integer(min: number, max: number): Rule {
+  return (value) =>
+    /^\d+$/.test(value.trim()) && Number(value) >= min && Number(value) <= max
+      ? undefined
+      : `must be an integer from ${min} to ${max}`;
+}
+
+function oneOf(values: readonly string[], message: string): Rule {
+  return (value) => (values.includes(value) ? undefined : message);
+}
+
+function pattern(regex: RegExp, message: string): Rule {
+  return (value) => (regex.test(value) ? undefined : message);
+}
+
 const BOOLEAN = oneOf(["true", "false", "1", "0"], "must be true or false");
 const RATE_RULE = pattern(RATE, "must be N/S: at most N requests every S seconds");
 
