@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { BUNDLE_BUDGET_KIB } from "../../infra/bundling.ts";
 import { docsDrift } from "../../infra/tools/docs.ts";
 import { CONTEXT_SETTINGS } from "../../shared/runtime/settings.ts";
 import { resourcesOf, synth } from "../support/synth-stack.ts";
@@ -72,6 +73,18 @@ describe("docs/", () => {
       for (const r of Object.values(json).filter((r) => r.Type === "AWS::Logs::LogGroup"))
         expect(r.DeletionPolicy).toBe("Delete");
     }
+  });
+
+  it("states the bundle budgets infra/bundling.ts enforces", () => {
+    const perf = readFileSync("docs/performance.md", "utf8");
+    expect(perf).toMatch(
+      new RegExp(
+        `\\| Upstash \\(\`@upstash/redis\`\\) \\|.*\\| ${BUNDLE_BUDGET_KIB.upstash} KiB, \\+50 ms \\|`,
+      ),
+    );
+    expect(perf).toMatch(
+      new RegExp(`\\| ElastiCache \\(\`ioredis\`\\) \\|.*\\| ${BUNDLE_BUDGET_KIB.redis} KiB, \\+50 ms \\|`),
+    );
   });
 
   it("links only to files and headings that exist", () => {
