@@ -47,9 +47,9 @@ export type Handler = (c: Context<HighPressEnv>) => Response | Promise<Response>
 
 const REQUEST_ID = /^[\x21-\x7E]{1,128}$/;
 
-/** The route templates of writes: their 503s say whether the write may have been applied. */
+/** The route templates of writes (the admin routes' included): their 503s say whether the write may have been applied. */
 const WRITE_ROUTES: ReadonlySet<string> = new Set(
-  ROUTES.filter((r) => r.auth === "write").map((r) => r.path),
+  ROUTES.filter((r) => r.auth === "write" || r.auth === "admin").map((r) => r.path),
 );
 
 /**
@@ -154,9 +154,10 @@ export function createPipeline({ platform, logger, observe, corsFor }: PipelineD
       if (answer.status === 503) {
         const outcome =
           answer.mayHaveApplied === undefined ? {} : { may_have_applied: answer.mayHaveApplied };
+        // The route's template, not its path: a path can hold a user_id (the erasure route).
         logger.warn("store unavailable", {
           request_id: c.get("requestId"),
-          path: c.req.path,
+          route: c.get("route") ?? "unmatched",
           ...outcome,
           error,
         });
@@ -167,13 +168,13 @@ export function createPipeline({ platform, logger, observe, corsFor }: PipelineD
       // The client dropped the request mid-body: nobody is there to answer, and it is no server error.
       logger.warn("client closed the request before it was read", {
         request_id: c.get("requestId"),
-        path: c.req.path,
+        route: c.get("route") ?? "unmatched",
       });
       return fail(c, { status: CLIENT_CLOSED, message: "The client closed the request" });
     }
     logger.error("unexpected error", {
       request_id: c.get("requestId"),
-      path: c.req.path,
+      route: c.get("route") ?? "unmatched",
       method: c.req.method,
       error,
     });
