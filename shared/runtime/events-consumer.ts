@@ -39,7 +39,8 @@ const IDLE_POLL_MS = 1000;
  * One pass over the head of the store's queue: applies what it holds and removes the
  * messages whose events all applied. A message of a failing counter stays for the next pass,
  * up to MAX_ATTEMPTS, then is dropped with an error log (the local stand-in for SQS's
- * dead-letter queue). Unreadable messages are logged and dropped. Returns messages taken.
+ * dead-letter queue), logged only once its removal went through. A message removed (applied or
+ * dropped) is forgotten. Unreadable messages are logged and dropped. Returns messages taken.
  */
 async function drainOnce(store: CounterStore, logger: Logger, now: number, attempts: Map<string, number>) {
   const messages = await store.eventQueue.peek(TAKE);
@@ -57,20 +58,27 @@ async function drainOnce(store: CounterStore, logger: Logger, now: number, attem
   }
   const result = await applyQueuedEvents(store, events, now);
   const failing = new Set(result.failed.flatMap((f) => f.events.map((e) => owner.get(e) as string)));
+  const dropping: string[] = [];
   for (const m of failing) {
     const tries = (attempts.get(m) ?? 0) + 1;
     attempts.set(m, tries);
     if (tries >= MAX_ATTEMPTS) {
-      logger.error("queued events dropped after repeated failures", {
-        message: m,
-        error: result.failed[0]?.error,
-      });
+      dropping.push(m);
       failing.delete(m);
-      attempts.delete(m);
     }
   }
   if (failing.size > 0) logger.warn("queued events not applied yet; retrying", { messages: failing.size });
-  await store.eventQueue.remove(messages.filter((m) => !failing.has(m)));
+  const removed = messages.filter((m) => !failing.has(m));
+  // A store that refuses the removal keeps the messages: nothing was dropped, and a message
+  // applied on a later pass must not have been logged as lost.
+  await store.eventQueue.remove(removed);
+  for (const m of removed) attempts.delete(m);
+  for (const m of dropping) {
+    logger.error("queued events dropped after repeated failures", {
+      message: m,
+      error: result.failed[0]?.error,
+    });
+  }
   return messages.length;
 }
 
@@ -83,7 +91,7 @@ export function startLocalConsumer(
   store: CounterStore,
   logger: Logger,
   options: { intervalMs?: number; now?: () => number } = {},
-): { stop(): Promise<void> } {
+): { stop(): Promise<void>; retrying(): number } {
   const now = options.now ?? Date.now;
   const busyMs = options.intervalMs ?? 200;
   const attempts = new Map<string, number>();
@@ -112,5 +120,7 @@ export function startLocalConsumer(
       clearTimeout(timer);
       await running;
     },
+    /** Messages being retried now (each forgotten once applied or dropped). */
+    retrying: () => attempts.size,
   };
 }

@@ -113,6 +113,29 @@ describe("POST /api/v1/counter/events", () => {
     expect(String(dropped?.message)).toContain('"r":"full"');
   });
 
+  it("forget a message once it applies after failing (no retry state kept for it)", async () => {
+    const store = createMemoryStore();
+    const t = testApp(store);
+    const full = { resourceId: "later", type: "view", kind: "total" as const };
+    await store.setCount(full, Number.MAX_SAFE_INTEGER, Date.now());
+    await t.post(path, { events: [view("later")] });
+    const logger = memoryLogger();
+    const consumer = startLocalConsumer(store, logger, { intervalMs: 50 });
+    try {
+      for (let i = 0; i < 200 && consumer.retrying() === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(consumer.retrying()).toBe(1);
+      // The counter is reset before the message runs out of tries: the event now applies.
+      await store.reset(full, Date.now());
+      for (let i = 0; i < 400 && (await store.eventQueue.peek(1)).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
+    } finally {
+      await consumer.stop();
+    }
+    expect((await json(await t.get("/api/v1/counter/later/view"))).data.count).toBe(1);
+    expect(consumer.retrying()).toBe(0);
+    expect(logger.lines.some((l) => l.msg === "queued events dropped after repeated failures")).toBe(false);
+  });
+
   it("require a write key and count against the rate limits like increments", async () => {
     const key = "events-key-0123456789";
     const t = testApp(createMemoryStore(), {
