@@ -17,6 +17,3 @@ export const FUNCTION_IDS = Object.keys(FUNCTIONS) as FunctionId[];
 export const QUEUE_FUNCTION_IDS = ["ConsumerFunction"] as const satisfies readonly FunctionId[];
 /** The functions that serve routes of the route table. */
 export type HttpFunctionId = Exclude<FunctionId, (typeof QUEUE_FUNCTION_IDS)[number]>;
-export const HTTP_FUNCTION_IDS = FUNCTION_IDS.filter(
-  (id): id is HttpFunctionId => !(QUEUE_FUNCTION_IDS as readonly FunctionId[]).includes(id),
-);

@@ -79,7 +79,6 @@ export const BADGE_COLORS: ReadonlyMap<string, string> = new Map([
   ["lightgrey", "#9f9f9f"],
 ]);
 export const BADGE_LABEL_MAX = 32;
-export const HEX_COLOR = /^([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
 /** What `color` may be: a palette name or hex digits (the route's schema and the check share it). */
 export const BADGE_COLOR = new RegExp(
   `^(${[...BADGE_COLORS.keys()].join("|")}|[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`,

@@ -1,6 +1,7 @@
 // Lambda support: builds the app from the environment and Secrets Manager during Lambda's
-// init phase, and again when a secret read anew (every 5 minutes) has changed, and answers a failed start with a logged
-// error and a 503 envelope (not a bare 502); the next invocation tries again.
+// init phase (and again when a secret, read anew every 5 minutes, has changed), and answers a
+// failed start with a logged error and a 503 envelope (not a bare 502); the next invocation
+// tries again.
 
 import { randomUUID } from "node:crypto";
 import type { HttpFunctionId } from "../domain/functions.ts";
@@ -88,9 +89,9 @@ export function createLambdaHandler(fn: HttpFunctionId, options: LambdaOptions =
   type Built = { inner: Inner; close: () => Promise<void> };
   const build = async (resolved: Env): Promise<Built> => {
     const config = loadConfig(resolved);
+    // Its data-format check is the first round trip: the connection is made in the init
+    // phase, so the first request does not pay for it.
     const store = await createStore(config, logger);
-    // Connect now, in the init phase, so the first request does not pay for it.
-    await store.ping().catch((error: unknown) => logger.warn("store not reachable at start", { error }));
     // EventsFunction sends accepted events to SQS (EVENTS_QUEUE_URL); without it they wait in the store.
     const queueUrl = env.EVENTS_QUEUE_URL;
     const eventQueue = queueUrl ? sqsEventQueue(queueUrl, { timeoutMs: config.storeTimeoutMs }) : undefined;
@@ -123,11 +124,9 @@ export function createLambdaHandler(fn: HttpFunctionId, options: LambdaOptions =
     return { inner, close: () => store.close() };
   };
   const current = rebuiltOnRotation(env, readSecret, build, {
+    logger,
     ...(options.secretsTtlMs !== undefined ? { ttlMs: options.secretsTtlMs } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
-    retire: (old) => void old.close().catch(() => {}),
-    onStaleError: (error) =>
-      logger.warn("secrets could not be read again; the last ones go on serving", { error }),
   });
   const start = (): Promise<Inner> =>
     current().then(

@@ -3,6 +3,7 @@
 // rotated token or key takes effect without a deploy.
 
 import { ConfigError } from "../domain/errors.ts";
+import type { Logger } from "../domain/logger.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -53,34 +54,33 @@ export async function resolveSecrets(env: Env, readSecret: SecretReader): Promis
 /** How long read secrets are trusted before they are read again: a rotation takes effect within it. */
 export const SECRETS_TTL_MS = 5 * 60_000;
 
-export interface RotationOptions<T> {
+export interface RotationOptions {
   /** Default SECRETS_TTL_MS. */
   ttlMs?: number;
   /** Default Date.now; tests move it. */
   clock?: () => number;
-  /** Called with what a rotation replaced (e.g. to close its store), after in-flight work had time to end. */
-  retire?: (old: T) => void;
   /** Told when a re-read fails and the last good value goes on serving. */
-  onStaleError?: (error: unknown) => void;
+  logger: Pick<Logger, "warn">;
 }
 
 /** The secret-backed values of a resolved environment, as one comparable string. */
 const secretValues = (env: Env): string => JSON.stringify(SECRET_BACKED.map((name) => env[name] ?? null));
 
-/** What `retire` waits before it is called: longer than any request or batch runs. */
+/** How long a replaced value is kept before it is closed: longer than any request or batch runs. */
 const RETIRE_AFTER_MS = 60_000;
 
 /**
  * Builds a value (an app, a store) from the environment with its secrets resolved, and reads
  * the secrets again once they are older than the TTL: when one changed (a rotated token or
- * key), the value is built anew; when the read fails, the last good value goes on serving.
+ * key), the value is built anew and the old one closed a minute later (after in-flight work);
+ * when the read fails, the last good value goes on serving, and the logger says so.
  * Concurrent callers share one read. A first build that fails throws; the next call retries.
  */
-export function rebuiltOnRotation<T>(
+export function rebuiltOnRotation<T extends { close(): Promise<void> }>(
   env: Env,
   readSecret: SecretReader,
   build: (resolved: Env) => Promise<T>,
-  options: RotationOptions<T> = {},
+  options: RotationOptions,
 ): () => Promise<T> {
   const ttl = options.ttlMs ?? SECRETS_TTL_MS;
   const clock = options.clock ?? Date.now;
@@ -97,11 +97,11 @@ export function rebuiltOnRotation<T>(
       const value = await build(resolved);
       const old = current;
       current = { value, secrets, checkedAt: clock() };
-      if (old && options.retire) setTimeout(() => options.retire?.(old.value), RETIRE_AFTER_MS).unref();
+      if (old) setTimeout(() => void old.value.close().catch(() => {}), RETIRE_AFTER_MS).unref();
       return value;
     } catch (error) {
       if (!current) throw error;
-      options.onStaleError?.(error);
+      options.logger.warn("secrets could not be read again; the last ones go on serving", { error });
       current.checkedAt = clock();
       return current.value;
     }

@@ -78,11 +78,9 @@ export function createSqsConsumer(options: ConsumerOptions = {}) {
     options.readSecret ?? readSecretFromAws,
     (resolved) => createStore(loadConfig(resolved), logger),
     {
+      logger,
       ...(options.secretsTtlMs !== undefined ? { ttlMs: options.secretsTtlMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
-      retire: (old) => void old.close().catch(() => {}),
-      onStaleError: (error) =>
-        logger.warn("secrets could not be read again; the last ones go on serving", { error }),
     },
   );
   const handler = async (event: unknown): Promise<SqsBatchResponse> => {

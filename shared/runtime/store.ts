@@ -15,13 +15,13 @@ import type { Logger } from "./logger.ts";
  * not checked (the first requests will find it down anyway); one that refuses writes (full,
  * read-only) cannot record the format, and is read as the format it then holds.
  */
-export async function verifyDataFormat(store: CounterStore, logger: Logger): Promise<number | undefined> {
+async function verifyDataFormat(store: CounterStore, logger: Logger): Promise<void> {
   let found: number | undefined;
   try {
     found = await store.dataFormat.read();
   } catch (error) {
     logger.warn("data format not checked: the store did not answer", { error });
-    return undefined;
+    return;
   }
   if (found === undefined) {
     try {
@@ -32,7 +32,6 @@ export async function verifyDataFormat(store: CounterStore, logger: Logger): Pro
     }
   }
   assertReadable(found);
-  return found;
 }
 
 export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {

@@ -71,11 +71,13 @@ function badgeOptions(c: Context, type: string): { label: string; color: string 
  * An image, cached a minute by browsers and CDNs; its CSP allows no script at all. Under
  * READ_AUTH it is `private`: a shared cache must not hand what a key read to a caller without one.
  */
-const badgeHeaders = (readAuth: boolean) => ({
+const badgeHeaders = (cacheControl: string) => ({
   "content-type": "image/svg+xml",
-  "cache-control": readAuth ? "private, max-age=60" : "public, max-age=60",
+  "cache-control": cacheControl,
   "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
 });
+const PUBLIC_BADGE = badgeHeaders("public, max-age=60");
+const PRIVATE_BADGE = badgeHeaders("private, max-age=60");
 
 export function badgeHandlers(d: HandlerDeps): Pick<RouteHandlers, "badge"> {
   const { store, counterTypes, guards, pipeline } = d;
@@ -90,7 +92,7 @@ export function badgeHandlers(d: HandlerDeps): Pick<RouteHandlers, "badge"> {
         c,
         badgeSvg(label, abbreviate(reading?.count ?? 0), color),
         200,
-        badgeHeaders(guards.readAuth),
+        guards.readAuth ? PRIVATE_BADGE : PUBLIC_BADGE,
       );
     },
   };
