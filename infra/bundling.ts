@@ -31,9 +31,9 @@ export type BundleStore = DeployedStore | "memory";
  * (its schemas and examples, about 5 KiB) came into every bundle; the hand-written Lambda
  * adapter took hono/aws-lambda out. 160 until the operator's commands (admin routes, badge,
  * their scripts: about 18 KiB) came into every bundle with the app, 180 until batch
- * increments and sharded rankings (about 7 KiB), 190 until the first-deploy work (2.8 KiB:
+ * increments and sharded rankings (about 7 KiB), 190 until the first-deploy work (5.6 KiB:
  * secrets re-read on rotation, the data-format check at start, the badge's label and colour
- * rules, the cookies and body-size checks, the lockout check). Redis was 300 until queued
+ * rules, the cookies and body-size checks, the lockout check, the settings table). Redis was 300 until queued
  * events (about 14 KiB with the ones before). Load time, which is what a cold start pays, is measured by
  * `npm run size` beside it.
  */
