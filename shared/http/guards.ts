@@ -210,7 +210,8 @@ function rateLimiter(
       items.set(u, weight);
       if (weight > rule.limit) {
         const message = `more than RATE_LIMIT_USER allows for one user_id (${rule.limit} every ${rule.windowMs / 1000} s): split the batch`;
-        throw new ValidationError([{ path: `${field}[${index}].user_id`, message }]);
+        const path = field ? `${field}[${index}].user_id` : "user_id";
+        throw new ValidationError([{ path, message }]);
       }
     });
     for (const [u, weight] of items) limits.push({ subject: `user:${u}`, ...rule, weight });

@@ -9,10 +9,11 @@ import type { HttpFunctionId } from "../domain/functions.ts";
 import type { Logger } from "../domain/logger.ts";
 import type { CounterStore, CounterTypes, EventQueue, RateLimits, RateRule } from "../domain/model.ts";
 import { refuseOversizedBody } from "./body.ts";
+import { executed, type RouteHandler, type RouteHandlers } from "./execute.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
 import { adminHandlers } from "./handlers/admin.ts";
 import { badgeHandlers } from "./handlers/badge.ts";
-import type { HandlerDeps, RouteHandlers } from "./handlers/context.ts";
+import type { HandlerDeps } from "./handlers/context.ts";
 import { counterHandlers } from "./handlers/counters.ts";
 import { eventHandlers } from "./handlers/events.ts";
 import { healthHandlers } from "./handlers/health.ts";
@@ -30,7 +31,8 @@ import {
   recordedAs,
   respond,
 } from "./pipeline.ts";
-import { honoPath, ROUTES, type RouteSpec, routesMatching } from "./routes.ts";
+import { honoPath, ROUTES, type RouteId, routesMatching, type TableRoute } from "./routes.ts";
+import { requestSchemas } from "./schemas.ts";
 
 export type { HighPressApp, Platform } from "./pipeline.ts";
 export { respond } from "./pipeline.ts";
@@ -119,7 +121,7 @@ const routeOf = (c: Context): string => routesMatching(c.req.path)[0]?.path ?? "
  * behind API Gateway the catch-all brings one function what no other route matched,
  * including another function's route with a trailing slash, which it does not serve.
  */
-function answerUnmatched(app: HighPressApp, pipeline: Pipeline, served: readonly RouteSpec[]): void {
+function answerUnmatched(app: HighPressApp, pipeline: Pipeline, served: readonly TableRoute[]): void {
   app.notFound((c) => {
     const path = c.req.path;
     const matching = routesMatching(path).filter((r) => served.includes(r));
@@ -171,7 +173,7 @@ export function createApp(deps: AppDeps, fn?: HttpFunctionId): HighPressApp {
     now,
   });
   const eventQueue = deps.eventQueue ?? storeQueue(deps.store, now);
-  const handlerDeps: HandlerDeps = { ...deps, now, guards, pipeline, platform, eventQueue };
+  const handlerDeps: HandlerDeps = { ...deps, now, pipeline, eventQueue, readAuth: guards.readAuth };
   const handlers: RouteHandlers = {
     ...healthHandlers(handlerDeps),
     ...counterHandlers(handlerDeps),
@@ -187,9 +189,18 @@ export function createApp(deps: AppDeps, fn?: HttpFunctionId): HighPressApp {
   if (corsFor) answerPreflights(app);
   // Without ADMIN_KEYS the admin routes do not exist: not mounted, and 404 (never 405) for them.
   const served = (deps.adminKeys ?? []).length > 0 ? ROUTES : ROUTES.filter((r) => r.auth !== "admin");
-  const mounted: readonly RouteSpec[] = fn ? served.filter((r) => r.fn === fn) : served;
-  for (const route of mounted)
-    app.on(route.method, honoPath(route.path), recordedAs(route.path, handlers[route.id]));
+  const mounted: readonly TableRoute[] = fn ? served.filter((r) => r.fn === fn) : served;
+  const execute = {
+    schemas: requestSchemas(deps.counterTypes),
+    counterTypes: deps.counterTypes,
+    guards,
+    maxBodyBytes: deps.maxBodyBytes,
+    platform,
+  };
+  for (const route of mounted) {
+    const handler = handlers[route.id] as RouteHandler<RouteId>;
+    app.on(route.method, honoPath(route.path), recordedAs(route.path, executed(route, handler, execute)));
+  }
   answerUnmatched(app, pipeline, served);
   return app;
 }

@@ -7,12 +7,30 @@ import * as z from "zod/mini";
 import type { CounterTypes } from "../domain/model.ts";
 import { STATUS_TITLES } from "./http-errors.ts";
 import { ErrorResponse } from "./responses.ts";
-import { type ExampleTypes, ROUTES, type RouteSpec } from "./routes.ts";
+import { type ExampleTypes, type InputSchemas, ROUTES, type RouteSpec, type TableRoute } from "./routes.ts";
+import {
+  DOCUMENTED,
+  MAX_TOTAL_INCREMENT,
+  type RequestSchemas,
+  requestSchemas,
+  typeNames,
+} from "./schemas.ts";
 
 type Json = Record<string, unknown>;
 
-function jsonSchema(schema: z.core.$ZodType, io: "input" | "output"): Json {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: "draft-2020-12", io }) as Json;
+/**
+ * A zod schema as JSON Schema, with the rules zod runs as refinements (DOCUMENTED, beside
+ * the schema that runs them) merged in, and `each` told of every node.
+ */
+function jsonSchema(schema: z.core.$ZodType, io: "input" | "output", each?: (node: Json) => void): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: "draft-2020-12",
+    io,
+    override: ({ zodSchema, jsonSchema: node }) => {
+      Object.assign(node, DOCUMENTED.get(zodSchema as z.core.$ZodType));
+      each?.(node as Json);
+    },
+  }) as Json;
   return rest;
 }
 
@@ -102,14 +120,10 @@ const errorResponse = (status: number, example: string) => ({
     : {}),
 });
 
-type Types = { all: string[]; unique: string[]; total: string[] };
+type Types = ReturnType<typeof typeNames>;
 
 /** A route's parameters of one kind (path, query or header), from its zod object. */
-function parametersOf(
-  schema: z.ZodMiniObject | undefined,
-  where: "path" | "query" | "header",
-  types: Types,
-): Json[] {
+function parametersOf(schema: z.ZodMiniObject | undefined, where: "path" | "query" | "header"): Json[] {
   if (!schema) return [];
   const object = jsonSchema(schema, "input");
   const required = new Set((object.required as string[] | undefined) ?? []);
@@ -117,24 +131,27 @@ function parametersOf(
     name,
     in: where,
     required: where === "path" || required.has(name),
-    schema: name === "counter_type" ? { type: "string", enum: types.all } : property,
+    schema: property,
   }));
 }
 
-/** The request body's schema: the counter types and the increment rule filled in from configuration. */
-function bodyOf(route: RouteSpec, types: Types, examples: ExampleTypes): Json | undefined {
-  if (!route.body) return undefined;
-  const schema = jsonSchema(route.body.schema, "input");
-  const props = schema.properties as Record<string, Json>;
-  if (props.counter_type) props.counter_type = { type: "string", enum: types.all };
-  if (props.increment) {
-    props.increment = {
-      ...props.increment,
-      default: 1,
-      description: `Unique types (${types.unique.join(", ")}): 1 adds the user, -1 removes. Total types (${types.total.join(", ")}): 1 to 1000000.`,
-    };
-  }
-  const named = Object.entries(route.body.examples(examples)).map(([name, value]) => [name, { value }]);
+/** The increment's meaning by kind, beside the rule the schema states. */
+const incrementDescription = (types: Types) =>
+  `Unique types (${types.unique.join(", ")}): 1 adds the user, -1 removes. Total types (${types.total.join(", ")}): 1 to ${MAX_TOTAL_INCREMENT}.`;
+
+/** The request body's schema, as it runs, with its examples. */
+function bodyOf(
+  route: RouteSpec,
+  inputs: InputSchemas,
+  types: Types,
+  examples: ExampleTypes,
+): Json | undefined {
+  if (!inputs.body) return undefined;
+  const schema = jsonSchema(inputs.body, "input", (node) => {
+    const increment = (node.properties as Record<string, Json> | undefined)?.increment;
+    if (increment) increment.description = incrementDescription(types);
+  });
+  const named = Object.entries(route.examples?.(examples) ?? {}).map(([name, value]) => [name, { value }]);
   return { required: true, content: { "application/json": { schema, examples: Object.fromEntries(named) } } };
 }
 
@@ -145,12 +162,13 @@ function securityOf(route: RouteSpec): Json {
   return { security: [{ bearerKey: [] }, { headerKey: [] }, {}] };
 }
 
-function operationOf(route: RouteSpec, types: Types, examples: ExampleTypes): Json {
-  const requestBody = bodyOf(route, types, examples);
+function operationOf(route: TableRoute, schemas: RequestSchemas, types: Types, examples: ExampleTypes): Json {
+  const inputs = route.input(schemas);
+  const requestBody = bodyOf(route, inputs, types, examples);
   const parameters = [
-    ...parametersOf(route.params, "path", types),
-    ...parametersOf(route.query, "query", types),
-    ...parametersOf(route.headers, "header", types),
+    ...parametersOf(inputs.params, "path"),
+    ...parametersOf(inputs.query, "query"),
+    ...parametersOf(inputs.headers, "header"),
   ];
   return {
     operationId: route.id,
@@ -186,24 +204,20 @@ const COMMON_ERRORS: [number, string][] = [
 ];
 
 /** The OpenAPI paths, one operation per route of the table, in a loop. */
-function pathsOf(types: Types, examples: ExampleTypes): Json {
+function pathsOf(schemas: RequestSchemas, types: Types, examples: ExampleTypes): Json {
   const paths: Record<string, Json> = {};
   for (const route of ROUTES) {
     paths[route.path] = {
       ...paths[route.path],
-      [route.method.toLowerCase()]: operationOf(route, types, examples),
+      [route.method.toLowerCase()]: operationOf(route, schemas, types, examples),
     };
   }
   return paths;
 }
 
 export function buildOpenApiDocument(counterTypes: CounterTypes, version: string): Json {
-  const all = [...counterTypes.keys()];
-  const types: Types = {
-    all,
-    unique: all.filter((t) => counterTypes.get(t) === "unique"),
-    total: all.filter((t) => counterTypes.get(t) === "total"),
-  };
+  const types = typeNames(counterTypes);
+  const all = types.all;
   const examples: ExampleTypes = {
     version,
     unique: types.unique[0] ?? all[0] ?? "like",
@@ -239,7 +253,7 @@ export function buildOpenApiDocument(counterTypes: CounterTypes, version: string
           "The operator's routes: they need an admin key (ADMIN_KEYS), and without ADMIN_KEYS they do not exist (404).",
       },
     ],
-    paths: pathsOf(types, examples),
+    paths: pathsOf(requestSchemas(counterTypes), types, examples),
     components: {
       schemas: { ...answers, Error: jsonSchema(ErrorResponse, "output") },
       securitySchemes: {

@@ -1,13 +1,14 @@
 // The route table: every route of the API declared once, with the Lambda function that
-// serves it, its schemas (path, query, headers, body, answer), examples and the error
-// statuses it can answer. The app (and its 404/405), the OpenAPI document, the CDK stack,
-// functions/*.ts and the typed client all read it; adding a route is one entry here plus
-// one handler (handlers/). The hand-written checks that the hot path runs (validation.ts)
-// sit beside the zod schemas named here, and the property tests hold them to one answer.
+// serves it, who may call it, the rate limits it counts against, its schemas (path, query,
+// headers, body, answer), examples and the error statuses it can answer. The mount loop
+// (execute.ts) runs it: it checks each request against the route's schemas and auth and
+// hands the handler typed input. The OpenAPI document, the CDK stack, functions/*.ts and the
+// typed client read it too. Adding a route is one entry here plus one handler (handlers/).
 
-import * as z from "zod/mini";
+import type * as z from "zod/mini";
 import type { HttpFunctionId } from "../domain/functions.ts";
-import { PERIODS } from "../domain/model.ts";
+import type { CounterTypes } from "../domain/model.ts";
+import { acceptBatch, acceptEvents, acceptIncrement, acceptIncrements } from "./fast-paths.ts";
 import {
   AcceptedResponse,
   BadgeResponse,
@@ -19,38 +20,13 @@ import {
   IncrementResponse,
   IncrementsResponse,
 } from "./responses.ts";
-import {
-  BADGE_COLOR,
-  BADGE_COLORS,
-  BADGE_LABEL,
-  BADGE_LABEL_MAX,
-  BatchBody,
-  DEFAULT_RANKING_LIMIT,
-  EventsBody,
-  IDEMPOTENCY_KEY,
-  IDENTIFIER,
-  IncrementBody,
-  IncrementsBody,
-  MAX_RANKING_LIMIT,
-  SetCountBody,
-} from "./schemas.ts";
+import { BADGE_COLORS, BADGE_LABEL_MAX, HEALTH_DEEP, type RequestSchemas } from "./schemas.ts";
 
 export type { HttpFunctionId };
+export { HEALTH_DEEP };
 /** The function API Gateway sends whatever no route matches: it answers the JSON 404 or 405. */
 export const CATCH_ALL_FUNCTION: HttpFunctionId = "GetFunction";
 
-export type RouteId =
-  | "health"
-  | "increment"
-  | "incrementMany"
-  | "queueEvents"
-  | "batch"
-  | "hot"
-  | "getCounter"
-  | "badge"
-  | "setCounter"
-  | "resetCounter"
-  | "eraseUser";
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /** What examples are made of: the first unique and total counter types configured, the version. */
@@ -60,8 +36,35 @@ export interface ExampleTypes {
   version: string;
 }
 
-export interface RouteSpec {
-  id: RouteId;
+/** The schemas a route checks its input with, made for the configured counter types. */
+export interface InputSchemas {
+  params?: z.ZodMiniObject;
+  query?: z.ZodMiniObject;
+  headers?: z.ZodMiniObject;
+  body?: z.ZodMiniType;
+}
+
+type Out<S> = S extends z.ZodMiniType ? z.output<S> : Record<string, never>;
+/** What a route's handler is handed: its input as its schemas output it. */
+export interface ParsedInput<I extends InputSchemas> {
+  params: Out<I["params"]>;
+  query: Out<I["query"]>;
+  headers: Out<I["headers"]>;
+  body: Out<I["body"]>;
+}
+
+/**
+ * The rate limits a route counts against. `request`: the address and the key, once, checked
+ * by the mount loop before the handler. `items`: the address and the key once and each
+ * item's user_id, handed to the handler, which counts them in the same store call as the
+ * write (so a refused write counts nothing). Admin routes and /health count none.
+ */
+export type RateClass<B> =
+  | { per: "request" }
+  | { per: "items"; field: string; users: (body: B) => readonly string[] }
+  | { per: "none" };
+
+export interface RouteSpec<I extends InputSchemas = InputSchemas> {
   method: Method;
   /** OpenAPI template: `{name}` is one path segment. */
   path: string;
@@ -71,13 +74,19 @@ export interface RouteSpec {
    * `admin` an admin key (ADMIN_KEYS), and without ADMIN_KEYS the route does not exist.
    */
   auth: "none" | "read" | "write" | "admin";
+  rate: RateClass<Out<I["body"]>>;
   tag: "counters" | "ranking" | "service" | "admin";
   summary: string;
   description?: string;
-  params?: z.ZodMiniObject;
-  query?: z.ZodMiniObject;
-  headers?: z.ZodMiniObject;
-  body?: { schema: z.ZodMiniType; examples: (t: ExampleTypes) => Record<string, unknown> };
+  /** Its params, query, headers and body schemas, picked from the configuration's set. */
+  input: (s: RequestSchemas) => I;
+  /**
+   * A hand-written check of a valid body, for the hot path: the body as the schema outputs
+   * it, or undefined (the schema then explains). Held to the schema by a property test.
+   */
+  fast?: (body: unknown, types: CounterTypes) => Out<I["body"]> | undefined;
+  /** Named examples of its body. */
+  examples?: (t: ExampleTypes) => Record<string, unknown>;
   /** The 200 answer: its schema (named in the document's components), an example, and its media type when not JSON. */
   answer: {
     name: string;
@@ -91,21 +100,8 @@ export interface RouteSpec {
   errors: [number, string][];
 }
 
-/** What `/health?deep=` takes: the route's schema and the handler's check read it. */
-export const HEALTH_DEEP = ["1", "true", "0", "false"] as const;
-
-const identifier = z.string().check(z.regex(IDENTIFIER), z.minLength(1), z.maxLength(128));
-/** The document lists the configured types as this parameter's enum. */
-const counterType = z.string();
-const RANKING_LIMIT = z._default(
-  z.int().check(z.minimum(1), z.maximum(MAX_RANKING_LIMIT)),
-  DEFAULT_RANKING_LIMIT,
-);
-
-/** The header a write may carry to be retried safely. */
-const IDEMPOTENCY_HEADERS = z.object({
-  "Idempotency-Key": z.optional(z.string().check(z.minLength(1), z.maxLength(128), z.regex(IDEMPOTENCY_KEY))),
-});
+/** A route entry, its input types kept for its handler. */
+const route = <I extends InputSchemas>(spec: RouteSpec<I>): RouteSpec<I> => spec;
 
 const ADMIN_AUTH_ERRORS: [number, string][] = [
   [401, "Authorization: an admin key is required (Authorization: Bearer <key> or x-api-key)"],
@@ -117,16 +113,16 @@ const BODY_ERRORS: [number, string][] = [
   [415, "Content-Type: must be application/json, got text/plain"],
 ];
 
-export const ROUTES: readonly RouteSpec[] = [
-  {
-    id: "health",
+const TABLE = {
+  health: route({
     method: "GET",
     path: "/health",
     fn: "GetFunction",
     auth: "none",
     tag: "service",
     summary: "Health of the service; with deep=1 also of the store",
-    query: z.object({ deep: z.optional(z.enum(HEALTH_DEEP)) }),
+    input: (s) => ({ query: s.healthQuery }),
+    rate: { per: "none" },
     answer: {
       name: "Health",
       schema: HealthResponse,
@@ -139,9 +135,8 @@ export const ROUTES: readonly RouteSpec[] = [
       }),
     },
     errors: [[400, `deep: must be one of ${HEALTH_DEEP.join(", ")}`]],
-  },
-  {
-    id: "increment",
+  }),
+  increment: route({
     method: "POST",
     path: "/api/v1/counter/increment",
     fn: "IncrementFunction",
@@ -150,14 +145,13 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Add to a counter, or add/remove a user of a unique counter",
     description:
       "`count` is the value after this request; `applied` is false when nothing changed. Concurrent increments are never lost or applied twice. With an `Idempotency-Key`, a retry of the same request within 24 h is not applied again and gets the first answer back (header `Idempotent-Replayed: true`).",
-    headers: IDEMPOTENCY_HEADERS,
-    body: {
-      schema: IncrementBody,
-      examples: (t) => ({
-        like: { resource_id: "article_001", counter_type: t.unique, user_id: "user_123", increment: 1 },
-        view: { resource_id: "article_001", counter_type: t.total, user_id: "user_123", increment: 1 },
-      }),
-    },
+    input: (s) => ({ headers: s.idempotency, body: s.increment }),
+    rate: { per: "items", field: "", users: (b) => [b.user_id] },
+    fast: acceptIncrement,
+    examples: (t) => ({
+      like: { resource_id: "article_001", counter_type: t.unique, user_id: "user_123", increment: 1 },
+      view: { resource_id: "article_001", counter_type: t.total, user_id: "user_123", increment: 1 },
+    }),
     answer: {
       name: "IncrementResult",
       schema: IncrementResponse,
@@ -174,9 +168,8 @@ export const ROUTES: readonly RouteSpec[] = [
       [422, "Idempotency-Key: this key was already used with a different request"],
       [429, "Too many requests"],
     ],
-  },
-  {
-    id: "incrementMany",
+  }),
+  incrementMany: route({
     method: "POST",
     path: "/api/v1/counter/increments",
     fn: "IncrementFunction",
@@ -185,18 +178,17 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Apply 1 to 100 increments in one request (one store round trip)",
     description:
       "Each item follows the rules of a single increment and answers as one, in order (`count` is the value after that item). Any invalid item is a 400 naming it (`increments[3].counter_type`), and then nothing is applied. An `Idempotency-Key` covers the whole batch: a retry gets the first answer back, and a retry after a failure applies each item exactly once. Rate limits count each item against its user_id and the request once against the address and the key.",
-    headers: IDEMPOTENCY_HEADERS,
-    body: {
-      schema: IncrementsBody,
-      examples: (t) => ({
-        mixed: {
-          increments: [
-            { resource_id: "article_001", counter_type: t.total, user_id: "user_123", increment: 1 },
-            { resource_id: "article_002", counter_type: t.unique, user_id: "user_123", increment: 1 },
-          ],
-        },
-      }),
-    },
+    input: (s) => ({ headers: s.idempotency, body: s.increments }),
+    rate: { per: "items", field: "increments", users: (b) => b.increments.map((i) => i.user_id) },
+    fast: acceptIncrements,
+    examples: (t) => ({
+      mixed: {
+        increments: [
+          { resource_id: "article_001", counter_type: t.total, user_id: "user_123", increment: 1 },
+          { resource_id: "article_002", counter_type: t.unique, user_id: "user_123", increment: 1 },
+        ],
+      },
+    }),
     answer: {
       name: "IncrementsResult",
       schema: IncrementsResponse,
@@ -216,9 +208,8 @@ export const ROUTES: readonly RouteSpec[] = [
       [422, "Idempotency-Key: this key was already used with a different request for increments[1]"],
       [429, "Too many requests"],
     ],
-  },
-  {
-    id: "queueEvents",
+  }),
+  queueEvents: route({
     method: "POST",
     path: "/api/v1/counter/events",
     fn: "EventsFunction",
@@ -227,18 +218,17 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Queue 1 to 100 increments as events, counted shortly after (202)",
     description:
       "The items of a batch of increments, each with an optional `event_id` (1-128 printable ASCII). Answers 202 once the events are durably queued, before they are counted (on AWS an SQS queue, locally the store; counted within a few seconds). A consumer applies them coalesced, one store call per counter, each event once: a redelivery, or a retried POST with the same `event_id`s or the same `Idempotency-Key`, within 24 h counts nothing twice. Events without an event_id or a key are counted once per POST.",
-    headers: IDEMPOTENCY_HEADERS,
-    body: {
-      schema: EventsBody,
-      examples: (t) => ({
-        views: {
-          events: [
-            { resource_id: "article_001", counter_type: t.total, user_id: "user_123", event_id: "e-123" },
-            { resource_id: "article_001", counter_type: t.total, user_id: "user_456", event_id: "e-124" },
-          ],
-        },
-      }),
-    },
+    input: (s) => ({ headers: s.idempotency, body: s.events }),
+    rate: { per: "items", field: "events", users: (b) => b.events.map((e) => e.user_id) },
+    fast: acceptEvents,
+    examples: (t) => ({
+      views: {
+        events: [
+          { resource_id: "article_001", counter_type: t.total, user_id: "user_123", event_id: "e-123" },
+          { resource_id: "article_001", counter_type: t.total, user_id: "user_456", event_id: "e-124" },
+        ],
+      },
+    }),
     answer: {
       name: "AcceptedResult",
       schema: AcceptedResponse,
@@ -251,26 +241,25 @@ export const ROUTES: readonly RouteSpec[] = [
       ...BODY_ERRORS,
       [429, "Too many requests"],
     ],
-  },
-  {
-    id: "batch",
+  }),
+  batch: route({
     method: "POST",
     path: "/api/v1/counter/batch",
     fn: "BatchFunction",
     auth: "read",
     tag: "counters",
     summary: "Read 1 to 100 counters in one store round trip",
-    body: {
-      schema: BatchBody,
-      examples: (t) => ({
-        two: {
-          queries: [
-            { resource_id: "article_001", counter_type: t.unique },
-            { resource_id: "article_001", counter_type: t.total },
-          ],
-        },
-      }),
-    },
+    input: (s) => ({ body: s.batch }),
+    rate: { per: "request" },
+    fast: acceptBatch,
+    examples: (t) => ({
+      two: {
+        queries: [
+          { resource_id: "article_001", counter_type: t.unique },
+          { resource_id: "article_001", counter_type: t.total },
+        ],
+      },
+    }),
     answer: {
       name: "BatchResult",
       schema: BatchResponse,
@@ -283,10 +272,9 @@ export const ROUTES: readonly RouteSpec[] = [
       }),
     },
     errors: [[400, "queries: must hold at most 100 queries"], ...BODY_ERRORS, [429, "Too many requests"]],
-  },
+  }),
   // Before the single read: `hot/{type}` would also match `{resource_id}/{counter_type}`.
-  {
-    id: "hot",
+  hot: route({
     method: "GET",
     path: "/api/v1/counter/hot/{counter_type}",
     fn: "GetFunction",
@@ -295,11 +283,8 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "The hot ranking: highest first, ties by resource_id",
     description:
       "`hour`, `day` and `week` are UTC calendar buckets (the ISO week): what was added in the current one. `all` ranks the counter values.",
-    params: z.object({ counter_type: counterType }),
-    query: z.object({
-      limit: z.optional(RANKING_LIMIT),
-      period: z.optional(z._default(z.enum(PERIODS), "day")),
-    }),
+    input: (s) => ({ params: s.rankingParams, query: s.rankingQuery }),
+    rate: { per: "request" },
     answer: {
       name: "HotResult",
       schema: HotResponse,
@@ -319,9 +304,8 @@ export const ROUTES: readonly RouteSpec[] = [
       [400, "limit: must be an integer from 1 to 100"],
       [429, "Too many requests"],
     ],
-  },
-  {
-    id: "getCounter",
+  }),
+  getCounter: route({
     method: "GET",
     path: "/api/v1/counter/{resource_id}/{counter_type}",
     fn: "GetFunction",
@@ -330,8 +314,8 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Read one counter",
     description:
       "A counter never incremented reads 0. Total types add `unique_users` (approximate). Unique types take `user_id` and add `member`. A resource named `hot` is read with the batch route: that path is the ranking.",
-    params: z.object({ resource_id: identifier, counter_type: counterType }),
-    query: z.object({ user_id: z.optional(identifier) }),
+    input: (s) => ({ params: s.counter, query: s.readQuery }),
+    rate: { per: "request" },
     answer: {
       name: "CounterResult",
       schema: CounterResponse,
@@ -344,9 +328,8 @@ export const ROUTES: readonly RouteSpec[] = [
       [400, "resource_id: must be 1-128 characters from A-Z a-z 0-9 _ - . : @"],
       [429, "Too many requests"],
     ],
-  },
-  {
-    id: "badge",
+  }),
+  badge: route({
     method: "GET",
     path: "/api/v1/counter/{resource_id}/{counter_type}/badge.svg",
     fn: "GetFunction",
@@ -354,11 +337,8 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: "counters",
     summary: "The count as a flat SVG badge, for a README or a page",
     description: `Label (default: the counter type; at most ${BADGE_LABEL_MAX} characters, shown as text) and the count abbreviated (1.2k, 3.4M). Cached for 60 s (privately under READ_AUTH). A bad parameter is a 400 JSON envelope, as everywhere.`,
-    params: z.object({ resource_id: identifier, counter_type: counterType }),
-    query: z.object({
-      label: z.optional(z.string().check(z.regex(BADGE_LABEL))),
-      color: z.optional(z.string().check(z.regex(BADGE_COLOR))),
-    }),
+    input: (s) => ({ params: s.counter, query: s.badgeQuery }),
+    rate: { per: "request" },
     answer: {
       name: "Badge",
       schema: BadgeResponse,
@@ -370,9 +350,8 @@ export const ROUTES: readonly RouteSpec[] = [
       [400, `color: must be one of ${[...BADGE_COLORS.keys()].join(", ")}, or 3 or 6 hex digits`],
       [429, "Too many requests"],
     ],
-  },
-  {
-    id: "setCounter",
+  }),
+  setCounter: route({
     method: "PUT",
     path: "/api/v1/admin/counter/{resource_id}/{counter_type}",
     fn: "AdminFunction",
@@ -381,8 +360,9 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Set a total counter (and its all-time ranking score)",
     description:
       "For a count carried over from another system, or a bot's inflation undone. A unique type is a 409: its count is its set of users. Answers the counter as GET shows it.",
-    params: z.object({ resource_id: identifier, counter_type: counterType }),
-    body: { schema: SetCountBody, examples: () => ({ carried: { count: 125000 } }) },
+    input: (s) => ({ params: s.counter, body: s.setCount }),
+    rate: { per: "none" },
+    examples: () => ({ carried: { count: 125000 } }),
     answer: {
       name: "AdminCounterResult",
       schema: CounterResponse,
@@ -397,9 +377,8 @@ export const ROUTES: readonly RouteSpec[] = [
       ...BODY_ERRORS,
       [409, "counter_type: like is a unique type: its count is its set of users, changed only by increments"],
     ],
-  },
-  {
-    id: "resetCounter",
+  }),
+  resetCounter: route({
     method: "DELETE",
     path: "/api/v1/admin/counter/{resource_id}/{counter_type}",
     fn: "AdminFunction",
@@ -408,7 +387,8 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Reset a counter of either kind to 0",
     description:
       "Its count, its set of users or its HyperLogLog, and its place in every ranking. Answers the counter as GET shows it.",
-    params: z.object({ resource_id: identifier, counter_type: counterType }),
+    input: (s) => ({ params: s.counter }),
+    rate: { per: "none" },
     answer: {
       name: "AdminCounterResult",
       schema: CounterResponse,
@@ -418,9 +398,8 @@ export const ROUTES: readonly RouteSpec[] = [
       }),
     },
     errors: [[400, "counter_type: must be one of like, follow, view"], ...ADMIN_AUTH_ERRORS],
-  },
-  {
-    id: "eraseUser",
+  }),
+  eraseUser: route({
     method: "DELETE",
     path: "/api/v1/admin/users/{user_id}",
     fn: "AdminFunction",
@@ -429,19 +408,32 @@ export const ROUTES: readonly RouteSpec[] = [
     summary: "Erase a user from every unique counter (GDPR Art. 17)",
     description:
       "Counts and rankings go down as for an unlike. Rerunnable: a run that failed half way is finished by the next. A total counter's HyperLogLog of users cannot forget one user.",
-    params: z.object({ user_id: identifier }),
+    input: (s) => ({ params: s.user }),
+    rate: { per: "none" },
     answer: {
       name: "EraseResult",
       schema: EraseResponse,
       example: () => ({ success: true, data: { user_id: "user_123", removed: 3 } }),
     },
     errors: [[400, "user_id: must be 1-128 characters from A-Z a-z 0-9 _ - . : @"], ...ADMIN_AUTH_ERRORS],
-  },
-];
+  }),
+};
 
-export const ROUTE: Readonly<Record<RouteId, RouteSpec>> = Object.fromEntries(
+export type RouteId = keyof typeof TABLE;
+/** The input a route's handler is handed. */
+export type InputOf<K extends RouteId> = ParsedInput<ReturnType<(typeof TABLE)[K]["input"]>>;
+
+/** A route of the table with its id. */
+export type TableRoute = RouteSpec & { id: RouteId };
+
+/** Every route, in matching order (the ranking before the single read). */
+export const ROUTES: readonly TableRoute[] = Object.entries(TABLE).map(([id, spec]) => ({
+  ...(spec as unknown as RouteSpec),
+  id: id as RouteId,
+}));
+export const ROUTE: Readonly<Record<RouteId, TableRoute>> = Object.fromEntries(
   ROUTES.map((r) => [r.id, r]),
-) as Record<RouteId, RouteSpec>;
+) as Record<RouteId, TableRoute>;
 
 /** A matcher for a route's path, with an optional trailing slash, as Hono matches it. */
 const pathPattern = (path: string): RegExp => new RegExp(`^${path.replace(/\{[a-z_]+\}/g, "[^/]+")}/?$`);
@@ -460,5 +452,5 @@ export function pathOf(id: RouteId, params: Record<string, string> = {}): string
 const MATCHERS = ROUTES.map((route) => ({ route, pattern: pathPattern(route.path) }));
 
 /** The routes whose path matches, whatever their method. */
-export const routesMatching = (path: string): RouteSpec[] =>
+export const routesMatching = (path: string): TableRoute[] =>
   MATCHERS.filter((m) => m.pattern.test(path)).map((m) => m.route);

@@ -22,7 +22,7 @@ import {
   IncrementsResponse,
 } from "../../shared/http/responses.ts";
 import { ROUTES } from "../../shared/http/routes.ts";
-import { BatchBody, IncrementBody } from "../../shared/http/schemas.ts";
+import { requestSchemas } from "../../shared/http/schemas.ts";
 import { VERSION } from "../../shared/http/version.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { DEFAULT_TYPES, json, testApp } from "../support/test-app.ts";
@@ -72,14 +72,19 @@ describe("the OpenAPI document", () => {
   });
 
   it("has examples that validate against the schemas the routes use", () => {
-    const increment = doc.paths["/api/v1/counter/increment"].post.requestBody.content["application/json"];
-    for (const example of Object.values(increment.examples as Doc)) {
-      expect(z.safeParse(IncrementBody, example.value).success).toBe(true);
+    const schemas = requestSchemas(DEFAULT_TYPES);
+    for (const route of ROUTES) {
+      const body = route.input(schemas).body;
+      if (!body) continue;
+      const { examples } =
+        doc.paths[route.path][route.method.toLowerCase()].requestBody.content["application/json"];
+      expect(Object.keys(examples as Doc).length, route.id).toBeGreaterThan(0);
+      for (const example of Object.values(examples as Doc)) {
+        expect(z.safeParse(body, example.value).success, `${route.id} ${JSON.stringify(example.value)}`).toBe(
+          true,
+        );
+      }
     }
-    const batch = doc.paths["/api/v1/counter/batch"].post.requestBody.content["application/json"];
-    const batchExamples = Object.values(batch.examples as Doc);
-    expect(batchExamples.length).toBeGreaterThan(0);
-    for (const example of batchExamples) expect(z.safeParse(BatchBody, example.value).success).toBe(true);
     for (const { path, method, op } of operations) {
       for (const [status, response] of Object.entries(op.responses as Doc)) {
         const example = contentOf(response)?.example;

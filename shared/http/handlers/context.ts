@@ -1,28 +1,28 @@
-// What every route handler is built from: the store, the settings, the guards and the
-// pipeline, made once per app.
+// What every route handler is built from: the store, the settings and the pipeline, made
+// once per app. Auth, input and rate limits are the mount loop's (execute.ts): a handler is
+// handed its input checked and typed.
 
-import type { Context } from "hono";
 import type { Logger } from "../../domain/logger.ts";
-import type { CounterStore, CounterTypes, EventQueue } from "../../domain/model.ts";
-import type { Guards } from "../guards.ts";
-import type { Handler, Pipeline, Platform } from "../pipeline.ts";
-import type { RouteId } from "../routes.ts";
+import type { CounterKind, CounterStore, CounterTypes, EventQueue } from "../../domain/model.ts";
+import type { Pipeline } from "../pipeline.ts";
+
+export type { RouteHandler, RouteHandlers } from "../execute.ts";
 
 export interface HandlerDeps {
   store: CounterStore;
   /** Where accepted events wait to be counted. */
   eventQueue: EventQueue;
   counterTypes: CounterTypes;
-  maxBodyBytes: number;
   logger: Logger;
   now: () => number;
-  guards: Guards;
   pipeline: Pipeline;
-  platform: Platform;
+  /** Whether reads need a key (READ_AUTH): what they answer is then private. */
+  readAuth: boolean;
 }
 
-/** One handler per route of the table. */
-export type RouteHandlers = Record<RouteId, Handler>;
-
-/** A path parameter Hono matched; the route table guarantees it is there. */
-export const param = (c: Context, name: string): string => c.req.param(name) ?? "";
+/** The kind of a counter type the route's schema accepted (so it is a configured one). */
+export function kindOf(types: CounterTypes, type: string): CounterKind {
+  const kind = types.get(type);
+  if (kind === undefined) throw new Error(`counter type ${type} passed validation but is not configured`);
+  return kind;
+}

@@ -3,37 +3,25 @@
 
 import { randomUUID } from "node:crypto";
 import type { QueuedEvent } from "../../domain/model.ts";
-import { readJson } from "../body.ts";
 import { json } from "../pipeline.ts";
-import { parseEvents, parseIdempotencyKey } from "../validation.ts";
-import type { HandlerDeps, RouteHandlers } from "./context.ts";
+import { type HandlerDeps, kindOf, type RouteHandlers } from "./context.ts";
 
 export function eventHandlers(d: HandlerDeps): Pick<RouteHandlers, "queueEvents"> {
-  const { store, counterTypes, guards, pipeline } = d;
+  const { store, counterTypes, pipeline } = d;
   return {
-    queueEvents: async (c) => {
-      await guards.requireWriteKey(c);
-      const idempotencyKey = parseIdempotencyKey(c.req.header("idempotency-key"));
-      const requests = parseEvents(await readJson(c, d.maxBodyBytes, d.platform), counterTypes);
-      if (guards.limiting) {
-        const limits = guards.batchLimitsFor(
-          c,
-          requests.map((r) => r.userId),
-          "events",
-        );
-        await pipeline.timed(c, store.limit(limits, d.now()));
-      }
+    queueEvents: async (c, { body, headers, limits }) => {
+      // The queue is not the store: the limits are counted before the events are sent.
+      if (limits.length > 0) await pipeline.timed(c, store.limit(limits, d.now()));
+      const key = headers["Idempotency-Key"];
       // An event without an event_id is named by the request's Idempotency-Key and its
       // place, so a retried POST counts nothing twice; without either, by a fresh id.
-      const events: QueuedEvent[] = requests.map((r, i) => ({
-        eventId:
-          r.eventId ??
-          (idempotencyKey === undefined ? `auto:${randomUUID()}` : `idem:${idempotencyKey}#${i}`),
-        resourceId: r.resourceId,
-        type: r.type,
-        kind: r.kind,
-        userId: r.userId,
-        delta: r.delta,
+      const events: QueuedEvent[] = body.events.map((e, i) => ({
+        eventId: e.event_id ?? (key === undefined ? `auto:${randomUUID()}` : `idem:${key}#${i}`),
+        resourceId: e.resource_id,
+        type: e.counter_type,
+        kind: kindOf(counterTypes, e.counter_type),
+        userId: e.user_id,
+        delta: e.increment,
       }));
       await pipeline.timed(c, d.eventQueue.send(events));
       return json(c, { success: true, data: { accepted: events.length } }, 202);

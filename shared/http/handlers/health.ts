@@ -2,25 +2,21 @@
 // whether it would take a write (a probe refused exactly where a write is).
 
 import { StoreUnavailableError } from "../../domain/errors.ts";
-import { envelope, RETRY_AFTER_SECONDS, ValidationError } from "../http-errors.ts";
+import { envelope, RETRY_AFTER_SECONDS } from "../http-errors.ts";
 import { json } from "../pipeline.ts";
-import { HEALTH_DEEP } from "../routes.ts";
 import { VERSION } from "../version.ts";
 import type { HandlerDeps, RouteHandlers } from "./context.ts";
 
 export function healthHandlers(d: HandlerDeps): Pick<RouteHandlers, "health"> {
   return {
-    health: async (c) => {
+    health: async (c, { query }) => {
       const body: Record<string, unknown> = {
         status: "ok",
         service: "highpress",
         version: VERSION,
         store: d.store.name,
       };
-      const deep = c.req.query("deep");
-      if (deep !== undefined && !(HEALTH_DEEP as readonly string[]).includes(deep)) {
-        throw new ValidationError([{ path: "deep", message: `must be one of ${HEALTH_DEEP.join(", ")}` }]);
-      }
+      const deep = query.deep;
       if (deep === undefined || deep === "0" || deep === "false") return json(c, body);
       const started = performance.now();
       try {
