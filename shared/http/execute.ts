@@ -65,6 +65,22 @@ function baseType(schema: z.core.$ZodType): string {
 
 const INTEGER_TEXT = /^-?\d{1,16}$/;
 
+/**
+ * A part's parser: when none of its keys came (most requests carry no Idempotency-Key and no
+ * query), the schema's answer to `{}`, worked out once, stands; otherwise the schema runs.
+ */
+function partParser(
+  schema: z.ZodMiniObject,
+): (value: Record<string, unknown>, details: ErrorDetail[]) => unknown {
+  const empty = z.safeParse(schema, {});
+  if (!empty.success) return (value, details) => parsePart(schema, value, details);
+  const fallback = empty.data as Record<string, unknown>;
+  return (value, details) => {
+    for (const _ in value) return parsePart(schema, value, details);
+    return { ...fallback };
+  };
+}
+
 /** Reads a query's declared parameters; a numeric one is turned into a number when it is one. */
 function queryReader(schema: z.ZodMiniObject | undefined): (c: Context) => Record<string, unknown> {
   if (!schema) return () => ({});
@@ -121,14 +137,16 @@ export function executed<K extends RouteId>(
   const readHeaders = headerReader(inputs.headers);
   const authorize = authorizer(route, deps.guards);
   const { guards, counterTypes } = deps;
-  const { body: bodySchema, params: paramsSchema, query: querySchema, headers: headersSchema } = inputs;
+  const { body: bodySchema, params: paramsSchema } = inputs;
+  const parseQuery = inputs.query && partParser(inputs.query);
+  const parseHeaders = inputs.headers && partParser(inputs.headers);
   const fast = route.fast;
   return async (c) => {
     const adminDigest = await authorize(c);
     const details: ErrorDetail[] = [];
     const params = paramsSchema ? parsePart(paramsSchema, c.req.param(), details) : {};
-    const query = querySchema ? parsePart(querySchema, readQuery(c), details) : {};
-    const headers = headersSchema ? parsePart(headersSchema, readHeaders(c), details) : {};
+    const query = parseQuery ? parseQuery(readQuery(c), details) : {};
+    const headers = parseHeaders ? parseHeaders(readHeaders(c), details) : {};
     if (details.length > 0) throw new ValidationError(details);
     let body: unknown = {};
     if (bodySchema) {

@@ -11,6 +11,8 @@ export interface WritePath {
   incrementsPerSecond: number;
   /** Increments per second over the single increments'. */
   ratio: number;
+  /** Time inside Redis commands per increment, µs (INFO commandstats). */
+  redisUsPerItem: number;
 }
 
 type Load = (
@@ -23,7 +25,7 @@ type Load = (
     body: (i: number) => unknown;
   },
   seconds: number,
-) => Promise<{ rps: number }>;
+) => Promise<{ rps: number; redisCommandUs: number }>;
 
 const item = (i: number) => ({
   resource_id: `article_${i % 1000}`,
@@ -52,10 +54,15 @@ export async function measureWritePaths(
     },
   }));
   const rates = new Map<number, number[]>(shapes.map((s) => [s.size, []]));
+  const redisUs = new Map<number, number[]>(shapes.map((s) => [s.size, []]));
   for (const s of shapes) await load(base, s.scenario, 1);
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? shapes : [...shapes].reverse();
-    for (const s of order) rates.get(s.size)?.push((await load(base, s.scenario, seconds)).rps);
+    for (const s of order) {
+      const run = await load(base, s.scenario, seconds);
+      rates.get(s.size)?.push(run.rps);
+      redisUs.get(s.size)?.push(run.redisCommandUs / s.size);
+    }
   }
   const single = median(rates.get(1) ?? []);
   return shapes.map((s) => {
@@ -66,6 +73,7 @@ export async function measureWritePaths(
       requestsPerSecond: Math.round(rps),
       incrementsPerSecond: Math.round(rps * s.size),
       ratio: single > 0 ? (rps * s.size) / single : Number.NaN,
+      redisUsPerItem: median(redisUs.get(s.size) ?? []),
     };
   });
 }
@@ -76,6 +84,8 @@ export interface QueuedEventsRun {
   storeCalls: number;
   callsPerEvent: number;
   eventsPerSecond: number;
+  /** Time inside Redis commands per event, µs (INFO commandstats). */
+  redisUsPerEvent: number;
 }
 
 /**
@@ -84,7 +94,10 @@ export interface QueuedEventsRun {
  * counters, applied through the real Redis store; store calls are one per distinct counter
  * (at most 1,000 events each).
  */
-export async function measureQueuedEvents(redisUrl: string): Promise<QueuedEventsRun[]> {
+export async function measureQueuedEvents(
+  redisUrl: string,
+  redisCommandUs: () => Promise<number>,
+): Promise<QueuedEventsRun[]> {
   const { createRedisClient, createRedisStore } = await import("../../../shared/stores/redis.ts");
   const { applyQueuedEvents } = await import("../../../shared/runtime/events-consumer.ts");
   const { groupByCounter } = await import("../../../shared/domain/events.ts");
@@ -102,15 +115,18 @@ export async function measureQueuedEvents(redisUrl: string): Promise<QueuedEvent
         delta: 1,
       }));
       const calls = groupByCounter(events).length;
+      const usBefore = await redisCommandUs();
       const started = performance.now();
       await applyQueuedEvents(store, events, Date.now());
       const seconds = (performance.now() - started) / 1000;
+      const redisUs = (await redisCommandUs()) - usBefore;
       runs.push({
         distinctCounters: distinct,
         events: events.length,
         storeCalls: calls,
         callsPerEvent: calls / events.length,
         eventsPerSecond: Math.round(events.length / seconds),
+        redisUsPerEvent: redisUs / events.length,
       });
     }
   } finally {
