@@ -3,7 +3,8 @@
 // cannot validate a body itself, so this small function stands where an SQS-SendMessage
 // integration would, and alone may send to the queue.
 
+import { eventHandlers } from "../shared/http/handlers/events.ts";
 import { createLambdaHandler } from "../shared/runtime/lambda.ts";
 
-export const handler = createLambdaHandler("EventsFunction");
+export const handler = createLambdaHandler("EventsFunction", [eventHandlers]);
 await handler.warm;

@@ -1,8 +1,18 @@
-// Lambda entry point of GetFunction: the routes the route table (shared/http/routes.ts) gives it,
-// and, as API Gateway's catch-all, the JSON 404 or 405 of whatever no route matches.
-// Built once per execution environment; Lambda's init phase awaits the start.
+// Lambda entry point of GetFunction: the routes the route table (shared/http/routes.ts) gives it
+// (health, the single read, the ranking, the badge), from only their handler modules, and, as
+// API Gateway's catch-all, the JSON 404 or 405 of whatever no route matches. Built once per
+// execution environment; Lambda's init phase awaits the start.
 
+import { badgeHandlers } from "../shared/http/handlers/badge.ts";
+import { healthHandlers } from "../shared/http/handlers/health.ts";
+import { rankingHandlers } from "../shared/http/handlers/ranking.ts";
+import { readHandlers } from "../shared/http/handlers/reads.ts";
 import { createLambdaHandler } from "../shared/runtime/lambda.ts";
 
-export const handler = createLambdaHandler("GetFunction");
+export const handler = createLambdaHandler("GetFunction", [
+  healthHandlers,
+  readHandlers,
+  rankingHandlers,
+  badgeHandlers,
+]);
 await handler.warm;

@@ -1,6 +1,8 @@
 // The HighPress HTTP app, composed: the pipeline (pipeline.ts), the guards (guards.ts) and
-// one handler per route of the table (routes.ts, handlers/). Built once per process (local
-// server or Lambda init); a Lambda function mounts only the routes the table gives it.
+// one handler per route of the table (routes.ts, handlers/), each executed as its entry
+// declares (execute.ts). Built once per process (local server or Lambda init); a Lambda
+// function mounts only the routes the table gives it, from only its own handler modules
+// (functions/*.ts); the whole app with every handler is app.ts.
 
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
@@ -11,13 +13,7 @@ import type { CounterStore, CounterTypes, EventQueue, RateLimits, RateRule } fro
 import { refuseOversizedBody } from "./body.ts";
 import { executed, type RouteHandler, type RouteHandlers } from "./execute.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
-import { adminHandlers } from "./handlers/admin.ts";
-import { badgeHandlers } from "./handlers/badge.ts";
 import type { HandlerDeps } from "./handlers/context.ts";
-import { counterHandlers } from "./handlers/counters.ts";
-import { eventHandlers } from "./handlers/events.ts";
-import { healthHandlers } from "./handlers/health.ts";
-import { rankingHandlers } from "./handlers/ranking.ts";
 import type { RequestRecord } from "./observe.ts";
 import {
   createPipeline,
@@ -154,8 +150,19 @@ function answerPreflights(app: HighPressApp): void {
   });
 }
 
-/** The app; with `fn`, only the routes the table gives that Lambda function. */
-export function createApp(deps: AppDeps, fn?: HttpFunctionId): HighPressApp {
+/** What makes the handlers of some routes, from what every handler is built from. */
+export type HandlerFactory = (d: HandlerDeps) => Partial<RouteHandlers>;
+
+/**
+ * The app, from the handler modules it is given; with `fn`, only the routes the table gives
+ * that Lambda function, whose entry passes just its own modules (so its bundle carries no
+ * other route's handler). A mounted route without a handler fails here, at start.
+ */
+export function composeApp(
+  deps: AppDeps,
+  factories: readonly HandlerFactory[],
+  fn?: HttpFunctionId,
+): HighPressApp {
   const now = deps.now ?? Date.now;
   const platform = deps.platform ?? NO_PLATFORM;
   const corsFor = corsHeaders(deps.corsOrigins ?? []);
@@ -174,14 +181,7 @@ export function createApp(deps: AppDeps, fn?: HttpFunctionId): HighPressApp {
   });
   const eventQueue = deps.eventQueue ?? storeQueue(deps.store, now);
   const handlerDeps: HandlerDeps = { ...deps, now, pipeline, eventQueue, readAuth: guards.readAuth };
-  const handlers: RouteHandlers = {
-    ...healthHandlers(handlerDeps),
-    ...counterHandlers(handlerDeps),
-    ...rankingHandlers(handlerDeps),
-    ...badgeHandlers(handlerDeps),
-    ...adminHandlers(handlerDeps),
-    ...eventHandlers(handlerDeps),
-  };
+  const handlers: Partial<RouteHandlers> = Object.assign({}, ...factories.map((make) => make(handlerDeps)));
   const app: HighPressApp = new Hono<HighPressEnv>();
   parts.set(app, { guards });
   app.use(lifecycle(pipeline));
@@ -198,7 +198,8 @@ export function createApp(deps: AppDeps, fn?: HttpFunctionId): HighPressApp {
     platform,
   };
   for (const route of mounted) {
-    const handler = handlers[route.id] as RouteHandler<RouteId>;
+    const handler = handlers[route.id] as RouteHandler<RouteId> | undefined;
+    if (!handler) throw new Error(`no handler for route ${route.id} (${route.method} ${route.path})`);
     app.on(route.method, honoPath(route.path), recordedAs(route.path, executed(route, handler, execute)));
   }
   answerUnmatched(app, pipeline, served);

@@ -2,7 +2,7 @@
 // each Lambda function) passes to createApp alike.
 
 import type { AppSettings } from "../http/http-app.ts";
-import type { Config } from "./config.ts";
+import { type Config, rateLimitsOf } from "./config.ts";
 
 export function appSettings(config: Config): AppSettings {
   return {
@@ -12,7 +12,7 @@ export function appSettings(config: Config): AppSettings {
     adminKeys: config.adminKeys,
     readAuth: config.readAuth,
     corsOrigins: config.corsOrigins,
-    rateLimits: config.rateLimits,
+    rateLimits: rateLimitsOf(config),
     authFailureLimit: config.authFailureLimit,
   };
 }

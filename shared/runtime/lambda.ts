@@ -5,7 +5,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { HttpFunctionId } from "../domain/functions.ts";
-import { createApp } from "../http/http-app.ts";
+import { composeApp, type HandlerFactory } from "../http/http-app.ts";
 import { envelope, STATUS_TITLES } from "../http/http-errors.ts";
 import { emfLine, type RequestRecord } from "../http/observe.ts";
 import { answerHeaders } from "../http/pipeline.ts";
@@ -76,7 +76,15 @@ function refusalAnswer(
   return { statusCode: refusal.status, headers, body, isBase64Encoded: false };
 }
 
-export function createLambdaHandler(fn: HttpFunctionId, options: LambdaOptions = {}): LambdaHandler {
+/**
+ * The handler of an HTTP function: `handlers` are the modules of the routes the table gives
+ * `fn` (the entry point imports just those, so its bundle carries no other route's code).
+ */
+export function createLambdaHandler(
+  fn: HttpFunctionId,
+  handlers: readonly HandlerFactory[],
+  options: LambdaOptions = {},
+): LambdaHandler {
   const env = options.env ?? process.env;
   const readSecret = options.readSecret ?? readSecretFromAws;
   const logger: Logger = options.logger ?? createLogger(logLevelOf(env.LOG_LEVEL));
@@ -95,7 +103,7 @@ export function createLambdaHandler(fn: HttpFunctionId, options: LambdaOptions =
     // EventsFunction sends accepted events to SQS (EVENTS_QUEUE_URL); without it they wait in the store.
     const queueUrl = env.EVENTS_QUEUE_URL;
     const eventQueue = queueUrl ? sqsEventQueue(queueUrl, { timeoutMs: config.storeTimeoutMs }) : undefined;
-    const app = createApp(
+    const app = composeApp(
       {
         store,
         ...appSettings(config),
@@ -104,6 +112,7 @@ export function createLambdaHandler(fn: HttpFunctionId, options: LambdaOptions =
         observe: record,
         ...(eventQueue ? { eventQueue } : {}),
       },
+      handlers,
       fn,
     );
     logger.info("highpress function ready", {

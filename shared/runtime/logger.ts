@@ -2,7 +2,7 @@
 // local tools both read well. Secrets are never passed in.
 
 import type { Logger } from "../domain/logger.ts";
-import { LOG_LEVELS, type LogLevel } from "./settings.ts";
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from "./settings.ts";
 
 export type { Logger };
 
@@ -14,7 +14,9 @@ const RANK = Object.fromEntries(LOG_LEVELS.map((level, i) => [level, i])) as Rec
  * Lambda functions, the consumer and the stack. Anything else is info; loadConfig refuses it.
  */
 export function logLevelOf(value: string | undefined): LogLevel {
-  return (LOG_LEVELS as readonly (string | undefined)[]).includes(value) ? (value as LogLevel) : "info";
+  return (LOG_LEVELS as readonly (string | undefined)[]).includes(value)
+    ? (value as LogLevel)
+    : DEFAULT_LOG_LEVEL;
 }
 
 export type LogSink = (level: LogLevel, line: string) => void;

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { createHighPressClient, HighPressError } from "../../shared/client/client.ts";
-import { createApp } from "../../shared/http/http-app.ts";
+import { createApp } from "../../shared/http/app.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { DEFAULT_TYPES, memoryLogger } from "../support/test-app.ts";
 

@@ -4,6 +4,7 @@
 
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALL_HANDLERS } from "../../shared/http/app.ts";
 import { createLambdaHandler } from "../../shared/runtime/lambda.ts";
 import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
 import { apiGatewayEvent, lambdaContext } from "../support/apigw.ts";
@@ -75,7 +76,7 @@ describe("STORE_TIMEOUT_MS, end to end", () => {
 
   it("bounds the Lambda handler's 503 the same way", async () => {
     const invoked = async (timeoutMs: number) => {
-      const handler = createLambdaHandler("GetFunction", {
+      const handler = createLambdaHandler("GetFunction", ALL_HANDLERS, {
         env: { REDIS_URL: silent.url, STORE_TIMEOUT_MS: String(timeoutMs) },
         logger: memoryLogger(),
         emit: () => {},

@@ -3,6 +3,7 @@
 // Memory store (the functions are built from source, like the local tries).
 
 import { beforeAll, describe, expect, it } from "vitest";
+import { ALL_HANDLERS } from "../../shared/http/app.ts";
 import { createLambdaHandler, type LambdaHandler } from "../../shared/runtime/lambda.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
 import { memoryLogger } from "../support/test-app.ts";
@@ -14,8 +15,8 @@ let increment: LambdaHandler;
 beforeAll(async () => {
   const env = { COUNTER_STORE: "memory" };
   const options = { env, logger: memoryLogger(), emit: (line: string) => emitted.push(line) };
-  get = createLambdaHandler("GetFunction", options);
-  increment = createLambdaHandler("IncrementFunction", options);
+  get = createLambdaHandler("GetFunction", ALL_HANDLERS, options);
+  increment = createLambdaHandler("IncrementFunction", ALL_HANDLERS, options);
   await Promise.all([get.warm, increment.warm]);
 });
 
@@ -183,7 +184,7 @@ describe("REST API (payload 1.0) events with a stage", () => {
   });
 
   it("are limited per identity.sourceIp, whatever X-Forwarded-For says", async () => {
-    const limited = createLambdaHandler("GetFunction", {
+    const limited = createLambdaHandler("GetFunction", ALL_HANDLERS, {
       env: { COUNTER_STORE: "memory", RATE_LIMIT_IP: "1/60" },
       logger: memoryLogger(),
       emit: () => {},
@@ -198,7 +199,7 @@ describe("REST API (payload 1.0) events with a stage", () => {
 
 describe("X-Forwarded-For on Lambda (payload 2.0)", () => {
   it("does not make a new client: two requests from one sourceIp with different XFF are 200 then 429", async () => {
-    const limited = createLambdaHandler("GetFunction", {
+    const limited = createLambdaHandler("GetFunction", ALL_HANDLERS, {
       env: { COUNTER_STORE: "memory", RATE_LIMIT_IP: "1/60" },
       logger: memoryLogger(),
       emit: () => {},

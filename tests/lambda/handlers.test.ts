@@ -2,6 +2,7 @@
 // same contract, envelopes and errors as the local server.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALL_HANDLERS } from "../../shared/http/app.ts";
 import { createLambdaHandler, type LambdaHandler } from "../../shared/runtime/lambda.ts";
 import { apiGatewayEvent, type EventInput, lambdaContext } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
@@ -23,13 +24,13 @@ beforeAll(async () => {
   };
   const logger = memoryLogger();
   const emit = (line: string) => emitted.push(line);
-  increment = createLambdaHandler("IncrementFunction", { env, logger, emit });
-  get = createLambdaHandler("GetFunction", {
+  increment = createLambdaHandler("IncrementFunction", ALL_HANDLERS, { env, logger, emit });
+  get = createLambdaHandler("GetFunction", ALL_HANDLERS, {
     env: { ...env, AWS_LAMBDA_FUNCTION_NAME: "HighPressStack-GetFunction" },
     logger,
     emit,
   });
-  batch = createLambdaHandler("BatchFunction", { env, logger, emit });
+  batch = createLambdaHandler("BatchFunction", ALL_HANDLERS, { env, logger, emit });
   await Promise.all([increment.warm, get.warm, batch.warm]);
 }, 30_000);
 afterAll(() => redis.stop());
@@ -164,8 +165,8 @@ describe("rate limits on Lambda", () => {
     const env = { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), RATE_LIMIT_IP: "2/60" };
     const logger = memoryLogger();
     // Two instances, as two Lambda execution environments: the window is in Redis.
-    const a = createLambdaHandler("GetFunction", { env, logger, emit: () => {} });
-    const b = createLambdaHandler("GetFunction", { env, logger, emit: () => {} });
+    const a = createLambdaHandler("GetFunction", ALL_HANDLERS, { env, logger, emit: () => {} });
+    const b = createLambdaHandler("GetFunction", ALL_HANDLERS, { env, logger, emit: () => {} });
     const from = (ip: string) => {
       const event = apiGatewayEvent({ method: "GET", path: "/api/v1/counter/rl/view" }) as unknown as {
         requestContext: { http: { sourceIp: string } };
@@ -204,7 +205,7 @@ describe("a function that cannot start", () => {
   it("answers a 503 envelope, logs why, and tries again on the next invocation", async () => {
     const env: Record<string, string> = { COUNTER_STORE: "redis", LOG_LEVEL: "error" };
     const logger = memoryLogger();
-    const handler = createLambdaHandler("IncrementFunction", { env, logger, emit: () => {} });
+    const handler = createLambdaHandler("IncrementFunction", ALL_HANDLERS, { env, logger, emit: () => {} });
     await handler.warm;
     const logged = logger.lines.find((l) => l.msg === "highpress function failed to start");
     expect(JSON.stringify(logged)).toContain("REDIS_URL: required when COUNTER_STORE is redis");
@@ -243,7 +244,7 @@ describe("secrets on Lambda", () => {
     const stored: Record<string, string> = { "keys-arn": '["the-first-key-0123456789"]' };
     let reads = 0;
     let now = 1_000_000;
-    const handler = createLambdaHandler("IncrementFunction", {
+    const handler = createLambdaHandler("IncrementFunction", ALL_HANDLERS, {
       env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), API_KEYS_SECRET: "keys-arn" },
       readSecret: async (id) => {
         reads++;
@@ -270,7 +271,7 @@ describe("secrets on Lambda", () => {
     let failing = false;
     let now = 0;
     const logger = memoryLogger();
-    const handler = createLambdaHandler("IncrementFunction", {
+    const handler = createLambdaHandler("IncrementFunction", ALL_HANDLERS, {
       env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), API_KEYS_SECRET: "keys-arn" },
       readSecret: async () => {
         if (failing) throw new Error("Secrets Manager unreachable");
@@ -292,7 +293,7 @@ describe("log lines on Lambda", () => {
   it("carry level and timestamp (what Lambda's JSON format files them by), and follow LOG_LEVEL", async () => {
     const lines = await stdoutLines(async () => {
       for (const level of ["info", "warn"]) {
-        const handler = createLambdaHandler("GetFunction", {
+        const handler = createLambdaHandler("GetFunction", ALL_HANDLERS, {
           env: { REDIS_URL: redis.url, KEY_PREFIX: randomPrefix(), LOG_LEVEL: level },
           emit: () => {},
         });

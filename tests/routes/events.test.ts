@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHighPressClient } from "../../shared/client/client.ts";
 import { decodeEvents } from "../../shared/domain/events.ts";
+import { ALL_HANDLERS } from "../../shared/http/app.ts";
 import { startLocalConsumer } from "../../shared/runtime/events-consumer.ts";
 import { createLambdaHandler } from "../../shared/runtime/lambda.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
@@ -171,7 +172,7 @@ describe("EventsFunction on Lambda, sending to SQS", () => {
   });
 
   it("sends one message per POST and answers 202; an SQS outage is a 503 that may have queued", async () => {
-    const handler = createLambdaHandler("EventsFunction", {
+    const handler = createLambdaHandler("EventsFunction", ALL_HANDLERS, {
       env: { EVENTS_QUEUE_URL: sqs.queueUrl, STORE_TIMEOUT_MS: "2000" },
       logger: memoryLogger(),
       emit: () => {},

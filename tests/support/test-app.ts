@@ -1,7 +1,8 @@
 // Builds the real app over a store for tests, with small request helpers.
 
 import type { CounterStore } from "../../shared/domain/model.ts";
-import { type AppDeps, createApp } from "../../shared/http/http-app.ts";
+import { createApp } from "../../shared/http/app.ts";
+import type { AppDeps } from "../../shared/http/http-app.ts";
 import { createLogger, type Logger } from "../../shared/runtime/logger.ts";
 
 export const DEFAULT_TYPES = new Map([

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importCounters } from "../../infra/tools/counters-file.ts";
 import { DataFormatError, FORMAT_WITHOUT_KEY } from "../../shared/domain/data-format.ts";
 import type { CounterStore } from "../../shared/domain/model.ts";
-import { createApp } from "../../shared/http/http-app.ts";
+import { createApp } from "../../shared/http/app.ts";
 import { loadConfig } from "../../shared/runtime/config.ts";
 import { createStore } from "../../shared/runtime/store.ts";
 import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";

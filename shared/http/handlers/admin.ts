@@ -7,7 +7,7 @@ import type { CounterKey } from "../../domain/model.ts";
 import { HttpError } from "../http-errors.ts";
 import { json } from "../pipeline.ts";
 import { type HandlerDeps, kindOf, type RouteHandlers } from "./context.ts";
-import { counterData } from "./counters.ts";
+import { counterData } from "./reads.ts";
 
 export function adminHandlers(
   d: HandlerDeps,

@@ -1,30 +1,12 @@
-// The counter routes: increment (one or a batch), read one, read a batch.
+// The increment routes of IncrementFunction: one increment, or a batch of them in one store call.
 
-import type { CounterReading } from "../../domain/model.ts";
 import type { IncrementItem } from "../fast-paths.ts";
 import { json } from "../pipeline.ts";
 import { type HandlerDeps, kindOf, type RouteHandlers } from "./context.ts";
 
-/** A counter's answer, as GET shows it: a total with its unique users, a unique one with `member` when asked. */
-export function counterData(
-  counter: { resourceId: string; type: string },
-  reading: CounterReading | undefined,
-): Record<string, unknown> {
-  const data: Record<string, unknown> = {
-    resource_id: counter.resourceId,
-    counter_type: counter.type,
-    count: reading?.count ?? 0,
-  };
-  if (reading?.uniqueUsers !== undefined) data.unique_users = reading.uniqueUsers;
-  if (reading?.member !== undefined) data.member = reading.member;
-  return data;
-}
-
 const REPLAYED = { "idempotent-replayed": "true" };
 
-export function counterHandlers(
-  d: HandlerDeps,
-): Pick<RouteHandlers, "increment" | "incrementMany" | "getCounter" | "batch"> {
+export function incrementHandlers(d: HandlerDeps): Pick<RouteHandlers, "increment" | "incrementMany"> {
   const { store, counterTypes, pipeline } = d;
   /** An increment item as the store takes it. */
   const command = (item: IncrementItem, now: number, idempotencyKey: string | undefined) => ({
@@ -72,31 +54,6 @@ export function counterHandlers(
       }));
       const replayed = outcomes.every((o) => o.replayed);
       return json(c, { success: true, data }, 200, replayed ? REPLAYED : undefined);
-    },
-    batch: async (c, { body }) => {
-      const refs = body.queries.map((q) => ({
-        resourceId: q.resource_id,
-        type: q.counter_type,
-        kind: kindOf(counterTypes, q.counter_type),
-      }));
-      const readings = await pipeline.timed(c, store.read(refs));
-      const data = refs.map((ref, i) => ({
-        resource_id: ref.resourceId,
-        counter_type: ref.type,
-        count: readings[i]?.count ?? 0,
-      }));
-      return json(c, { success: true, data });
-    },
-    getCounter: async (c, { params, query }) => {
-      const counter = {
-        resourceId: params.resource_id,
-        type: params.counter_type,
-        kind: kindOf(counterTypes, params.counter_type),
-        ...(query.user_id === undefined ? {} : { userId: query.user_id }),
-        detail: true,
-      };
-      const [reading] = await pipeline.timed(c, store.read([counter]));
-      return json(c, { success: true, data: counterData(counter, reading) });
     },
   };
 }
