@@ -91,13 +91,32 @@ export function parseLine(text: string, types: CounterTypes): CounterRecord | st
   return { ...record, users: users as string[] };
 }
 
+/** A record of a counter an earlier line already gave is a problem, naming that line. */
+function againOrParsed(
+  parsed: CounterRecord | string,
+  lineOf: Map<string, number>,
+  lineNumber: number,
+): CounterRecord | string {
+  if (typeof parsed === "string") return parsed;
+  const counter = `${parsed.resourceId}\n${parsed.type}`;
+  const first = lineOf.get(counter);
+  if (first !== undefined) {
+    return `resource_id ${parsed.resourceId}, counter_type ${parsed.type}: already on line ${first} (one line per counter)`;
+  }
+  lineOf.set(counter, lineNumber);
+  return parsed;
+}
+
 export interface ImportResult {
   imported: number;
   /** Bad lines, each reported on its own as it is met (line number and problem), then skipped. */
   rejected: number;
 }
 
-/** Loads an NDJSON counters file into the store, set semantics; bad lines are skipped and reported. */
+/**
+ * Loads an NDJSON counters file into the store, set semantics; bad lines are skipped and
+ * reported, and so is a second line for a counter (the first stands).
+ */
 export async function importCounters(
   store: CounterStore,
   input: Readable,
@@ -116,10 +135,12 @@ export async function importCounters(
     tick(result.imported);
   };
   let lineNumber = 0;
+  // Each counter's line, so a second line for it is refused, never merged into the first.
+  const lineOf = new Map<string, number>();
   for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     lineNumber++;
     if (text.trim() === "") continue;
-    const parsed = parseLine(text, types);
+    const parsed = againOrParsed(parseLine(text, types), lineOf, lineNumber);
     if (typeof parsed === "string") {
       result.rejected++;
       report(`line ${lineNumber}: ${parsed}; skipped`);

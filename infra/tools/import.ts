@@ -1,6 +1,7 @@
 // `npm run import -- counters.ndjson`: loads an NDJSON counters file (stdin with `-`) into the
-// configured store with set semantics, so running it twice changes nothing. Bad lines are
-// reported with their line number and skipped; the exit code is 1 when there were any.
+// configured store with set semantics, so running it twice changes nothing. Bad lines, and a
+// second line for a counter an earlier line gave, are reported with their line number and
+// skipped; the exit code is 1 when there were any.
 
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";

@@ -210,14 +210,6 @@ export const DEFAULT_RANKING_SHARDS = 16;
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
-/**
- * What an Idempotency-Key is compared on (the resource is implied: keys are scoped to it).
- * Identifiers cannot contain "|", so the joined form is unambiguous.
- */
-export function requestFingerprint(command: IncrementCommand): string {
-  return `${command.type}|${command.userId}|${command.delta}`;
-}
-
 /** Orders a ranking: highest count first, ties by resource_id ascending. */
 export function compareRanked(a: RankedItem, b: RankedItem): number {
   if (a.count !== b.count) return b.count - a.count;

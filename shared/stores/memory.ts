@@ -24,8 +24,8 @@ import {
   type RankingQuery,
   type RateLimit,
   rateWindow,
-  requestFingerprint,
 } from "../domain/model.ts";
+import { requestFingerprint } from "./fingerprint.ts";
 
 interface IdempotencyRecord {
   fingerprint: string;

@@ -24,10 +24,10 @@ import {
   type RankingQuery,
   type RateLimit,
   rateWindow,
-  requestFingerprint,
   type StoreName,
 } from "../domain/model.ts";
 import { followUp, groupBy } from "./cluster-calls.ts";
+import { requestFingerprint } from "./fingerprint.ts";
 import { scriptAdmin } from "./script-admin.ts";
 import { batchIncrementer } from "./script-batch.ts";
 import { eventApplier, storeEventQueue } from "./script-events.ts";

@@ -3,6 +3,7 @@
 // database-wide lock), a flag open-source Redis 7 rejects.
 
 import { createHash } from "node:crypto";
+import { subjectDigest } from "./fingerprint.ts";
 
 /**
  * Every key of one resource shares the hash tag `{resource_id}` (Redis Cluster: one slot,
@@ -68,9 +69,12 @@ export class KeyLayout {
   eventQueue(): string {
     return `${this.prefix}:events:queue`;
   }
-  /** A rate-limit window of one subject (`ip:…`, `key:…`, `user:…`): its own hash tag. */
+  /**
+   * A rate-limit window of one subject (`ip:…`, `key:…`, `user:…`), named by the subject's
+   * digest (its own hash tag): no user_id or address in a key.
+   */
   rateWindow(subject: string, window: number): string {
-    return `${this.prefix}:rl:{${subject}}:${window}`;
+    return `${this.prefix}:rl:{${subjectDigest(subject)}}:${window}`;
   }
   /** `bucket` is `all` or a bucket id such as `d20261126`; sharded, the resource picks the shard. */
   ranking(type: string, bucket: string, resourceId = ""): string {
@@ -166,12 +170,16 @@ end
 // 1e+14, and ioredis 6 decodes an integer reply as `n * 10 + digit`, whose intermediate
 // passes 2^53 (9007199254740991 arrived as 9007199254740992).
 const APPLY_FN = `${RANK_FN}
+local function legacy_match(sfp, a)
+  local tail = '|' .. ARGV[a + 2] .. '|' .. ARGV[a + 3]
+  return string.find(sfp, '|', 1, true) ~= nil and string.sub(sfp, -#tail) == tail
+end
 local function replayed(k, a)
   if ARGV[a + 4] == '' then return nil end
   local rec = redis.call('GET', KEYS[k + 3])
   if not rec then return nil end
   local sfp, scount, sapplied = string.match(rec, '^(.*)\\n(%d+)\\n(%d)$')
-  if sfp ~= ARGV[a + 4] then return {0, 0, 2} end
+  if sfp ~= ARGV[a + 4] and not legacy_match(sfp, a) then return {0, 0, 2} end
   return {scount, tonumber(sapplied), 1}
 end
 local function apply(k, a, ranked)

@@ -150,3 +150,36 @@ describe("counts seeded in Redis, through the app", () => {
     expect(await direct.zcard(dayKeys[0] as string)).toBe(100);
   });
 });
+
+describe("idempotency records", () => {
+  it("hold a digest of the request, and a record from before digests still answers its retry", async () => {
+    const client = createRedisClient(server.url, false, 1000);
+    const store = createRedisStore(client, { keyPrefix: "kf", timeoutMs: 1000 });
+    const like = (userId: string, idempotencyKey: string) =>
+      ({
+        resourceId: "p1",
+        type: "like",
+        kind: "unique",
+        userId,
+        delta: 1,
+        now: Date.now(),
+        idempotencyKey,
+      }) as const;
+    try {
+      await store.increment(like("writer", "new-1"));
+      const record = (await direct.get("kf:{p1}:i:new-1")) as string;
+      expect(record).toMatch(/^[0-9a-f]{32}\n1\n1$/);
+      expect(record).not.toContain("writer");
+      // As 0.1.0 wrote it: `type|user|delta`, then the count and whether it applied.
+      await direct.set("kf:{p1}:i:old-1", "like|legacy-user|1\n7\n1", "PX", 60_000);
+      expect(await store.increment(like("legacy-user", "old-1"))).toEqual({
+        count: 7,
+        applied: true,
+        replayed: true,
+      });
+      await expect(store.increment(like("someone-else", "old-1"))).rejects.toThrow(/different request/);
+    } finally {
+      client.disconnect();
+    }
+  });
+});

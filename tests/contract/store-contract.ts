@@ -10,6 +10,7 @@ import {
   MAX_EXACT_COUNT,
   type QueuedEvent,
 } from "../../shared/domain/model.ts";
+import { applyQueuedEvents } from "../../shared/runtime/events-consumer.ts";
 import type { Backend } from "../support/backends.ts";
 import { json, testApp } from "../support/test-app.ts";
 
@@ -604,6 +605,25 @@ export function storeContract(backend: () => Backend): void {
       ]);
       // Indexed for erasure like an increment's like.
       expect(await s.eraseUser("a", T0)).toBe(1);
+    });
+
+    it("apply a like and a view of one resource in one message each to its own counter", async () => {
+      // The consumer groups a message's events by counter (type and resource) for the store,
+      // which takes one counter's per call: a like merged into the view's call would be a
+      // SADD to the like set for the view's +5 (the view stays 0, nothing reported).
+      const s = backend().store();
+      const events = [
+        ev("m1", "same", "a", 1, "like"),
+        ev("m2", "same", "b", 5),
+        ev("m3", "same", "c", 1, "like"),
+      ];
+      expect(await applyQueuedEvents(s, events, T0)).toEqual({ applied: 3, failed: [] });
+      const [likes, views] = await s.read([
+        { resourceId: "same", type: "like", kind: "unique", detail: true, userId: "a" },
+        { resourceId: "same", type: "view", kind: "total", detail: true },
+      ]);
+      expect(likes).toEqual({ count: 2, member: true });
+      expect(views).toEqual({ count: 5, uniqueUsers: 1 });
     });
 
     it("apply none of a counter's events that would pass 2^53 - 1, and forget none of their ids", async () => {

@@ -140,6 +140,9 @@ it("report each bad line by number, import the good ones, and exit 1", async () 
       '{"resource_id":"ok_4","counter_type":"like","count":2,"users":["u1"]}',
       "",
       '{"resource_id":"ok_5","counter_type":"like","count":1,"users":["u1"]}',
+      // The same counters again: never merged with the lines before (disjoint users would make a count that matches neither).
+      '{"resource_id":"ok_1","counter_type":"view","count":99}',
+      '{"resource_id":"ok_5","counter_type":"like","count":1,"users":["u2"]}',
     ].join("\n"),
   );
   const imported = await tool(["infra/tools/import.ts", file], { REDIS_URL: target.url, KEY_PREFIX: "bad" });
@@ -150,6 +153,8 @@ it("report each bad line by number, import the good ones, and exit 1", async () 
     [4, "counter_type: must be one of"],
     [5, "count: must be an integer"],
     [6, "count: 2, but 1 distinct users"],
+    [9, "resource_id ok_1, counter_type view: already on line 1"],
+    [10, "resource_id ok_5, counter_type like: already on line 8"],
   ] as const) {
     expect(imported.output).toContain(`line ${line}: ${problem}`);
   }

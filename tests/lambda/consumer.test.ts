@@ -117,6 +117,12 @@ describe("the events consumer", () => {
     }
   });
 
+  /** A message of one good event whose version is `v` (absent when undefined). */
+  const withVersion = (v: number | undefined) => {
+    const { v: _v, ...rest } = JSON.parse(encodeEvents([view("v-1", "versioned")], Date.now()));
+    return JSON.stringify(v === undefined ? rest : { ...rest, v });
+  };
+
   it("reports an unreadable record and applies the rest; an event that is not SQS's is an error", async () => {
     const c = consumer();
     try {
@@ -125,10 +131,19 @@ describe("the events consumer", () => {
           { messageId: "junk", body: "not json" },
           { messageId: "alien", body: JSON.stringify({ v: 1, events: [{ id: 1 }] }) },
           { messageId: "good", body: encodeEvents([view("g1", "good")], Date.now()) },
+          // Well-formed events under no version, or a version this release cannot read.
+          { messageId: "unversioned", body: withVersion(undefined) },
+          { messageId: "v2", body: withVersion(2) },
         ]),
       );
-      expect(answer.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(["alien", "junk"]);
+      expect(answer.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([
+        "alien",
+        "junk",
+        "unversioned",
+        "v2",
+      ]);
       expect(await c.count("good")).toBe(1);
+      expect(await c.count("versioned")).toBe(0);
       await expect(c.handler({})).rejects.toThrow(/takes SQS events.*got an event with keys none/);
       const apiGatewayEvent = JSON.parse(readFileSync("events/increment.json", "utf8"));
       await expect(c.handler(apiGatewayEvent)).rejects.toThrow(/NotAnSqsEvent|takes SQS events/);
