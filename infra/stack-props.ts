@@ -4,7 +4,7 @@
 import type { StackProps } from "aws-cdk-lib";
 import { ConfigError } from "../shared/domain/errors.ts";
 import { loadConfig } from "../shared/runtime/config.ts";
-import { CONTEXT_SETTINGS } from "../shared/runtime/settings.ts";
+import { CONTEXT_SETTINGS, type ContextKey } from "../shared/runtime/settings.ts";
 
 export type StoreMode = "upstash" | "elasticache";
 
@@ -48,6 +48,8 @@ export interface HighPressStackProps extends StackProps {
   maxBodyBytes?: number;
   rankingMaxMembers?: number;
   rankingShards?: number;
+  /** IDEMPOTENCY_TTL_MS: how long a keyed request's record answers its retry. Default 24 h. */
+  idempotencyTtlMs?: number;
   rateLimitIp?: string;
   rateLimitKey?: string;
   rateLimitUser?: string;
@@ -81,18 +83,7 @@ export const CACHE_LIMITS = {
 export const CONSUMER_CONCURRENCY = { min: 2, max: 1_000, fallback: 2 } as const;
 
 /** The app settings the stack passes on (the settings table's, with a context key): their context keys. */
-export type AppSettingKey =
-  | "counterTypes"
-  | "keyPrefix"
-  | "logLevel"
-  | "storeTimeoutMs"
-  | "maxBodyBytes"
-  | "rankingMaxMembers"
-  | "rankingShards"
-  | "rateLimitIp"
-  | "rateLimitKey"
-  | "rateLimitUser"
-  | "readAuth";
+export type AppSettingKey = ContextKey;
 
 /** Each app setting by its context key, and the variable the app reads: from the settings table. */
 const APP_SETTINGS: Record<AppSettingKey, string> = Object.fromEntries(

@@ -1,7 +1,7 @@
 // `npm run footprint`: what fills a store. Writes counters through the real Redis store into
 // a fresh redis-server and reads each key's size with MEMORY USAGE (SAMPLES 0: every
-// element counted), then prints bytes per like, per view counter, per idempotency record and
-// per ranking member, as the README's table shows them.
+// element counted), then prints bytes per like, per view counter, per idempotency record (a
+// single increment's, a keyed batch's) and per ranking member, as the docs' table shows them.
 
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
@@ -108,7 +108,28 @@ async function views(store: CounterStore, redis: Redis, rows: Footprint["rows"],
   });
   await apply(store, 100, (i) => view("keyed", "user_0", `request-${String(i).padStart(8, "0")}`));
   const record = await usage(redis, keys.idempotency("keyed", "request-00000000"));
-  rows.push({ item: "idempotency record (24 h)", bytes: record, how: "MEMORY USAGE of one record" });
+  rows.push({
+    item: "idempotency record of a single increment",
+    bytes: record,
+    how: "MEMORY USAGE of one record",
+  });
+}
+
+/** What a keyed batch leaves: one record of every item's answer, whatever its size (records summed). */
+async function keyedBatches(store: CounterStore, redis: Redis, rows: Footprint["rows"]) {
+  for (const size of [1, 20, 100]) {
+    const before = new Set(await redis.keys(`${PREFIX}:*`));
+    const batch = Array.from({ length: size }, (_, i) => view(`batched_${i % 10}`, `user_${i}`));
+    await store.incrementMany(batch, [], NOW, `batch-of-${size}`);
+    const records = (await redis.keys(`${PREFIX}:*`)).filter((k) => !before.has(k) && /:ib?[:{]/.test(k));
+    let bytes = 0;
+    for (const key of records) bytes += await usage(redis, key);
+    rows.push({
+      item: `a keyed batch of ${size} (${records.length} record${records.length === 1 ? "" : "s"})`,
+      bytes,
+      how: "MEMORY USAGE of its records, summed",
+    });
+  }
 }
 
 /** What exactly-once costs queued events: each event_id kept a day in its counter's sorted set. */
@@ -153,6 +174,7 @@ export async function measureFootprint(
     await likes(store, redis, rows, scale.members);
     await userIndexes(store, redis, rows, scale.members);
     await views(store, redis, rows, scale.users);
+    await keyedBatches(store, redis, rows);
     await eventIds(store, redis, rows, scale.members);
     await rankings(store, redis, rows, scale.members);
     return { rows };

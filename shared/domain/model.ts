@@ -160,12 +160,6 @@ export interface CounterStore extends CounterAdmin {
   readonly name: StoreName;
   increment(command: IncrementCommand): Promise<IncrementOutcome>;
   /**
-   * Increments in order, each with its own idempotency key when given, and the rate limits
-   * counted once for them all (weights for a user's several items): one script on a single
-   * shard, where nothing is applied unless all can be; on Redis Cluster one call per slot.
-   * Throws as increment does, with the failing item's index.
-   */
-  /**
    * Applies queued events of one counter in one call, coalesced (one INCRBY of their sum,
    * one PFADD of their users, one ranking update), each event once by its id within 24 h, in
    * order (a like then an unlike of one user nets to nothing). Returns how many were new.
@@ -178,10 +172,20 @@ export interface CounterStore extends CounterAdmin {
     peek(max: number): Promise<string[]>;
     remove(messages: readonly string[]): Promise<void>;
   };
+  /**
+   * Increments in order (their own idempotencyKey unused), and the rate limits counted once
+   * for them all (weights for a user's several items): one script on a single shard, where
+   * nothing is applied unless all can be; on Redis Cluster one call per slot. With
+   * `idempotencyKey`, the request leaves one record (on a cluster, one more per resource it
+   * touches): a retry of the same request is answered from it, each item replayed; the key
+   * with another request throws IdempotencyConflictError, nothing applied. Throws as
+   * increment does, with the failing item's index.
+   */
   incrementMany(
     commands: readonly IncrementCommand[],
     limits: readonly RateLimit[],
     now: number,
+    idempotencyKey?: string,
   ): Promise<IncrementOutcome[]>;
   read(queries: readonly CounterQuery[]): Promise<CounterReading[]>;
   ranking(query: RankingQuery): Promise<RankedItem[]>;

@@ -205,7 +205,7 @@ const TABLE = {
       [401, "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)"],
       ...BODY_ERRORS,
       [409, "increments[0].increment: the count would exceed 9007199254740991; nothing was applied"],
-      [422, "Idempotency-Key: this key was already used with a different request for increments[1]"],
+      [422, "Idempotency-Key: this key was already used with a different request"],
       [429, "Too many requests"],
     ],
   }),

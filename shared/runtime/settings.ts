@@ -10,6 +10,7 @@ import {
   type CounterTypes,
   DEFAULT_RANKING_MAX_MEMBERS,
   DEFAULT_RANKING_SHARDS,
+  IDEMPOTENCY_TTL_MS,
   type RateRule,
   type StoreName,
 } from "../domain/model.ts";
@@ -23,7 +24,10 @@ export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 /** How a CDK context value is read before it becomes the variable. */
 export type ContextKind = "text" | "integer" | "flag";
 
-export interface Setting<F extends string = string, T = unknown> {
+/** Where a setting applies (see Setting.where). */
+export type Where = { context: string; kind: ContextKind } | "local" | "stack";
+
+export interface Setting<F extends string = string, T = unknown, W extends Where = Where> {
   variable: string;
   /** Its field in Config (config.ts), which is made from this table. */
   field: F;
@@ -44,7 +48,7 @@ export interface Setting<F extends string = string, T = unknown> {
    * `local` the local server and the tools only; `stack` the stack sets it itself (the store's
    * address, secrets).
    */
-  where: { context: string; kind: ContextKind } | "local" | "stack";
+  where: W;
 }
 
 /** `N/S`: at most N every S seconds. */
@@ -103,7 +107,7 @@ function counterTypesOf(raw: string): CounterTypes | string {
 }
 
 /** An entry of the table, its field's name and type kept for Config. */
-const setting = <F extends string, T>(s: Setting<F, T>): Setting<F, T> => s;
+const setting = <F extends string, T, const W extends Where>(s: Setting<F, T, W>): Setting<F, T, W> => s;
 
 export const SETTINGS = [
   setting({
@@ -190,6 +194,16 @@ export const SETTINGS = [
     fallback: "65536",
     problem: integer(256, 10 * 1024 * 1024),
     where: { context: "maxBodyBytes", kind: "integer" },
+  }),
+  setting({
+    variable: "IDEMPOTENCY_TTL_MS",
+    field: "idempotencyTtlMs",
+    parse: number,
+    meaning:
+      "how long an Idempotency-Key's record answers a retry, in ms (1 minute to 7 days); a keyed request, single or batch, keeps one record that long (queued events' ids are kept 24 h regardless)",
+    fallback: String(IDEMPOTENCY_TTL_MS),
+    problem: integer(60_000, 7 * 24 * 3_600_000),
+    where: { context: "idempotencyTtlMs", kind: "integer" },
   }),
   setting({
     variable: "RANKING_MAX_MEMBERS",
@@ -347,6 +361,8 @@ export const CONTEXT_SETTINGS: readonly (Setting & { where: { context: string; k
 );
 
 type Entry = (typeof SETTINGS)[number];
+/** Every CDK context key a setting has: the stack's props take exactly these. */
+export type ContextKey = Extract<Entry["where"], { context: string }>["context"];
 /** Every setting's field with its parsed type: the part of Config the table makes. */
 export type SettingValues = { [S in Entry as S["field"]]: ReturnType<S["parse"]> };
 

@@ -41,7 +41,7 @@ export async function createStore(config: Config, logger: Logger): Promise<Count
 }
 
 async function createConfiguredStore(config: Config, logger: Logger): Promise<CounterStore> {
-  const { keyPrefix, storeTimeoutMs: timeoutMs, rankingMaxMembers, rankingShards } = config;
+  const { keyPrefix, storeTimeoutMs: timeoutMs, rankingMaxMembers, rankingShards, idempotencyTtlMs } = config;
   const bundled = process.env.HP_BUNDLED_STORE;
   if (bundled !== undefined && config.store !== bundled) {
     throw new ConfigError(
@@ -68,6 +68,7 @@ async function createConfiguredStore(config: Config, logger: Logger): Promise<Co
     return createRedisStore(client, {
       keyPrefix,
       timeoutMs,
+      idempotencyTtlMs,
       rankingMaxMembers,
       rankingShards,
       onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
@@ -83,13 +84,14 @@ async function createConfiguredStore(config: Config, logger: Logger): Promise<Co
     return createUpstashStore(client, {
       keyPrefix,
       timeoutMs,
+      idempotencyTtlMs,
       rankingMaxMembers,
       onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
     });
   }
   if (process.env.HP_BUNDLED_STORE === undefined || process.env.HP_BUNDLED_STORE === "memory") {
     const { createMemoryStore } = await import("../stores/memory.ts");
-    return createMemoryStore({ rankingMaxMembers });
+    return createMemoryStore({ rankingMaxMembers, idempotencyTtlMs });
   }
   throw new ConfigError(`COUNTER_STORE: ${config.store} is not a store`);
 }

@@ -18,3 +18,23 @@ export function requestFingerprint(command: IncrementCommand): string {
 export function subjectDigest(subject: string): string {
   return createHash("sha256").update(subject).digest("hex").slice(0, 24);
 }
+
+/** A batch's fingerprint: every item, in order, with its resource (a batch spans resources). */
+export function batchFingerprint(commands: readonly IncrementCommand[]): string {
+  const hash = createHash("sha256");
+  for (const c of commands) hash.update(`${c.resourceId}|${c.type}|${c.userId}|${c.delta}\n`);
+  return hash.digest("hex").slice(0, 32);
+}
+
+/** A batch's answers as its record keeps them: `count,applied;` per item. */
+export const encodeAnswers = (outcomes: readonly { count: number; applied: boolean }[]): string =>
+  outcomes.map((o) => `${o.count},${o.applied ? 1 : 0};`).join("");
+
+/** A batch record's answers, each replayed. */
+export function decodeAnswers(answers: string): { count: number; applied: boolean; replayed: true }[] {
+  return [...answers.matchAll(/(\d+),([01]);/g)].map((m) => ({
+    count: Number(m[1]),
+    applied: m[2] === "1",
+    replayed: true,
+  }));
+}

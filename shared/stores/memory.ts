@@ -25,7 +25,7 @@ import {
   type RateLimit,
   rateWindow,
 } from "../domain/model.ts";
-import { requestFingerprint } from "./fingerprint.ts";
+import { batchFingerprint, decodeAnswers, encodeAnswers, requestFingerprint } from "./fingerprint.ts";
 
 interface IdempotencyRecord {
   fingerprint: string;
@@ -97,6 +97,8 @@ class MemoryCounters {
   private readonly users = new Map<string, Set<string>>();
   private readonly members = new Map<string, Set<string>>();
   private readonly idempotency = new Map<string, IdempotencyRecord>();
+  /** A keyed batch's one record: its fingerprint and every item's answer. */
+  private readonly batches = new Map<string, { fingerprint: string; answers: string; expiresAt: number }>();
   private readonly rankings = new Map<string, RankingBucket>();
   private readonly windows = new Map<string, { count: number; expiresAt: number }>();
   /** Event ids applied, by counter and id, with when they may be forgotten (capped as records are). */
@@ -115,13 +117,14 @@ class MemoryCounters {
 
   /** Records held now, for tests of the caps. */
   get recordCounts(): { idempotency: number; windows: number } {
-    return { idempotency: this.idempotency.size, windows: this.windows.size };
+    return { idempotency: this.idempotency.size + this.batches.size, windows: this.windows.size };
   }
 
   private sweep(now: number): void {
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
     for (const [key, record] of this.idempotency) if (record.expiresAt <= now) this.idempotency.delete(key);
+    for (const [key, record] of this.batches) if (record.expiresAt <= now) this.batches.delete(key);
     for (const [key, bucket] of this.rankings) if (bucket.expiresAt <= now) this.rankings.delete(key);
     for (const [key, window] of this.windows) if (window.expiresAt <= now) this.windows.delete(key);
   }
@@ -275,8 +278,32 @@ class MemoryCounters {
     commands: readonly IncrementCommand[],
     limits: readonly RateLimit[],
     now: number,
+    idempotencyKey?: string,
   ): Promise<IncrementOutcome[]> {
     this.sweep(now);
+    if (idempotencyKey === undefined) return this.applyMany(commands, limits, now);
+    const fingerprint = batchFingerprint(commands);
+    const record = this.batches.get(idempotencyKey);
+    if (record && record.expiresAt > now) {
+      if (record.fingerprint !== fingerprint) throw new IdempotencyConflictError();
+      return decodeAnswers(record.answers);
+    }
+    const outcomes = await this.applyMany(commands, limits, now);
+    const answers = encodeAnswers(outcomes);
+    setCapped(
+      this.batches,
+      idempotencyKey,
+      { fingerprint, answers, expiresAt: now + this.idempotencyTtlMs },
+      this.maxRecords,
+    );
+    return outcomes;
+  }
+
+  private async applyMany(
+    commands: readonly IncrementCommand[],
+    limits: readonly RateLimit[],
+    now: number,
+  ): Promise<IncrementOutcome[]> {
     const replays = commands.map((c, i) => this.replayOf(c, i));
     const totals = new Map<string, number>();
     commands.forEach((c, i) => {
@@ -415,7 +442,7 @@ export function createMemoryStore(
     },
     name: "memory",
     increment: (command) => counters.increment(command),
-    incrementMany: (commands, limits, now) => counters.incrementMany(commands, limits, now),
+    incrementMany: (commands, limits, now, key) => counters.incrementMany(commands, limits, now, key),
     applyEvents: (events, now) => counters.applyEvents(events, now),
     eventQueue: {
       push: async (message) => {

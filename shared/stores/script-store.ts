@@ -249,8 +249,11 @@ function limiter(p: Parts) {
   };
 }
 
-/** One increment's keys and arguments, as APPLY_FN reads them (rankings and index not on Cluster). */
-export function itemOf(p: Parts, command: IncrementCommand) {
+/**
+ * One increment's keys and arguments, as APPLY_FN reads them (rankings and index not on
+ * Cluster). `recordTtl` "0": its record is checked, never written (a batch item).
+ */
+export function itemOf(p: Parts, command: IncrementCommand, recordTtl = p.idempotencyTtl) {
   const { keys, options } = p;
   const { cluster } = options;
   const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
@@ -270,7 +273,7 @@ export function itemOf(p: Parts, command: IncrementCommand) {
     userId,
     String(delta),
     idempotencyKey === undefined ? "" : requestFingerprint(command),
-    p.idempotencyTtl,
+    recordTtl,
     resourceId,
     ...ranking.ttls,
     p.rankingCap,

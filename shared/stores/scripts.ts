@@ -40,6 +40,17 @@ export class KeyLayout {
   idempotency(resourceId: string, key: string): string {
     return `${this.prefix}:{${resourceId}}:i:${key}`;
   }
+  /**
+   * A keyed batch's one record: the request's fingerprint and every item's answer, named by
+   * the key's digest. On Redis Cluster, one more per resource the batch touches (`resourceId`),
+   * in that resource's slot, so a retry after a partial failure applies each item once.
+   */
+  batchRecord(key: string, resourceId?: string): string {
+    const digest = subjectDigest(key);
+    return resourceId === undefined
+      ? `${this.prefix}:ib:{${digest}}`
+      : `${this.prefix}:{${resourceId}}:ib:${digest}`;
+  }
   /** The unique counters a user is in (`type:resource` entries), for erasure: the user's hash tag. */
   userIndex(userId: string): string {
     return `${this.prefix}:ux:{${userId}}`;
@@ -201,7 +212,7 @@ local function apply(k, a, ranked)
     applied = 1
   end
   local exact = string.format('%.0f', count)
-  if ARGV[a + 4] ~= '' then
+  if ARGV[a + 4] ~= '' and ARGV[a + 5] ~= '0' then
     redis.call('SET', KEYS[k + 3], ARGV[a + 4] .. '\\n' .. exact .. '\\n' .. applied, 'PX', ARGV[a + 5])
   end
   if applied == 1 and ranked then
@@ -224,18 +235,41 @@ end
 return apply(0, 0, #KEYS >= 8)
 `;
 
-// Many increments in one script, in order: ARGV 1 how many (n), 2 keys per item (8, or 4
-// on Cluster, without rankings), then 12 arguments per item as APPLY_FN's; the rate-limit
-// windows follow the items' keys and arguments. First every item is checked (a key reused
-// for another request, a total that would pass the largest exact count, the limits), then
-// the items not replayed are applied: nothing is applied unless all can be.
-// Returns {0, then count, applied, replayed per item}, {2, item} (a key reused), {4, item}
-// (count too large) or over_limit's refusal {0, 0, 3, ...}.
+// Many increments in one script, in order. ARGV 1 how many (n), 2 keys per item (kw: 8, or
+// 4 on Cluster, without rankings), 3 the request's fingerprint ('' without Idempotency-Key),
+// 4 how long its record is kept (ms); then 12 arguments per item as APPLY_FN's, from 5. KEYS:
+// each item's kw keys, then the request's record (one key, whatever the item count), then
+// the rate-limit windows, whose arguments follow the items'. An item's own record key and
+// fingerprint (KEYS[k+3], ARGV[a+4]) name a record a 0.1.0 batch wrote per item: checked so
+// that its retry after an upgrade replays, never written (its TTL argument is '0').
+// A record of this request answers its retry; one of another request is {2, 0}. Otherwise
+// every item is checked (an old per-item record of another request, a total that would pass
+// the largest exact count, the limits), then the items not replayed are applied and the
+// request's answers recorded: nothing is applied unless all can be.
+// Returns {0, then count, applied, replayed per item}, {2, item} (a key reused: item 0 for
+// the request), {4, item} (count too large) or over_limit's refusal {0, 0, 3, ...}.
 const INCREMENT_MANY_BODY = `${APPLY_FN}${LIMIT_FN}
-local n, kw = tonumber(ARGV[1]), tonumber(ARGV[2])
+local n, kw, fingerprint, record_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local record_key = KEYS[n * kw + 1]
+local first_window, first_window_arg = n * kw + 2, 5 + n * 12
+local function item_at(i) return (i - 1) * kw, 4 + (i - 1) * 12 end
+if fingerprint ~= '' then
+  local rec = redis.call('GET', record_key)
+  if rec then
+    local sfp, answers = string.match(rec, '^([^\\n]*)\\n(.*)$')
+    if sfp ~= fingerprint then return {2, 0} end
+    local flat = {0}
+    for count, applied in string.gmatch(answers, '(%d+),(%d);') do
+      flat[#flat + 1] = count
+      flat[#flat + 1] = tonumber(applied)
+      flat[#flat + 1] = 1
+    end
+    return flat
+  end
+end
 local out, pending, totals = {}, {}, {}
 for i = 1, n do
-  local k, a = (i - 1) * kw, 2 + (i - 1) * 12
+  local k, a = item_at(i)
   local replay = replayed(k, a)
   if replay and replay[3] == 2 then return {2, i} end
   if replay then
@@ -249,18 +283,41 @@ for i = 1, n do
     end
   end
 end
-if #pending > 0 and #KEYS > n * kw then
-  local limited = over_limit(n * kw + 1, 3 + n * 12)
+if #pending > 0 and #KEYS >= first_window then
+  local limited = over_limit(first_window, first_window_arg)
   if limited then return limited end
 end
-for _, i in ipairs(pending) do out[i] = apply((i - 1) * kw, 2 + (i - 1) * 12, kw == 8) end
-local flat = {0}
+for _, i in ipairs(pending) do
+  local k, a = item_at(i)
+  out[i] = apply(k, a, kw == 8)
+end
+local flat, answers = {0}, {}
 for i = 1, n do
   flat[#flat + 1] = out[i][1]
   flat[#flat + 1] = out[i][2]
   flat[#flat + 1] = out[i][3]
+  answers[i] = out[i][1] .. ',' .. out[i][2] .. ';'
+end
+if fingerprint ~= '' then
+  redis.call('SET', record_key, fingerprint .. '\\n' .. table.concat(answers), 'PX', record_ttl)
 end
 return flat
+`;
+
+// A request's record on its own (Redis Cluster, where a batch's items are in many slots): KEYS
+// the record, ARGV its fingerprint, then to write it the answers and the TTL ms. Reading
+// returns {0} when there is none, {1, answers} for this request's, {2} for another's; writing
+// returns {1}.
+const BATCH_RECORD_BODY = `
+if ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. ARGV[2], 'PX', ARGV[3])
+  return {1}
+end
+local rec = redis.call('GET', KEYS[1])
+if not rec then return {0} end
+local sfp, answers = string.match(rec, '^([^\\n]*)\\n(.*)$')
+if sfp ~= ARGV[1] then return {2} end
+return {1, answers}
 `;
 
 // A rate-limit check on its own (reads, and writes on Redis Cluster): KEYS windows, ARGV
@@ -422,6 +479,7 @@ return redis.call('GET', KEYS[1])
 export interface ScriptSet {
   increment: LuaScript;
   incrementMany: LuaScript;
+  batchRecord: LuaScript;
   limit: LuaScript;
   rankMany: LuaScript;
   index: LuaScript;
@@ -457,6 +515,7 @@ export function scriptsFor(dialect: ScriptDialect): ScriptSet {
   return {
     increment: script(write + INCREMENT_BODY),
     incrementMany: script(write + INCREMENT_MANY_BODY),
+    batchRecord: script(write + BATCH_RECORD_BODY),
     limit: script(write + LIMIT_BODY),
     rankMany: script(write + RANK_MANY_BODY),
     index: script(write + INDEX_BODY),

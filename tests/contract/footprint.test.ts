@@ -15,13 +15,22 @@ it("measures bytes per like, view counter, idempotency record and ranking member
   const { rows } = await measureFootprint(server.url, { members: 500, users: 3000 });
   const bytes = (prefix: string) => rows.filter((r) => r.item.startsWith(prefix)).map((r) => r.bytes);
   const [sparse, dense] = bytes("view counter");
-  expect(rows).toHaveLength(9);
+  expect(rows).toHaveLength(12);
   for (const row of rows) expect(row.bytes, row.item).toBeGreaterThan(0);
   // A member of a set of user_ids takes tens of bytes; a dense HyperLogLog is ~12 KB.
   for (const perLike of bytes("like")) expect(perLike).toBeLessThan(200);
   expect(dense).toBeGreaterThan(12_000);
   expect(sparse).toBeLessThan(1_000);
   expect(bytes("idempotency record")[0]).toBeLessThan(500);
+  // One record per keyed batch, whatever its size: 100 items cost a few bytes each, not a record each.
+  const [one, twenty, hundred] = bytes("a keyed batch");
+  expect(rows.filter((r) => r.item.startsWith("a keyed batch")).map((r) => r.item)).toEqual([
+    "a keyed batch of 1 (1 record)",
+    "a keyed batch of 20 (1 record)",
+    "a keyed batch of 100 (1 record)",
+  ]);
+  expect(twenty).toBeLessThan(4 * (one as number));
+  expect(hundred).toBeLessThan(20 * (one as number));
   expect(bytes("a like's entry")[0]).toBeLessThan(200);
   expect(bytes("a user's index")[0]).toBeLessThan(500);
   expect(bytes("ranking member")[0]).toBeLessThan(500);

@@ -3,6 +3,9 @@
 
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../shared/runtime/config.ts";
+import { createLogger } from "../../shared/runtime/logger.ts";
+import { createStore } from "../../shared/runtime/store.ts";
 import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { json, testApp } from "../support/test-app.ts";
@@ -181,5 +184,59 @@ describe("idempotency records", () => {
     } finally {
       client.disconnect();
     }
+  });
+});
+
+describe("a keyed batch", () => {
+  it("leaves one record whatever its size, and replays a 0.1.0 batch's per-item records after an upgrade", async () => {
+    const client = createRedisClient(server.url, false, 1000);
+    const store = createRedisStore(client, { keyPrefix: "kb", timeoutMs: 1000 });
+    const now = Date.now();
+    const view = (resourceId: string, userId: string) =>
+      ({ resourceId, type: "view", kind: "total", userId, delta: 1, now }) as const;
+    try {
+      const batch = Array.from({ length: 100 }, (_, i) => view(`r${i % 7}`, `u${i}`));
+      await store.incrementMany(batch, [], now, "big-batch");
+      const records = (await direct.keys("kb:*")).filter((k) => k.includes(":i") || k.includes(":ib"));
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatch(/^kb:ib:\{[0-9a-f]{24}\}$/);
+      // As 0.1.0 left a keyed batch of two: one record per item, `<key>#<index>`.
+      await direct.set("kb:{old}:i:legacy#0", "view|a|1\n4\n1", "PX", 60_000);
+      await direct.set("kb:{old}:i:legacy#1", "view|b|1\n5\n1", "PX", 60_000);
+      await direct.set("kb:{old}:t:view", "5");
+      const retried = await store.incrementMany([view("old", "a"), view("old", "b")], [], now, "legacy");
+      expect(retried).toEqual([
+        { count: 4, applied: true, replayed: true },
+        { count: 5, applied: true, replayed: true },
+      ]);
+      expect(await direct.get("kb:{old}:t:view")).toBe("5");
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe("IDEMPOTENCY_TTL_MS", () => {
+  it("is how long every keyed request's record lives, from the configuration to the store", async () => {
+    const env = { REDIS_URL: server.url, KEY_PREFIX: "kt", IDEMPOTENCY_TTL_MS: "90000" };
+    const store = await createStore(loadConfig(env), createLogger("error"));
+    const now = Date.now();
+    const view = { resourceId: "t1", type: "view", kind: "total", userId: "u", delta: 1, now } as const;
+    try {
+      await store.increment({ ...view, idempotencyKey: "single" });
+      await store.incrementMany([view, view], [], now, "batch");
+      const records = (await direct.keys("kt:*")).filter((k) => /:ib?[:{]/.test(k));
+      expect(records).toHaveLength(2);
+      for (const key of records) {
+        const ttl = await direct.pttl(key);
+        expect(ttl, key).toBeGreaterThan(80_000);
+        expect(ttl, key).toBeLessThanOrEqual(90_000);
+      }
+    } finally {
+      await store.close();
+    }
+    expect(() => loadConfig({ IDEMPOTENCY_TTL_MS: "59999" })).toThrow(
+      /IDEMPOTENCY_TTL_MS: must be an integer from 60000 to 604800000/,
+    );
   });
 });

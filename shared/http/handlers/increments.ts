@@ -38,13 +38,12 @@ export function incrementHandlers(d: HandlerDeps): Pick<RouteHandlers, "incremen
     },
     incrementMany: async (c, { body, headers, limits }) => {
       const now = d.now();
-      const key = headers["Idempotency-Key"];
-      // Each item remembers its own answer under the request's key, so a retry after a
-      // failure half way applies only what did not apply.
-      const commands = body.increments.map((item, i) =>
-        command(item, now, key === undefined ? undefined : `${key}#${i}`),
+      // The request's key covers the whole batch: one record of every item's answer.
+      const commands = body.increments.map((item) => command(item, now, undefined));
+      const outcomes = await pipeline.timed(
+        c,
+        store.incrementMany(commands, limits, now, headers["Idempotency-Key"]),
       );
-      const outcomes = await pipeline.timed(c, store.incrementMany(commands, limits, now));
       const data = body.increments.map((item, i) => ({
         resource_id: item.resource_id,
         counter_type: item.counter_type,
