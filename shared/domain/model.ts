@@ -189,6 +189,13 @@ export interface CounterStore extends CounterAdmin {
   ): Promise<IncrementOutcome[]>;
   read(queries: readonly CounterQuery[]): Promise<CounterReading[]>;
   ranking(query: RankingQuery): Promise<RankedItem[]>;
+  /**
+   * Claims an Idempotency-Key for queued events: the first POST under it records a digest of
+   * its events for the idempotency TTL; the same events again pass (a retry, whose events the
+   * consumer counts once by their ids); other events under the key throw
+   * IdempotencyConflictError.
+   */
+  claimEventsKey(key: string, events: readonly QueuedEvent[], now: number): Promise<void>;
   /** Counts one request against each limit, or throws RateLimitedError and counts nothing. */
   limit(limits: readonly RateLimit[], now: number): Promise<void>;
   /**

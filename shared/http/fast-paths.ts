@@ -5,7 +5,7 @@
 // every fast path to its schema's answer.
 
 import type { CounterTypes } from "../domain/model.ts";
-import { IDEMPOTENCY_KEY, IDENTIFIER, MAX_BATCH, takesIncrement } from "./schemas.ts";
+import { EVENT_ID, IDENTIFIER, MAX_BATCH, takesIncrement } from "./schemas.ts";
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -60,7 +60,7 @@ export function acceptEvents(
   if (!isObject(body)) return undefined;
   const events = acceptItems(body.events, (item) => {
     const event_id = isObject(item) ? item.event_id : undefined;
-    if (event_id !== undefined && (typeof event_id !== "string" || !IDEMPOTENCY_KEY.test(event_id))) {
+    if (event_id !== undefined && (typeof event_id !== "string" || !EVENT_ID.test(event_id))) {
       return undefined;
     }
     const accepted = acceptIncrement(item, types);

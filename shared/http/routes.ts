@@ -217,7 +217,7 @@ const TABLE = {
     tag: "counters",
     summary: "Queue 1 to 100 increments as events, counted shortly after (202)",
     description:
-      "The items of a batch of increments, each with an optional `event_id` (1-128 printable ASCII). Answers 202 once the events are durably queued, before they are counted (on AWS an SQS queue, locally the store; counted within a few seconds). A consumer applies them coalesced, one store call per counter, each event once: a redelivery, or a retried POST with the same `event_id`s or the same `Idempotency-Key`, within 24 h counts nothing twice. Events without an event_id or a key are counted once per POST.",
+      "The items of a batch of increments, each with an optional `event_id` (1-128 printable ASCII, not starting with `auto:` or `idem:`, the ids the service gives events without one). Answers 202 once the events are durably queued, before they are counted (on AWS an SQS queue, locally the store; counted within a few seconds). A consumer applies them coalesced, one store call per counter, each event once: a redelivery, or a retried POST with the same `event_id`s or the same `Idempotency-Key`, within 24 h counts nothing twice; the same key with other events is a 422 that queues nothing. Events without an event_id or a key are counted once per POST.",
     input: (s) => ({ headers: s.idempotency, body: s.events }),
     rate: { per: "items", field: "events", users: (b) => b.events.map((e) => e.user_id) },
     fast: acceptEvents,
@@ -236,9 +236,13 @@ const TABLE = {
       example: () => ({ success: true, data: { accepted: 2 } }),
     },
     errors: [
-      [400, "events[1].event_id: must be 1-128 printable ASCII characters"],
+      [
+        400,
+        "events[1].event_id: must be 1-128 printable ASCII characters, not starting with auto: or idem: (the service's own ids)",
+      ],
       [401, "Authorization: an API key is required (Authorization: Bearer <key> or x-api-key)"],
       ...BODY_ERRORS,
+      [422, "Idempotency-Key: this key was already used with a different request"],
       [429, "Too many requests"],
     ],
   }),

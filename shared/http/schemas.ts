@@ -14,6 +14,13 @@ export const IDENTIFIER_RULE = "must be 1-128 characters from A-Z a-z 0-9 _ - . 
 /** Idempotency-Key and event_id: 1-128 printable ASCII characters. */
 export const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
 const PRINTABLE_RULE = "must be 1-128 printable ASCII characters";
+/**
+ * A client's event_id: printable ASCII, and not one of the service's own ids (`auto:<uuid>`
+ * without a key, `idem:<key>#<index>` with one), which it could otherwise collide with.
+ */
+export const EVENT_ID = /^(?!auto:|idem:)[\x20-\x7E]{1,128}$/;
+const EVENT_ID_RULE =
+  "must be 1-128 printable ASCII characters, not starting with auto: or idem: (the service's own ids)";
 export const MAX_RANKING_LIMIT = 100;
 export const DEFAULT_RANKING_LIMIT = 10;
 /** The most a single increment may add to a total counter. */
@@ -182,7 +189,14 @@ export function requestSchemas(types: CounterTypes) {
     increment,
     increments: bodyObject({ increments: batchOf(increment, "increments") }),
     events: bodyObject({
-      events: batchOf(incrementItem(types, counterType, { event_id: z.optional(printable) }), "events"),
+      events: batchOf(
+        incrementItem(types, counterType, {
+          event_id: z.optional(
+            z.string({ error: required("a string") }).check(z.regex(EVENT_ID, EVENT_ID_RULE)),
+          ),
+        }),
+        "events",
+      ),
     }),
     batch: bodyObject({
       queries: batchOf(z.object(counter.shape, { error: "must be a JSON object" }), "queries"),

@@ -4,7 +4,7 @@
 // are still matched by the scripts and the memory store until they expire (24 h).
 
 import { createHash } from "node:crypto";
-import type { IncrementCommand } from "../domain/model.ts";
+import type { IncrementCommand, QueuedEvent } from "../domain/model.ts";
 
 /** SHA-256 of `type|user|delta`, 32 hex digits (identifiers cannot contain "|"). */
 export function requestFingerprint(command: IncrementCommand): string {
@@ -37,4 +37,11 @@ export function decodeAnswers(answers: string): { count: number; applied: boolea
     applied: m[2] === "1",
     replayed: true,
   }));
+}
+
+/** Queued events' fingerprint: each event in order, its id included. */
+export function eventsFingerprint(events: readonly QueuedEvent[]): string {
+  const hash = createHash("sha256");
+  for (const e of events) hash.update(`${e.eventId}\n${e.resourceId}|${e.type}|${e.userId}|${e.delta}\n`);
+  return hash.digest("hex").slice(0, 32);
 }

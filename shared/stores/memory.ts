@@ -25,7 +25,13 @@ import {
   type RateLimit,
   rateWindow,
 } from "../domain/model.ts";
-import { batchFingerprint, decodeAnswers, encodeAnswers, requestFingerprint } from "./fingerprint.ts";
+import {
+  batchFingerprint,
+  decodeAnswers,
+  encodeAnswers,
+  eventsFingerprint,
+  requestFingerprint,
+} from "./fingerprint.ts";
 
 interface IdempotencyRecord {
   fingerprint: string;
@@ -283,7 +289,7 @@ class MemoryCounters {
     this.sweep(now);
     if (idempotencyKey === undefined) return this.applyMany(commands, limits, now);
     const fingerprint = batchFingerprint(commands);
-    const record = this.batches.get(idempotencyKey);
+    const record = this.batches.get(`batch\n${idempotencyKey}`);
     if (record && record.expiresAt > now) {
       if (record.fingerprint !== fingerprint) throw new IdempotencyConflictError();
       return decodeAnswers(record.answers);
@@ -292,11 +298,23 @@ class MemoryCounters {
     const answers = encodeAnswers(outcomes);
     setCapped(
       this.batches,
-      idempotencyKey,
+      `batch\n${idempotencyKey}`,
       { fingerprint, answers, expiresAt: now + this.idempotencyTtlMs },
       this.maxRecords,
     );
     return outcomes;
+  }
+
+  async claimEventsKey(key: string, events: readonly QueuedEvent[], now: number): Promise<void> {
+    this.sweep(now);
+    const fingerprint = eventsFingerprint(events);
+    const record = this.batches.get(`events\n${key}`);
+    if (record && record.expiresAt > now) {
+      if (record.fingerprint !== fingerprint) throw new IdempotencyConflictError();
+      return;
+    }
+    const claimed = { fingerprint, answers: "", expiresAt: now + this.idempotencyTtlMs };
+    setCapped(this.batches, `events\n${key}`, claimed, this.maxRecords);
   }
 
   private async applyMany(
@@ -443,6 +461,7 @@ export function createMemoryStore(
     name: "memory",
     increment: (command) => counters.increment(command),
     incrementMany: (commands, limits, now, key) => counters.incrementMany(commands, limits, now, key),
+    claimEventsKey: (key, events, now) => counters.claimEventsKey(key, events, now),
     applyEvents: (events, now) => counters.applyEvents(events, now),
     eventQueue: {
       push: async (message) => {

@@ -27,7 +27,7 @@ import {
   type StoreName,
 } from "../domain/model.ts";
 import { followUp, groupBy } from "./cluster-calls.ts";
-import { requestFingerprint } from "./fingerprint.ts";
+import { eventsFingerprint, requestFingerprint } from "./fingerprint.ts";
 import { scriptAdmin } from "./script-admin.ts";
 import { batchIncrementer } from "./script-batch.ts";
 import { eventApplier, storeEventQueue } from "./script-events.ts";
@@ -477,6 +477,17 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     read: reader(parts),
     ranking: ranker(parts),
     limit,
+    claimEventsKey: async (key, events) => {
+      const args = [eventsFingerprint(events), parts.idempotencyTtl];
+      const reply = (await parts.exec(
+        "claim key",
+        true,
+        parts.scripts.claim,
+        [keys.eventsRecord(key)],
+        args,
+      )) as unknown[];
+      if (num(reply[0]) === STATUS.KEY_REUSED) throw new IdempotencyConflictError();
+    },
     ping: async () => {
       await parts.exec("health probe", false, parts.scripts.probe, [], []);
     },

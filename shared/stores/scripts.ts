@@ -45,6 +45,10 @@ export class KeyLayout {
    * the key's digest. On Redis Cluster, one more per resource the batch touches (`resourceId`),
    * in that resource's slot, so a retry after a partial failure applies each item once.
    */
+  /** The Idempotency-Key record of a POST of queued events, named by the key's digest. */
+  eventsRecord(key: string): string {
+    return `${this.prefix}:iq:{${subjectDigest(key)}}`;
+  }
   batchRecord(key: string, resourceId?: string): string {
     const digest = subjectDigest(key);
     return resourceId === undefined
@@ -320,6 +324,18 @@ if sfp ~= ARGV[1] then return {2} end
 return {1, answers}
 `;
 
+// An Idempotency-Key claimed for queued events: KEYS the record, ARGV its fingerprint and TTL
+// ms. Returns {0} when new (recorded), {1} for the same request, {2} for another.
+const CLAIM_BODY = `
+local rec = redis.call('GET', KEYS[1])
+if not rec then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {0}
+end
+if rec == ARGV[1] then return {1} end
+return {2}
+`;
+
 // A rate-limit check on its own (reads, and writes on Redis Cluster): KEYS windows, ARGV
 // limit, TTL and weight per window. Returns {1} when allowed, else over_limit's answer.
 const LIMIT_BODY = `${LIMIT_FN}
@@ -480,6 +496,7 @@ export interface ScriptSet {
   increment: LuaScript;
   incrementMany: LuaScript;
   batchRecord: LuaScript;
+  claim: LuaScript;
   limit: LuaScript;
   rankMany: LuaScript;
   index: LuaScript;
@@ -516,6 +533,7 @@ export function scriptsFor(dialect: ScriptDialect): ScriptSet {
     increment: script(write + INCREMENT_BODY),
     incrementMany: script(write + INCREMENT_MANY_BODY),
     batchRecord: script(write + BATCH_RECORD_BODY),
+    claim: script(write + CLAIM_BODY),
     limit: script(write + LIMIT_BODY),
     rankMany: script(write + RANK_MANY_BODY),
     index: script(write + INDEX_BODY),

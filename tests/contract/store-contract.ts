@@ -637,6 +637,21 @@ export function storeContract(backend: () => Backend): void {
       expect(await s.applyEvents([ev("x1", "edge", "u", 1)], T0)).toBe(1);
     });
 
+    it("claim an Idempotency-Key for queued events: the same events again pass, other events are refused", async () => {
+      const s = backend().store();
+      const events = [ev("idem:c1#0", "c", "a"), ev("idem:c1#1", "c", "b")];
+      await s.claimEventsKey("c1", events, T0);
+      await s.claimEventsKey("c1", events, T0 + 1000);
+      for (const other of [
+        events.slice(0, 1),
+        [...events, ev("idem:c1#2", "c", "c")],
+        [ev("idem:c1#0", "d", "a")],
+      ]) {
+        await expect(s.claimEventsKey("c1", other, T0)).rejects.toBeInstanceOf(IdempotencyConflictError);
+      }
+      await s.claimEventsKey("c2", events.slice(0, 1), T0); // another key is another request
+    });
+
     it("queue messages in the store, in order, and remove only those taken", async () => {
       const s = backend().store();
       for (const m of ["m1", "m2", "m3"]) await s.eventQueue.push(m);

@@ -72,6 +72,32 @@ describe("POST /api/v1/counter/events", () => {
     }
   });
 
+  it("refuse an Idempotency-Key reused with other events (422), and an event_id shaped as the service's own (400)", async () => {
+    const store = createMemoryStore();
+    const t = testApp(store);
+    const body = { events: [view("q"), view("q", { user_id: "u2" })] };
+    expect((await t.post(path, body, { "idempotency-key": "post-2" })).status).toBe(202);
+    for (const other of [
+      { events: [view("q")] },
+      { events: [...body.events, view("q")] },
+      { events: [view("r")] },
+    ]) {
+      const reused = await t.post(path, other, { "idempotency-key": "post-2" });
+      expect(reused.status).toBe(422);
+      expect((await json(reused)).message).toMatch(
+        /^Idempotency-Key: this key was already used with a different request/,
+      );
+    }
+    expect(await store.eventQueue.peek(10)).toHaveLength(1);
+    // The ids the service gives events: a client's may not take their shape.
+    for (const event_id of ["idem:post-2#0", "auto:0b7e0f4c-4d8e-4a4e-9d0e-2c1f7d3e9a11"]) {
+      const res = await t.post(path, { events: [view("q", { event_id })] });
+      expect(res.status).toBe(400);
+      expect((await json(res)).details[0].path).toBe("events[0].event_id");
+    }
+    expect(await store.eventQueue.peek(10)).toHaveLength(1);
+  });
+
   it("are in the typed client, retried under one Idempotency-Key and so counted once", async () => {
     const store = createMemoryStore();
     const t = testApp(store);

@@ -41,8 +41,12 @@ function strings(schema: JsonSchema): fc.Arbitrary<string> {
       { arbitrary: fc.constantFrom(...(schema.enum as string[])), weight: 20 },
       fc.constant("share"),
     );
-  const valid = schema.pattern ? fc.stringMatching(new RegExp(schema.pattern)) : fc.string();
-  return fc.oneof({ arbitrary: valid, weight: 20 }, fc.constantFrom("", "a b", "x".repeat(129), "é"));
+  // fast-check cannot generate from a lookahead: the pattern without it, so some of what it
+  // makes breaks the lookahead (the invalid side), as do the fixed samples.
+  const generable = schema.pattern?.replace(/\(\?![^)]*\)/g, "");
+  const valid = generable ? fc.stringMatching(new RegExp(generable)) : fc.string();
+  const edges = fc.constantFrom("", "a b", "x".repeat(129), "é", "idem:k#0", "auto:1");
+  return fc.oneof({ arbitrary: valid, weight: 20 }, edges);
 }
 
 function arrays(schema: JsonSchema): fc.Arbitrary<unknown[]> {

@@ -23,6 +23,10 @@ export function eventHandlers(d: HandlerDeps): Pick<RouteHandlers, "queueEvents"
         userId: e.user_id,
         delta: e.increment,
       }));
+      // A key reused with other events is a 422 before anything is queued; the same events
+      // again are queued again (the consumer counts each id once), so a POST whose send
+      // failed after its claim is still delivered by its retry.
+      if (key !== undefined) await pipeline.timed(c, store.claimEventsKey(key, events, d.now()));
       await pipeline.timed(c, d.eventQueue.send(events));
       return json(c, { success: true, data: { accepted: events.length } }, 202);
     },
