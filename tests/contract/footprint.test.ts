@@ -2,7 +2,7 @@
 // with MEMORY USAGE on a real redis-server (here at a smaller scale than the README's run).
 
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { measureFootprint } from "../../infra/tools/footprint.ts";
+import { measureFootprint } from "../../infra/tools/performance/footprint.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 
 let server: RedisServer;

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BUNDLE_BUDGET_KIB } from "../../infra/bundling.ts";
-import { docsDrift } from "../../infra/tools/docs.ts";
+import { docsDrift } from "../../infra/tools/docs/docs.ts";
 import { CONTEXT_SETTINGS } from "../../shared/runtime/settings.ts";
 import { resourcesOf, synth } from "../support/synth-stack.ts";
 

@@ -6,7 +6,7 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { importCounters } from "../../infra/tools/counters-file.ts";
+import { importCounters } from "../../infra/tools/data/counters-file.ts";
 import type { CounterStore } from "../../shared/domain/model.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
@@ -70,7 +70,7 @@ const top = async (s: CounterStore, type: string) => s.ranking({ type, period: "
 
 it("export from Redis, import into Upstash and the memory store, twice: the same counters and rankings", async () => {
   const file = join(dir, "counters.ndjson");
-  const exported = await tool(["infra/tools/export.ts", "--out", file], {
+  const exported = await tool(["infra/tools/data/export.ts", "--out", file], {
     REDIS_URL: source.url,
     KEY_PREFIX: "src",
   });
@@ -86,7 +86,7 @@ it("export from Redis, import into Upstash and the memory store, twice: the same
     KEY_PREFIX: "dst",
   };
   for (let run = 0; run < 2; run++) {
-    const imported = await tool(["infra/tools/import.ts", file], upstashEnv);
+    const imported = await tool(["infra/tools/data/import.ts", file], upstashEnv);
     expect(imported.code, imported.output).toBe(0);
     expect(imported.output).toContain("imported 72 counters, done");
   }
@@ -111,13 +111,13 @@ it("export from Redis, import into Upstash and the memory store, twice: the same
 
 it("export without members, and refuse such a file's unique counters line by line", async () => {
   const file = join(dir, "counts.ndjson");
-  const exported = await tool(["infra/tools/export.ts", "--out", file, "--no-members"], {
+  const exported = await tool(["infra/tools/data/export.ts", "--out", file, "--no-members"], {
     REDIS_URL: source.url,
     KEY_PREFIX: "src",
   });
   expect(exported.code).toBe(0);
   expect(readFileSync(file, "utf8")).not.toContain("users");
-  const imported = await tool(["infra/tools/import.ts", file], {
+  const imported = await tool(["infra/tools/data/import.ts", file], {
     REDIS_URL: target.url,
     KEY_PREFIX: "nomembers",
   });
@@ -145,7 +145,10 @@ it("report each bad line by number, import the good ones, and exit 1", async () 
       '{"resource_id":"ok_5","counter_type":"like","count":1,"users":["u2"]}',
     ].join("\n"),
   );
-  const imported = await tool(["infra/tools/import.ts", file], { REDIS_URL: target.url, KEY_PREFIX: "bad" });
+  const imported = await tool(["infra/tools/data/import.ts", file], {
+    REDIS_URL: target.url,
+    KEY_PREFIX: "bad",
+  });
   expect(imported.code).toBe(1);
   for (const [line, problem] of [
     [2, "not JSON"],
@@ -169,13 +172,13 @@ it("report each bad line by number, import the good ones, and exit 1", async () 
 
 it("refuse the memory store with one line naming COUNTER_STORE, exit 2, and write no file", async () => {
   const file = join(dir, "from-memory.ndjson");
-  const exported = await tool(["infra/tools/export.ts", "--out", file], { COUNTER_STORE: "memory" });
+  const exported = await tool(["infra/tools/data/export.ts", "--out", file], { COUNTER_STORE: "memory" });
   expect(exported.code).toBe(2);
   expect(exported.output.trim().split("\n")).toHaveLength(1);
   expect(exported.output).toMatch(/^export: the memory store .*COUNTER_STORE=redis/);
   expect(existsSync(file)).toBe(false);
   writeFileSync(file, '{"resource_id":"gone","counter_type":"view","count":1}\n');
-  const imported = await tool(["infra/tools/import.ts", file], {});
+  const imported = await tool(["infra/tools/data/import.ts", file], {});
   expect(imported.code).toBe(2);
   expect(imported.output).toMatch(/^import: the memory store .*COUNTER_STORE/);
 });
@@ -183,7 +186,10 @@ it("refuse the memory store with one line naming COUNTER_STORE, exit 2, and writ
 it("say 'counter' for one counter", async () => {
   const file = join(dir, "one.ndjson");
   writeFileSync(file, '{"resource_id":"only_one","counter_type":"view","count":3}\n');
-  const imported = await tool(["infra/tools/import.ts", file], { REDIS_URL: target.url, KEY_PREFIX: "one" });
+  const imported = await tool(["infra/tools/data/import.ts", file], {
+    REDIS_URL: target.url,
+    KEY_PREFIX: "one",
+  });
   expect(imported.code).toBe(0);
   expect(imported.output).toContain("imported 1 counter, done");
 });

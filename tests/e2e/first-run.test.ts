@@ -70,7 +70,7 @@ describe("npm run invoke", () => {
   it("prints only the function's answer on stdout, its logs on stderr", () => {
     const run = spawnSync(
       process.execPath,
-      ["--import", "tsx", "infra/tools/invoke.ts", "increment", "events/increment.json"],
+      ["--import", "tsx", "infra/tools/lambda/invoke.ts", "increment", "events/increment.json"],
       { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info" }, encoding: "utf8", timeout: 60_000 },
     );
     expect(run.status).toBe(0);

@@ -3,7 +3,7 @@
 // part of them; older ones stay, unless asked. Against the local SQS-protocol endpoint.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { replayDeadLetters } from "../../infra/tools/replay-dead-letters.ts";
+import { replayDeadLetters } from "../../infra/tools/lambda/replay-dead-letters.ts";
 import { encodeEvents } from "../../shared/domain/events.ts";
 import { EVENT_DEDUPE_TTL_MS, type QueuedEvent } from "../../shared/domain/model.ts";
 import { consumeRecords } from "../../shared/runtime/sqs-consumer.ts";
@@ -107,7 +107,7 @@ describe("replaying dead letters", () => {
   });
 
   it("as an npm script, names what it needs when given nothing", async () => {
-    const run = await runNode(["infra/tools/replay-dead-letters.ts"], {});
+    const run = await runNode(["infra/tools/lambda/replay-dead-letters.ts"], {});
     expect(await run.exited).toBe(2);
     expect(run.output()).toContain(
       "usage: npm run replay-dead-letters -- (--stack NAME | --dead-letter-url URL --queue-url URL)",

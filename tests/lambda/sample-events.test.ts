@@ -3,7 +3,7 @@
 // writes. The consumer's sample, invoked as the README shows, applies its events.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { routesWithoutSample, sampleDrift } from "../../infra/tools/sample-events.ts";
+import { routesWithoutSample, sampleDrift } from "../../infra/tools/lambda/sample-events.ts";
 import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { runNode } from "../support/node-process.ts";
@@ -24,7 +24,10 @@ describe("events/", () => {
 
 describe("npm run invoke -- consume events/consume.json", () => {
   const invoke = async (event: string, env: Record<string, string>) => {
-    const run = await runNode(["infra/tools/invoke.ts", "consume", event], { LOG_LEVEL: "warn", ...env });
+    const run = await runNode(["infra/tools/lambda/invoke.ts", "consume", event], {
+      LOG_LEVEL: "warn",
+      ...env,
+    });
     return { code: await run.exited, output: run.output() };
   };
 

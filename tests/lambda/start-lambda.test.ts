@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpChecks } from "../../infra/tools/smoke.ts";
-import { createInvokeServer } from "../../infra/tools/start-lambda.ts";
+import { httpChecks } from "../../infra/tools/lambda/smoke.ts";
+import { createInvokeServer } from "../../infra/tools/lambda/start-lambda.ts";
 import { encodeEvents } from "../../shared/domain/events.ts";
 import { ROUTES } from "../../shared/http/routes.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
@@ -36,7 +36,7 @@ beforeAll(async () => {
   const port = await freePort();
   endpoint = `http://127.0.0.1:${port}`;
   lambdaHost = await run(
-    ["infra/tools/start-lambda.ts"],
+    ["infra/tools/lambda/start-lambda.ts"],
     { ...storeEnv, LAMBDA_PORT: String(port) },
     "lambda invoke api listening",
   );
@@ -270,7 +270,7 @@ describe("the smoke test's checks", () => {
 describe("the invoke and smoke tools against start-lambda", () => {
   it("npm run invoke -- <function> <event> --endpoint prints the function's answer", async () => {
     const child = await run(
-      ["infra/tools/invoke.ts", "get", "events/health.json", "--endpoint", endpoint],
+      ["infra/tools/lambda/invoke.ts", "get", "events/health.json", "--endpoint", endpoint],
       {},
     );
     expect(await child.exited).toBe(0);
@@ -281,7 +281,7 @@ describe("the invoke and smoke tools against start-lambda", () => {
     expect(printed.statusCode).toBe(200);
     expect(JSON.parse(printed.body)).toMatchObject({ status: "ok", store: "redis" });
     const missing = await run(
-      ["infra/tools/invoke.ts", "Nope", "events/health.json", "--endpoint", endpoint],
+      ["infra/tools/lambda/invoke.ts", "Nope", "events/health.json", "--endpoint", endpoint],
       {},
     );
     expect(await missing.exited).toBe(1);
@@ -296,7 +296,7 @@ describe("the invoke and smoke tools against start-lambda", () => {
       "highpress listening",
     );
     try {
-      const api = ["infra/tools/smoke.ts", "--api-url", `http://127.0.0.1:${port}`];
+      const api = ["infra/tools/lambda/smoke.ts", "--api-url", `http://127.0.0.1:${port}`];
       const smoke = await run([...api, "--invoke", "--endpoint", endpoint], {});
       expect(await smoke.exited, smoke.output()).toBe(0);
       expect(smoke.output()).toContain("smoke: 19 passed, 0 failed");
@@ -313,7 +313,7 @@ describe("the invoke and smoke tools against start-lambda", () => {
   }, 30_000);
 
   it("npm run smoke fails, with the failing check named, when the API is wrong", async () => {
-    const smoke = await run(["infra/tools/smoke.ts", "--api-url", endpoint], {});
+    const smoke = await run(["infra/tools/lambda/smoke.ts", "--api-url", endpoint], {});
     expect(await smoke.exited).toBe(1);
     expect(smoke.output()).toMatch(/GET \/health\s+\| FAIL/);
   });

@@ -1,9 +1,9 @@
 // API Gateway HTTP API (payload format 2.0) events, shaped as Lambda receives them: the
-// factory lives with the sample events it writes (infra/tools/sample-events.ts).
+// factory lives with the sample events it writes (infra/tools/lambda/sample-events.ts).
 
 import type { LambdaContext } from "hono/aws-lambda";
 
-export { apiGatewayEvent, type EventInput, SAMPLE_EVENTS } from "../../infra/tools/sample-events.ts";
+export { apiGatewayEvent, type EventInput, SAMPLE_EVENTS } from "../../infra/tools/lambda/sample-events.ts";
 
 export function lambdaContext(functionName = "HighPressStack-IncrementFunction"): LambdaContext {
   return {

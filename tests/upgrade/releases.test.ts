@@ -9,7 +9,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importCounters } from "../../infra/tools/counters-file.ts";
+import { importCounters } from "../../infra/tools/data/counters-file.ts";
 import { DataFormatError, FORMAT_WITHOUT_KEY } from "../../shared/domain/data-format.ts";
 import type { CounterStore } from "../../shared/domain/model.ts";
 import { createApp } from "../../shared/http/app.ts";

@@ -8,9 +8,9 @@
 
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { pathOf, type RouteId } from "../../shared/http/routes.ts";
-import { loadDotEnv } from "../../shared/runtime/env-file.ts";
-import type { FunctionId } from "../bundling.ts";
+import { pathOf, type RouteId } from "../../../shared/http/routes.ts";
+import { loadDotEnv } from "../../../shared/runtime/env-file.ts";
+import type { FunctionId } from "../../bundling.ts";
 import { invokeThroughApi, lambdaClient, stackApiUrl, stackFunctionName } from "./aws.ts";
 import { sqsEvent } from "./sample-events.ts";
 

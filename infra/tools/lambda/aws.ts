@@ -1,7 +1,7 @@
 // Looks a deployed HighPress stack up with the usual AWS region and credential chain:
 // its outputs and the physical names of its functions.
 
-import type { FunctionId } from "../bundling.ts";
+import type { FunctionId } from "../../bundling.ts";
 
 /** One output of a deployed stack (ApiUrl, EventsQueueUrl, EventsDeadLetterQueueUrl, DashboardName). */
 export async function stackOutput(stackName: string, key: string): Promise<string> {

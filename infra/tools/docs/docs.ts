@@ -9,10 +9,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { ROUTES } from "../../shared/http/routes.ts";
-import { SETTINGS, type Setting } from "../../shared/runtime/settings.ts";
-import { FUNCTION_IDS } from "../bundling.ts";
-import { HighPressStack, type HighPressStackProps } from "../stack.ts";
+import { ROUTES } from "../../../shared/http/routes.ts";
+import { SETTINGS, type Setting } from "../../../shared/runtime/settings.ts";
+import { FUNCTION_IDS } from "../../bundling.ts";
+import { HighPressStack, type HighPressStackProps } from "../../stack.ts";
 
 interface Block {
   file: string;

@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { freePort, startRedis, startRedisCluster } from "../../tests/support/redis-server.ts";
+import { freePort, startRedis, startRedisCluster } from "../../../tests/support/redis-server.ts";
 
 const ADMIN_KEY = "fixture-admin-key-0123456789";
 const PREFIX = "hp";
@@ -222,7 +222,7 @@ async function main(): Promise<number> {
       join(dir, "store.json"),
       `${JSON.stringify({ redis_version: version, key_prefix: PREFIX, cluster: values.cluster, keys }, null, 1)}\n`,
     );
-    const exported = run(["infra/tools/export.ts", "--out", join(dir, "export.ndjson")], {
+    const exported = run(["infra/tools/data/export.ts", "--out", join(dir, "export.ndjson")], {
       ...store.env,
       KEY_PREFIX: PREFIX,
       LOG_LEVEL: "warn",

@@ -7,8 +7,8 @@
 // count twice). --dry-run only counts. Prints one line per 10 messages and a summary.
 
 import { parseArgs } from "node:util";
-import { EVENT_DEDUPE_TTL_MS } from "../../shared/domain/model.ts";
-import { loadDotEnv } from "../../shared/runtime/env-file.ts";
+import { EVENT_DEDUPE_TTL_MS } from "../../../shared/domain/model.ts";
+import { loadDotEnv } from "../../../shared/runtime/env-file.ts";
 import { stackOutput } from "./aws.ts";
 
 const USAGE =

@@ -9,8 +9,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadDotEnv } from "../../shared/runtime/env-file.ts";
-import { FUNCTION_IDS, functionIdOf } from "../bundling.ts";
+import { loadDotEnv } from "../../../shared/runtime/env-file.ts";
+import { FUNCTION_IDS, functionIdOf } from "../../bundling.ts";
 import { invokeThroughApi, lambdaClient, stackFunctionName } from "./aws.ts";
 import { bundleStoreFor, hostFunctions, lambdaContextFor } from "./lambda-host.ts";
 

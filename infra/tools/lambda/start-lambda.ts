@@ -6,13 +6,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { loadConfig } from "../../shared/runtime/config.ts";
-import { loadDotEnv } from "../../shared/runtime/env-file.ts";
-import { startLocalConsumer } from "../../shared/runtime/events-consumer.ts";
-import { createLogger, logLevelOf } from "../../shared/runtime/logger.ts";
-import { createStore } from "../../shared/runtime/store.ts";
-import type { BundleStore } from "../bundling.ts";
-import { FUNCTION_IDS, type FunctionId, functionIdOf } from "../bundling.ts";
+import { loadConfig } from "../../../shared/runtime/config.ts";
+import { loadDotEnv } from "../../../shared/runtime/env-file.ts";
+import { startLocalConsumer } from "../../../shared/runtime/events-consumer.ts";
+import { createLogger, logLevelOf } from "../../../shared/runtime/logger.ts";
+import { createStore } from "../../../shared/runtime/store.ts";
+import type { BundleStore } from "../../bundling.ts";
+import { FUNCTION_IDS, type FunctionId, functionIdOf } from "../../bundling.ts";
 import { bundleStoreFor, hostFunctions, type LambdaEntry, lambdaContextFor } from "./lambda-host.ts";
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;

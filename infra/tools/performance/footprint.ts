@@ -5,10 +5,10 @@
 
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
-import type { CounterStore, IncrementCommand } from "../../shared/domain/model.ts";
-import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
-import { KeyLayout } from "../../shared/stores/scripts.ts";
-import { startRedis } from "../../tests/support/redis-server.ts";
+import type { CounterStore, IncrementCommand } from "../../../shared/domain/model.ts";
+import { createRedisClient, createRedisStore } from "../../../shared/stores/redis.ts";
+import { KeyLayout } from "../../../shared/stores/scripts.ts";
+import { startRedis } from "../../../tests/support/redis-server.ts";
 
 export interface Footprint {
   /** What was measured, and its bytes per item. */

@@ -12,7 +12,7 @@
 // BENCH_AGAINST=<checkout> compares with another version instead of the floors; BENCH_ONLY=like,get
 // runs only the scenarios named so (and none of the later measurements).
 
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,6 +25,7 @@ import { freePort, startRedis } from "../../../tests/support/redis-server.ts";
 import { buildBundles } from "../../bundling.ts";
 import { listenerPid, treeCpuMs } from "./cpu.ts";
 import { renderReport } from "./report.ts";
+import { startServer } from "./servers.ts";
 import { measureQueuedEvents, measureWritePaths } from "./write-paths.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -264,31 +265,6 @@ async function load(
   };
 }
 
-/** Starts a server as a child process and waits until `readyUrl` answers. */
-async function startServer(
-  args: string[],
-  env: Record<string, string>,
-  readyUrl: string,
-  cwd = process.cwd(),
-): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${args[0]} exited ${child.exitCode}`);
-    try {
-      if ((await fetch(readyUrl)).status < 500) return child;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${args[0]} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function lambdaPath(redisUrl: string) {
   const N = Number(process.env.BENCH_LAMBDA_INVOCATIONS ?? 3000);
   Object.assign(process.env, { REDIS_URL: redisUrl, KEY_PREFIX: "benchlambda", LOG_LEVEL: "warn" });
@@ -378,8 +354,10 @@ async function startTargets(redisUrl: string, servers: ChildProcess[]): Promise<
       : "shared/server.ts";
     targets.push(await start("floor", script, { KEY_PREFIX: "benchbase" }, "/health", AGAINST));
   } else {
-    targets.push(await start("floor", "infra/tools/bench/floor.ts", {}, read));
-    targets.push(await start("sameWork", "infra/tools/bench/same-work.ts", { KEY_PREFIX: "samework" }, read));
+    targets.push(await start("floor", "infra/tools/performance/floor.ts", {}, read));
+    targets.push(
+      await start("sameWork", "infra/tools/performance/same-work.ts", { KEY_PREFIX: "samework" }, read),
+    );
   }
   return Object.fromEntries(targets);
 }

@@ -12,9 +12,9 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { startRedis } from "../../tests/support/redis-server.ts";
-import { startUpstashEndpoint } from "../../tests/support/upstash-endpoint.ts";
-import { BUNDLE_BUDGET_KIB, buildBundles, type DeployedStore, deployedNodeOptions } from "../bundling.ts";
+import { startRedis } from "../../../tests/support/redis-server.ts";
+import { startUpstashEndpoint } from "../../../tests/support/upstash-endpoint.ts";
+import { BUNDLE_BUDGET_KIB, buildBundles, type DeployedStore, deployedNodeOptions } from "../../bundling.ts";
 
 const RUNS = Number(process.env.SIZE_RUNS ?? 15);
 const BUDGET_MS = 50;

@@ -7,10 +7,10 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { encodeEvents } from "../../shared/domain/events.ts";
-import type { QueuedEvent } from "../../shared/domain/model.ts";
-import { ROUTES, type RouteId } from "../../shared/http/routes.ts";
-import type { ApiGatewayEvent as LambdaEvent } from "../../shared/runtime/lambda-adapter.ts";
+import { encodeEvents } from "../../../shared/domain/events.ts";
+import type { QueuedEvent } from "../../../shared/domain/model.ts";
+import { ROUTES, type RouteId } from "../../../shared/http/routes.ts";
+import type { ApiGatewayEvent as LambdaEvent } from "../../../shared/runtime/lambda-adapter.ts";
 
 /** When every sample was "sent": 2026-11-26T10:15:00Z. */
 const SENT_AT = 1795687500000;

@@ -2,11 +2,11 @@
 // document, in dist/.
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { buildOpenApiDocument } from "../../shared/http/openapi.ts";
-import { VERSION } from "../../shared/http/version.ts";
-import { loadConfig } from "../../shared/runtime/config.ts";
-import { loadDotEnv } from "../../shared/runtime/env-file.ts";
-import { buildBundles } from "../bundling.ts";
+import { buildOpenApiDocument } from "../../../shared/http/openapi.ts";
+import { VERSION } from "../../../shared/http/version.ts";
+import { loadConfig } from "../../../shared/runtime/config.ts";
+import { loadDotEnv } from "../../../shared/runtime/env-file.ts";
+import { buildBundles } from "../../bundling.ts";
 
 mkdirSync("dist", { recursive: true });
 // The counter types documented are the configured ones (COUNTER_TYPES), as the server serves.

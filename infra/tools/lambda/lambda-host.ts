@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type BundleStore, buildBundles, FUNCTION_IDS, type FunctionId } from "../bundling.ts";
+import { type BundleStore, buildBundles, FUNCTION_IDS, type FunctionId } from "../../bundling.ts";
 
 export type LambdaEntry = (event: unknown, context: unknown) => Promise<unknown>;
 

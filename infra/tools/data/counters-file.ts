@@ -11,8 +11,8 @@ import {
   type CounterStore,
   type CounterTypes,
   MAX_EXACT_COUNT,
-} from "../../shared/domain/model.ts";
-import { IDENTIFIER, IDENTIFIER_RULE } from "../../shared/http/schemas.ts";
+} from "../../../shared/domain/model.ts";
+import { IDENTIFIER, IDENTIFIER_RULE } from "../../../shared/http/schemas.ts";
 
 const IMPORT_BATCH = 200;
 const PROGRESS_EVERY_MS = 1000;

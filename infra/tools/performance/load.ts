@@ -9,8 +9,8 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadDotEnv } from "../../shared/runtime/env-file.ts";
-import { freePort, startRedis } from "../../tests/support/redis-server.ts";
+import { loadDotEnv } from "../../../shared/runtime/env-file.ts";
+import { freePort, startRedis } from "../../../tests/support/redis-server.ts";
 
 const DIR = "artillery";
 const BIN = join(DIR, "node_modules", ".bin", "artillery");

@@ -1,10 +1,10 @@
 // The configured store, for the data tools (export, import): the same configuration as the
 // server (environment, then a .env file), with logs on stderr so stdout stays the data.
 
-import { loadConfig } from "../../shared/runtime/config.ts";
-import { loadDotEnv } from "../../shared/runtime/env-file.ts";
-import { createLogger } from "../../shared/runtime/logger.ts";
-import { createStore } from "../../shared/runtime/store.ts";
+import { loadConfig } from "../../../shared/runtime/config.ts";
+import { loadDotEnv } from "../../../shared/runtime/env-file.ts";
+import { createLogger } from "../../../shared/runtime/logger.ts";
+import { createStore } from "../../../shared/runtime/store.ts";
 
 /** The memory store lives and dies with one process: nothing to export from, nothing kept by an import. */
 export class MemoryStoreRefusedError extends Error {
