@@ -4,7 +4,7 @@
 // already applied: a failure here is reported aside rather than failing (and inviting a
 // retry of) it. Single increments, batches, queued events and erasure all come through here.
 
-import type { Parts } from "./script-store.ts";
+import type { Parts } from "./script-kernel.ts";
 
 /** A counter's change its ranking shard must hear of: the delta and the count after it. */
 export interface RankingChange {

@@ -6,7 +6,7 @@ import { liveBucketIds } from "../domain/buckets.ts";
 import type { CounterAdmin, CounterKey, CounterRecord } from "../domain/model.ts";
 import { type AdminScripts, adminScriptsFor } from "./admin-scripts.ts";
 import { followUpOrFail } from "./cluster-calls.ts";
-import { num } from "./script-store.ts";
+import { num } from "./script-kernel.ts";
 import type { KeyLayout, LuaScript, ScriptSet } from "./scripts.ts";
 
 /** What the admin commands need of the script store. */

@@ -8,7 +8,7 @@ import { IdempotencyConflictError } from "../domain/errors.ts";
 import type { IncrementCommand, IncrementOutcome, RateLimit } from "../domain/model.ts";
 import { followUp, groupBy } from "./cluster-calls.ts";
 import { batchFingerprint, decodeAnswers, encodeAnswers } from "./fingerprint.ts";
-import { itemOf, limitArgs, num, outcomeOf, type Parts } from "./script-store.ts";
+import { itemOf, limitArgs, num, outcomeOf, type Parts } from "./script-kernel.ts";
 import { STATUS } from "./scripts.ts";
 
 /** The reply of INCREMENT_MANY_BODY: outcomes, or the error of the item it names (0: the request). */

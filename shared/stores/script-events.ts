@@ -5,7 +5,7 @@
 import { CountLimitError } from "../domain/errors.ts";
 import { EVENT_DEDUPE_TTL_MS, MAX_EXACT_COUNT, type QueuedEvent } from "../domain/model.ts";
 import { followUp } from "./cluster-calls.ts";
-import { num, type Parts } from "./script-store.ts";
+import { num, type Parts } from "./script-kernel.ts";
 import { STATUS } from "./scripts.ts";
 
 export function eventApplier(p: Parts) {

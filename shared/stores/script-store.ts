@@ -1,224 +1,41 @@
-// The CounterStore over Lua scripts, shared by the Redis and Upstash adapters: keys,
-// scripts, decoding, deadlines and error mapping live here; a ScriptTransport only carries
-// EVALSHA/EVAL to the server.
+// The CounterStore over Lua scripts, shared by the Redis and Upstash adapters: single
+// increments, reads, rankings and rate limits here, composed with the other script families
+// (batches, queued events, admin) over the kernel (script-kernel.ts: transport, parts,
+// deadlines, error mapping, encoding). A ScriptTransport only carries EVALSHA/EVAL.
 
-import { bucketOf, windowBucketsAt } from "../domain/buckets.ts";
-import {
-  CountLimitError,
-  IdempotencyConflictError,
-  RateLimitedError,
-  StoreUnavailableError,
-} from "../domain/errors.ts";
+import { bucketOf } from "../domain/buckets.ts";
+import { IdempotencyConflictError, StoreUnavailableError } from "../domain/errors.ts";
 import {
   type CounterQuery,
   type CounterReading,
   type CounterStore,
   compareRanked,
-  DEFAULT_RANKING_MAX_MEMBERS,
   DEFAULT_RANKING_SHARDS,
-  IDEMPOTENCY_TTL_MS,
   type IncrementCommand,
   type IncrementOutcome,
-  MAX_EXACT_COUNT,
   type RankedItem,
   type RankingQuery,
   type RateLimit,
-  rateWindow,
-  type StoreName,
 } from "../domain/model.ts";
 import { followUp, groupBy } from "./cluster-calls.ts";
-import { eventsFingerprint, requestFingerprint } from "./fingerprint.ts";
+import { eventsFingerprint } from "./fingerprint.ts";
 import { scriptAdmin } from "./script-admin.ts";
 import { batchIncrementer } from "./script-batch.ts";
 import { eventApplier, storeEventQueue } from "./script-events.ts";
-import { KeyLayout, type LuaScript, type ScriptDialect, STATUS, scriptsFor } from "./scripts.ts";
+import {
+  itemOf,
+  limitArgs,
+  num,
+  outcomeOf,
+  type Parts,
+  partsOf,
+  refusal,
+  type ScriptStoreOptions,
+  type ScriptTransport,
+} from "./script-kernel.ts";
+import { type KeyLayout, STATUS } from "./scripts.ts";
 
-/** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
-export interface ScriptTransport {
-  evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>;
-  eval(source: string, keys: string[], args: string[]): Promise<unknown>;
-  /** A plain PFCOUNT: a read Redis serves also when it refuses writes (scripts with it are writers). */
-  pfcount(key: string): Promise<unknown>;
-  /** Pages of keys matching a pattern, by SCAN (on a cluster, every master's), for export. */
-  scan(match: string): AsyncIterable<string[]>;
-  close(): Promise<void>;
-  /** Redis's error reply (`OOM command not allowed…`) when the error is the store refusing the command. */
-  replyOf(error: unknown): string | undefined;
-  /** True when the error proves the command never left this process. */
-  isNotSent(error: unknown): boolean;
-}
-
-export interface ScriptStoreOptions {
-  name: Exclude<StoreName, "memory">;
-  dialect: ScriptDialect;
-  keyPrefix: string;
-  timeoutMs: number;
-  /** Redis Cluster: keys of different slots go in separate calls. */
-  cluster: boolean;
-  /** How long an Idempotency-Key is remembered. Default 24 h. */
-  idempotencyTtlMs?: number;
-  /** Members each ranking keeps, the lowest trimmed. Default 10,000. */
-  rankingMaxMembers?: number;
-  /** Redis Cluster only: hash tags each ranking is split over. Default 16; 1 elsewhere. */
-  rankingShards?: number;
-  /** Told about a failure that does not fail the request (a cluster ranking update). */
-  onBackgroundError?: (error: unknown) => void;
-}
-
-/** A reply's number: integers may come as strings (counts always do, to stay exact). */
-export const num = (v: unknown): number => Number(v);
-const NOSCRIPT = /NOSCRIPT/i;
-
-type Exec = (
-  what: string,
-  write: boolean,
-  script: LuaScript,
-  keyList: string[],
-  args: string[],
-) => Promise<unknown>;
-
-/** What the store's parts share: the transport, the key layout, the scripts, and exec. */
-export interface Parts {
-  transport: ScriptTransport;
-  options: ScriptStoreOptions;
-  keys: KeyLayout;
-  scripts: ReturnType<typeof scriptsFor>;
-  exec: Exec;
-  mapped: (what: string, write: boolean, error: unknown) => unknown;
-  rankingKeys: ReturnType<typeof rankingKeysOf>;
-  idempotencyTtl: string;
-  rankingCap: string;
-}
-
-const MAX_COUNT = String(MAX_EXACT_COUNT);
-
-// What a refusing store's reply means, in a few words (health's `store_error`): the code
-// that starts a Redis error reply, then Upstash's limits, named by their text.
-const REFUSALS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^OOM\b/, "out of memory"],
-  [/^READONLY\b/, "read-only"],
-  [/^NOSCRIPT\b/, "script not loaded"],
-  [/^LOADING\b/, "loading"],
-  [/^BUSY\b/, "busy"],
-  [/^(CLUSTERDOWN|MASTERDOWN|TRYAGAIN|NOREPLICAS)\b/, "cluster unavailable"],
-  [/limit exceeded|max (daily )?(request|command)s? limit/i, "request limit"],
-];
-
-const WRONG_TYPE = /^WRONGTYPE\b/;
-
-export function refusalOf(reply: string): string {
-  for (const [pattern, refusal] of REFUSALS) if (pattern.test(reply)) return refusal;
-  return "error reply";
-}
-
-/**
- * An error from the store as the caller should see it: the domain's own errors as they are,
- * anything else a StoreUnavailableError that says whether a write may have been applied. A
- * refusal (an error reply: nothing ran) and a command never sent did not apply; a command
- * sent and not answered within the deadline may have.
- */
-function errorMapper(transport: ScriptTransport, timeoutMs: number) {
-  return (what: string, write: boolean, error: unknown): unknown => {
-    if (
-      error instanceof IdempotencyConflictError ||
-      error instanceof RateLimitedError ||
-      error instanceof CountLimitError
-    )
-      return error;
-    const reply = transport.replyOf(error);
-    // A key of another type under our names is a defect in the data, not an outage: it
-    // stays itself (a 500, its cause logged).
-    if (reply !== undefined && WRONG_TYPE.test(reply)) return error;
-    if (reply !== undefined) {
-      const refusal = refusalOf(reply);
-      const outcome = write ? ": not applied" : "";
-      return new StoreUnavailableError(
-        `${what}: the store refused it (${refusal}: ${reply.slice(0, 120)})${outcome}`,
-        {
-          mayHaveApplied: false,
-          refusal,
-          cause: error,
-        },
-      );
-    }
-    const sent = !transport.isNotSent(error);
-    const cause = error instanceof Error ? error.message : String(error);
-    const message = sent
-      ? `${what}: no answer within ${timeoutMs} ms or the connection was lost after sending (${cause})${write ? ": may have been applied" : ""}`
-      : `${what}: not sent, the store is unreachable (${cause})${write ? ": not applied" : ""}`;
-    return new StoreUnavailableError(message, { mayHaveApplied: write && sent, cause: error });
-  };
-}
-
-/**
- * Runs a script by its SHA, loading it on first use on a server (NOSCRIPT), with failures
- * mapped. The transport holds the deadline (ioredis commandTimeout, a fetch AbortSignal):
- * one timer per call, not two. One async step per call: this is every request's path.
- */
-function executor(transport: ScriptTransport, mapped: Parts["mapped"]): Exec {
-  return async (what, write, script, keyList, args) => {
-    try {
-      return await transport.evalsha(script.sha1, keyList, args);
-    } catch (error) {
-      if (!(error instanceof Error && NOSCRIPT.test(error.message))) throw mapped(what, write, error);
-    }
-    try {
-      return await transport.eval(script.source, keyList, args);
-    } catch (error) {
-      throw mapped(what, write, error);
-    }
-  };
-}
-
-/**
- * The ranking keys and bucket TTLs of a counter type, kept for the current second: they
- * change once an hour, and a TTL late by under a second is nothing against the buckets'
- * margin of minutes.
- */
-function rankingKeysOf(keys: KeyLayout) {
-  const cache = new Map<string, { second: number; keys: string[]; ttls: string[] }>();
-  return (type: string, now: number, resourceId: string): { keys: string[]; ttls: string[] } => {
-    const second = Math.floor(now / 1000);
-    // Unsharded, every resource of a type shares the keys: one entry per type.
-    const slot = keys.rankingShards === 1 ? type : keys.ranking(type, "", resourceId);
-    const cached = cache.get(slot);
-    if (cached?.second === second) return cached;
-    const { hour, day, week } = windowBucketsAt(now);
-    const start = second * 1000;
-    const entry = {
-      second,
-      keys: [
-        keys.ranking(type, "all", resourceId),
-        keys.ranking(type, hour.id, resourceId),
-        keys.ranking(type, day.id, resourceId),
-        keys.ranking(type, week.id, resourceId),
-      ],
-      ttls: [String(hour.expiresAt - start), String(day.expiresAt - start), String(week.expiresAt - start)],
-    };
-    cache.set(slot, entry);
-    return entry;
-  };
-}
-
-export function limitArgs(
-  keys: KeyLayout,
-  limits: readonly RateLimit[],
-  now: number,
-): { keys: string[]; args: string[] } {
-  const out = { keys: [] as string[], args: [] as string[] };
-  for (const l of limits) {
-    const { index, ttlMs } = rateWindow(l, now);
-    out.keys.push(keys.rateWindow(l.subject, index));
-    out.args.push(String(l.limit), String(ttlMs), String(l.weight ?? 1));
-  }
-  return out;
-}
-
-/** A rate-limit reply ({0, 0, 3, pttl, limit, which}) as the error it means. */
-function refusal(reply: unknown[], limits: readonly RateLimit[]): RateLimitedError {
-  const which = limits[num(reply[5]) - 1] ?? limits[0];
-  return new RateLimitedError(which as RateLimit, Math.max(num(reply[3]), 1));
-}
+export type { ScriptStoreOptions, ScriptTransport };
 
 /**
  * Rate limits on their own. A store that refuses writes (out of memory, read-only) cannot
@@ -247,49 +64,6 @@ function limiter(p: Parts) {
     const refused = replies.find((r) => num(r.reply[2]) === STATUS.RATE_LIMITED);
     if (refused) throw refusal(refused.reply, refused.group);
   };
-}
-
-/**
- * One increment's keys and arguments, as APPLY_FN reads them (rankings and index not on
- * Cluster). `recordTtl` "0": its record is checked, never written (a batch item).
- */
-export function itemOf(p: Parts, command: IncrementCommand, recordTtl = p.idempotencyTtl) {
-  const { keys, options } = p;
-  const { cluster } = options;
-  const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
-  const unique = kind === "unique";
-  const counterKey = keys.counter(resourceId, type, unique);
-  const ranking = p.rankingKeys(type, now, resourceId);
-  const indexed = unique && !cluster;
-  const itemKeys = [
-    counterKey,
-    unique ? counterKey : keys.users(resourceId, type),
-    idempotencyKey === undefined ? counterKey : keys.idempotency(resourceId, idempotencyKey),
-    indexed ? keys.userIndex(userId) : counterKey,
-    ...(cluster ? [] : ranking.keys),
-  ];
-  const args = [
-    unique ? "u" : "t",
-    userId,
-    String(delta),
-    idempotencyKey === undefined ? "" : requestFingerprint(command),
-    recordTtl,
-    resourceId,
-    ...ranking.ttls,
-    p.rankingCap,
-    MAX_COUNT,
-    indexed ? `${type}:${resourceId}` : "",
-  ];
-  return { keys: itemKeys, args };
-}
-
-/** An increment's reply {count, applied, status} as its outcome, or the error its status means. */
-export function outcomeOf(reply: unknown[], limits: readonly RateLimit[], index?: number): IncrementOutcome {
-  const status = num(reply[2]);
-  if (status === STATUS.KEY_REUSED) throw new IdempotencyConflictError(index);
-  if (status === STATUS.RATE_LIMITED) throw refusal(reply, limits);
-  if (status === STATUS.COUNT_LIMIT) throw new CountLimitError(MAX_EXACT_COUNT, index);
-  return { count: num(reply[0]), applied: num(reply[1]) === 1, replayed: status === STATUS.REPLAYED };
 }
 
 function incrementer(p: Parts, limit: CounterStore["limit"]) {
@@ -440,22 +214,10 @@ function ranker(p: Parts) {
 }
 
 export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
-  const mapped = errorMapper(transport, options.timeoutMs);
   // Sharded on a cluster only: one shard keeps an increment one script elsewhere.
   const shards = options.cluster ? (options.rankingShards ?? DEFAULT_RANKING_SHARDS) : 1;
-  const keys = new KeyLayout(options.keyPrefix, shards);
-  const parts: Parts = {
-    transport,
-    options,
-    keys,
-    scripts: scriptsFor(options.dialect),
-    exec: executor(transport, mapped),
-    mapped,
-    rankingKeys: rankingKeysOf(keys),
-    idempotencyTtl: String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS),
-    // Each shard keeps its share of the cap; a type's top 100 stays exact while a shard keeps 100 or more.
-    rankingCap: String(Math.ceil((options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS) / shards)),
-  };
+  const parts = partsOf(transport, options, shards);
+  const { keys } = parts;
   const limit = limiter(parts);
   const admin = scriptAdmin({
     keys: parts.keys,
