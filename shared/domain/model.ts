@@ -99,6 +99,20 @@ export interface RankedItem {
 export type StoreName = "memory" | "redis" | "upstash";
 
 /**
+ * Where accepted events wait when there is no SQS (the local server): a list of messages, in
+ * the store's database or in the process. A port of its own: the app sends to it, the local
+ * consumer takes from it, the counter store never sees it.
+ */
+export interface LocalEventQueue {
+  /** Appends one message (one accepted POST). */
+  push(message: string): Promise<void>;
+  /** Up to `max` messages from the head, left in place. */
+  peek(max: number): Promise<string[]>;
+  /** Removes these messages (those taken and applied). */
+  remove(messages: readonly string[]): Promise<void>;
+}
+
+/**
  * An event accepted for counting later (POST /api/v1/counter/events): an increment with an
  * id that makes it count once however often it is delivered.
  */
@@ -166,12 +180,6 @@ export interface CounterStore extends CounterAdmin {
    * Throws CountLimitError, applying nothing, when the sum would pass MAX_EXACT_COUNT.
    */
   applyEvents(events: readonly QueuedEvent[], now: number): Promise<number>;
-  /** The store's own event queue (local server): append a message, take up to n, remove taken ones. */
-  eventQueue: {
-    push(message: string): Promise<void>;
-    peek(max: number): Promise<string[]>;
-    remove(messages: readonly string[]): Promise<void>;
-  };
   /**
    * Increments in order (their own idempotencyKey unused), and the rate limits counted once
    * for them all (weights for a user's several items): one script on a single shard, where

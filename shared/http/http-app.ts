@@ -9,7 +9,14 @@ import { Hono } from "hono/tiny";
 import { encodeEvents } from "../domain/events.ts";
 import type { HttpFunctionId } from "../domain/functions.ts";
 import type { Logger } from "../domain/logger.ts";
-import type { CounterStore, CounterTypes, EventQueue, RateLimits, RateRule } from "../domain/model.ts";
+import type {
+  CounterStore,
+  CounterTypes,
+  EventQueue,
+  LocalEventQueue,
+  RateLimits,
+  RateRule,
+} from "../domain/model.ts";
 import { refuseOversizedBody } from "./body.ts";
 import { executed, type RouteHandler, type RouteHandlers } from "./execute.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
@@ -40,8 +47,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** Keys accepted on writes; empty means writes are open. */
   apiKeys: readonly string[];
-  /** Where POST /events queues events: SQS on AWS. Default: the store's own queue (the local server consumes it). */
-  eventQueue?: EventQueue;
+  /** Where POST /events queues events: SQS on AWS, the local event queue on the local server (sendingTo). */
+  eventQueue: EventQueue;
   /** Keys accepted on the admin routes (ADMIN_KEYS); empty or absent: those routes do not exist. */
   adminKeys?: readonly string[];
   /** Reads need a key too (READ_AUTH). Default false. */
@@ -76,9 +83,9 @@ export type AppSettings = Pick<
 
 const NO_PLATFORM: Platform = { clientAddress: () => undefined };
 
-/** The store's own event queue, one message per POST: what the local server consumes. */
-const storeQueue = (store: CounterStore, now: () => number): EventQueue => ({
-  send: (events) => store.eventQueue.push(encodeEvents(events, now())),
+/** Sending to a local event queue, one message per POST: what the local server consumes. */
+export const sendingTo = (queue: LocalEventQueue, now: () => number = Date.now): EventQueue => ({
+  send: (events) => queue.push(encodeEvents(events, now())),
 });
 const DEFAULT_AUTH_FAILURE_LIMIT: RateRule = { limit: 20, windowMs: 60_000 };
 
@@ -179,8 +186,7 @@ export function composeApp(
     pipeline,
     now,
   });
-  const eventQueue = deps.eventQueue ?? storeQueue(deps.store, now);
-  const handlerDeps: HandlerDeps = { ...deps, now, pipeline, eventQueue, readAuth: guards.readAuth };
+  const handlerDeps: HandlerDeps = { ...deps, now, pipeline, readAuth: guards.readAuth };
   const handlers: Partial<RouteHandlers> = Object.assign({}, ...factories.map((make) => make(handlerDeps)));
   const app: HighPressApp = new Hono<HighPressEnv>();
   parts.set(app, { guards });

@@ -6,7 +6,7 @@
 import * as z from "zod/mini";
 import type { CounterTypes } from "../domain/model.ts";
 import { STATUS_TITLES } from "./http-errors.ts";
-import { ErrorResponse } from "./responses.ts";
+import { ANSWERS, ErrorResponse } from "./responses.ts";
 import { type ExampleTypes, type InputSchemas, ROUTES, type RouteSpec, type TableRoute } from "./routes.ts";
 import {
   DOCUMENTED,
@@ -227,7 +227,7 @@ export function buildOpenApiDocument(counterTypes: CounterTypes, version: string
     (e) => `| ${e.status} | ${STATUS_TITLES[e.status]} | ${e.when} | ${e.todo} |`,
   ).join("\n");
   const answers = Object.fromEntries(
-    ROUTES.map((r) => [r.answer.name, jsonSchema(r.answer.schema, "output")]),
+    ROUTES.map((r) => [r.answer.name, jsonSchema(ANSWERS[r.answer.name], "output")]),
   );
   return {
     // OpenAPI 3.1's default JSON Schema dialect is 2020-12, which zod emits: naming it again

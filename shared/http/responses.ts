@@ -1,6 +1,7 @@
-// The response shapes of the API, one zod schema each. They generate the OpenAPI document,
-// type the client and check real answers in the tests; the Lambda bundles, which only
-// validate requests, never import them.
+// The response shapes of the API, one zod schema each, named as the route table names each
+// route's answer. They generate the OpenAPI document, type the client and check real answers
+// in the tests; the route table refers to them by name, so the Lambda bundles, which only
+// validate requests, never carry them.
 
 import * as z from "zod/mini";
 import { PERIODS } from "../domain/model.ts";
@@ -74,6 +75,21 @@ export const HealthResponse = z.object({
   code: z.optional(z.number()),
   message: z.optional(z.string()),
 });
+
+/** Each route's answer schema by the name the route table gives it (and the document's components). */
+export const ANSWERS = {
+  Health: HealthResponse,
+  IncrementResult: IncrementResponse,
+  IncrementsResult: IncrementsResponse,
+  AcceptedResult: AcceptedResponse,
+  BatchResult: BatchResponse,
+  HotResult: HotResponse,
+  CounterResult: CounterResponse,
+  Badge: BadgeResponse,
+  AdminCounterResult: CounterResponse,
+  EraseResult: EraseResponse,
+} as const;
+export type AnswerName = keyof typeof ANSWERS;
 
 export const ErrorResponse = z.object({
   error: z.string(),

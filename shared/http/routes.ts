@@ -9,17 +9,7 @@ import type * as z from "zod/mini";
 import type { HttpFunctionId } from "../domain/functions.ts";
 import type { CounterTypes } from "../domain/model.ts";
 import { acceptBatch, acceptEvents, acceptIncrement, acceptIncrements } from "./fast-paths.ts";
-import {
-  AcceptedResponse,
-  BadgeResponse,
-  BatchResponse,
-  CounterResponse,
-  EraseResponse,
-  HealthResponse,
-  HotResponse,
-  IncrementResponse,
-  IncrementsResponse,
-} from "./responses.ts";
+import type { AnswerName } from "./responses.ts";
 import { BADGE_COLORS, BADGE_LABEL_MAX, HEALTH_DEEP, type RequestSchemas } from "./schemas.ts";
 
 export type { HttpFunctionId };
@@ -87,10 +77,12 @@ export interface RouteSpec<I extends InputSchemas = InputSchemas> {
   fast?: (body: unknown, types: CounterTypes) => Out<I["body"]> | undefined;
   /** Named examples of its body. */
   examples?: (t: ExampleTypes) => Record<string, unknown>;
-  /** The 200 answer: its schema (named in the document's components), an example, and its media type when not JSON. */
+  /**
+   * The 200 answer: its schema's name (responses.ts; the schemas are the document's and the
+   * client's, not a function's), an example, and its media type when not JSON.
+   */
   answer: {
-    name: string;
-    schema: z.ZodMiniType;
+    name: AnswerName;
     example: (t: ExampleTypes) => unknown;
     mediaType?: "image/svg+xml";
     /** The success status when not 200 (202 for queued events). */
@@ -125,7 +117,6 @@ const TABLE = {
     rate: { per: "none" },
     answer: {
       name: "Health",
-      schema: HealthResponse,
       example: (t) => ({
         status: "ok",
         service: "highpress",
@@ -154,7 +145,6 @@ const TABLE = {
     }),
     answer: {
       name: "IncrementResult",
-      schema: IncrementResponse,
       example: (t) => ({
         success: true,
         data: { resource_id: "article_001", counter_type: t.unique, count: 42, success: true, applied: true },
@@ -191,7 +181,6 @@ const TABLE = {
     }),
     answer: {
       name: "IncrementsResult",
-      schema: IncrementsResponse,
       example: (t) => ({
         success: true,
         data: [
@@ -231,7 +220,6 @@ const TABLE = {
     }),
     answer: {
       name: "AcceptedResult",
-      schema: AcceptedResponse,
       status: 202,
       example: () => ({ success: true, data: { accepted: 2 } }),
     },
@@ -266,7 +254,6 @@ const TABLE = {
     }),
     answer: {
       name: "BatchResult",
-      schema: BatchResponse,
       example: (t) => ({
         success: true,
         data: [
@@ -291,7 +278,6 @@ const TABLE = {
     rate: { per: "request" },
     answer: {
       name: "HotResult",
-      schema: HotResponse,
       example: (t) => ({
         success: true,
         data: {
@@ -322,7 +308,6 @@ const TABLE = {
     rate: { per: "request" },
     answer: {
       name: "CounterResult",
-      schema: CounterResponse,
       example: (t) => ({
         success: true,
         data: { resource_id: "article_001", counter_type: t.total, count: 6, unique_users: 4 },
@@ -345,7 +330,6 @@ const TABLE = {
     rate: { per: "request" },
     answer: {
       name: "Badge",
-      schema: BadgeResponse,
       mediaType: "image/svg+xml",
       example: () =>
         '<svg xmlns="http://www.w3.org/2000/svg" width="78" height="20" role="img" aria-label="like: 1.2k">…</svg>',
@@ -369,7 +353,6 @@ const TABLE = {
     examples: () => ({ carried: { count: 125000 } }),
     answer: {
       name: "AdminCounterResult",
-      schema: CounterResponse,
       example: (t) => ({
         success: true,
         data: { resource_id: "article_001", counter_type: t.total, count: 125000, unique_users: 0 },
@@ -395,7 +378,6 @@ const TABLE = {
     rate: { per: "none" },
     answer: {
       name: "AdminCounterResult",
-      schema: CounterResponse,
       example: (t) => ({
         success: true,
         data: { resource_id: "article_001", counter_type: t.unique, count: 0 },
@@ -416,7 +398,6 @@ const TABLE = {
     rate: { per: "none" },
     answer: {
       name: "EraseResult",
-      schema: EraseResponse,
       example: () => ({ success: true, data: { user_id: "user_123", removed: 3 } }),
     },
     errors: [[400, "user_id: must be 1-128 characters from A-Z a-z 0-9 _ - . : @"], ...ADMIN_AUTH_ERRORS],

@@ -3,7 +3,7 @@
 // store's own queue, which counts accepted events within about a second.
 
 import { decodeEvents, groupByCounter } from "../domain/events.ts";
-import type { CounterStore, QueuedEvent } from "../domain/model.ts";
+import type { CounterStore, LocalEventQueue, QueuedEvent } from "../domain/model.ts";
 import type { Logger } from "./logger.ts";
 
 export interface AppliedEvents {
@@ -42,8 +42,14 @@ const IDLE_POLL_MS = 1000;
  * dead-letter queue), logged only once its removal went through. A message removed (applied or
  * dropped) is forgotten. Unreadable messages are logged and dropped. Returns messages taken.
  */
-async function drainOnce(store: CounterStore, logger: Logger, now: number, attempts: Map<string, number>) {
-  const messages = await store.eventQueue.peek(TAKE);
+async function drainOnce(
+  store: CounterStore,
+  queue: LocalEventQueue,
+  logger: Logger,
+  now: number,
+  attempts: Map<string, number>,
+) {
+  const messages = await queue.peek(TAKE);
   const owner = new Map<QueuedEvent, string>();
   const events: QueuedEvent[] = [];
   for (const m of messages) {
@@ -71,7 +77,7 @@ async function drainOnce(store: CounterStore, logger: Logger, now: number, attem
   const removed = messages.filter((m) => !failing.has(m));
   // A store that refuses the removal keeps the messages: nothing was dropped, and a message
   // applied on a later pass must not have been logged as lost.
-  await store.eventQueue.remove(removed);
+  await queue.remove(removed);
   for (const m of removed) attempts.delete(m);
   for (const m of dropping) {
     logger.error("queued events dropped after repeated failures", {
@@ -83,12 +89,13 @@ async function drainOnce(store: CounterStore, logger: Logger, now: number, attem
 }
 
 /**
- * The local server's consumer: drains the store's queue every 200 ms while it holds events,
+ * The local server's consumer: drains the local event queue into the store every 200 ms while it holds events,
  * backing off to once a second when idle. A message is removed only once applied, so a
  * crash in between delivers it again, and the event ids make that count nothing twice.
  */
 export function startLocalConsumer(
   store: CounterStore,
+  queue: LocalEventQueue,
   logger: Logger,
   options: { intervalMs?: number; now?: () => number } = {},
 ): { stop(): Promise<void>; retrying(): number } {
@@ -100,7 +107,7 @@ export function startLocalConsumer(
   let running: Promise<void> = Promise.resolve();
   const tick = (delay: number) => {
     timer = setTimeout(() => {
-      running = drainOnce(store, logger, now(), attempts).then(
+      running = drainOnce(store, queue, logger, now(), attempts).then(
         (taken) => {
           if (stopped) return;
           tick(taken >= TAKE ? 0 : taken > 0 ? busyMs : Math.min(delay * 2, IDLE_POLL_MS));

@@ -5,14 +5,14 @@
 
 import { randomUUID } from "node:crypto";
 import type { HttpFunctionId } from "../domain/functions.ts";
-import { composeApp, type HandlerFactory } from "../http/http-app.ts";
+import { composeApp, type HandlerFactory, sendingTo } from "../http/http-app.ts";
 import { envelope, STATUS_TITLES } from "../http/http-errors.ts";
 import { emfLine, type RequestRecord } from "../http/observe.ts";
 import { answerHeaders } from "../http/pipeline.ts";
 import { appSettings } from "./app-settings.ts";
 import { type Env, readSecretFromAws, rebuiltOnRotation, type SecretReader } from "./secrets.ts";
 import { sqsEventQueue } from "./sqs-queue.ts";
-import { createStore } from "./store.ts";
+import { openStore } from "./store.ts";
 
 export type { SecretReader };
 
@@ -99,10 +99,13 @@ export function createLambdaHandler(
     const config = loadConfig(resolved);
     // Its data-format check is the first round trip: the connection is made in the init
     // phase, so the first request does not pay for it.
-    const store = await createStore(config, logger);
-    // EventsFunction sends accepted events to SQS (EVENTS_QUEUE_URL); without it they wait in the store.
+    const { store, localQueue } = await openStore(config, logger);
+    // EventsFunction sends accepted events to SQS (EVENTS_QUEUE_URL); without it they wait in the
+    // local event queue (trying a function locally).
     const queueUrl = env.EVENTS_QUEUE_URL;
-    const eventQueue = queueUrl ? sqsEventQueue(queueUrl, { timeoutMs: config.storeTimeoutMs }) : undefined;
+    const eventQueue = queueUrl
+      ? sqsEventQueue(queueUrl, { timeoutMs: config.storeTimeoutMs })
+      : sendingTo(localQueue);
     const app = composeApp(
       {
         store,
@@ -110,7 +113,7 @@ export function createLambdaHandler(
         logger,
         platform: lambdaPlatform,
         observe: record,
-        ...(eventQueue ? { eventQueue } : {}),
+        eventQueue,
       },
       handlers,
       fn,

@@ -11,7 +11,7 @@ import { DataFormatError } from "../domain/data-format.ts";
 import { ConfigError } from "../domain/errors.ts";
 import { createApp } from "../http/app.ts";
 import { mountDocs } from "../http/docs.ts";
-import { addRoute, type Platform, respond } from "../http/http-app.ts";
+import { addRoute, type Platform, respond, sendingTo } from "../http/http-app.ts";
 import { PrometheusMetrics } from "../http/observe.ts";
 import { CLIENT_CLOSED } from "../http/pipeline.ts";
 import { appSettings } from "./app-settings.ts";
@@ -19,7 +19,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { loadDotEnv } from "./env-file.ts";
 import { startLocalConsumer } from "./events-consumer.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { createStore } from "./store.ts";
+import { openStore } from "./store.ts";
 
 const nodePlatform: Platform = {
   clientAddress: (c: Context) => getConnInfo(c).remote.address,
@@ -78,7 +78,7 @@ function stopOnSignals(
 /** The store, or one line and exit 1 when it holds a data format this release does not read. */
 async function storeOrExit(config: Config, logger: Logger) {
   try {
-    return await createStore(config, logger);
+    return await openStore(config, logger);
   } catch (error) {
     if (error instanceof DataFormatError) {
       process.stderr.write(`highpress: ${error.message}\n`);
@@ -91,10 +91,11 @@ async function storeOrExit(config: Config, logger: Logger) {
 async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
-  const store = await storeOrExit(config, logger);
+  const { store, localQueue } = await storeOrExit(config, logger);
   const metrics = new PrometheusMetrics();
   const app = createApp({
     store,
+    eventQueue: sendingTo(localQueue),
     ...appSettings(config),
     logger,
     platform: nodePlatform,
@@ -149,8 +150,8 @@ async function main(): Promise<void> {
     process.stderr.write(`highpress: ${why}\n`);
     process.exit(1);
   });
-  // Queued events (POST /api/v1/counter/events) wait in the store; this process counts them.
-  const consumer = startLocalConsumer(store, logger);
+  // Queued events (POST /api/v1/counter/events) wait in the local event queue; this process counts them.
+  const consumer = startLocalConsumer(store, localQueue, logger);
   stopOnSignals(
     server,
     async () => {

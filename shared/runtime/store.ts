@@ -5,7 +5,7 @@
 
 import { assertReadable, FORMAT_WITHOUT_KEY } from "../domain/data-format.ts";
 import { ConfigError } from "../domain/errors.ts";
-import type { CounterStore } from "../domain/model.ts";
+import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
 
@@ -34,13 +34,26 @@ async function verifyDataFormat(store: CounterStore, logger: Logger): Promise<vo
   assertReadable(found);
 }
 
-export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {
-  const store = await createConfiguredStore(config, logger);
-  if (config.store !== "memory") await verifyDataFormat(store, logger);
-  return store;
+/** The configured store and, beside it over the same client, the local event queue. */
+export interface OpenedStore {
+  store: CounterStore;
+  /** Where POST /events waits when there is no SQS (the local server, a function without EVENTS_QUEUE_URL). */
+  localQueue: LocalEventQueue;
 }
 
-async function createConfiguredStore(config: Config, logger: Logger): Promise<CounterStore> {
+/** The configured store, its data format checked, and its local event queue. */
+export async function openStore(config: Config, logger: Logger): Promise<OpenedStore> {
+  const opened = await openConfiguredStore(config, logger);
+  if (config.store !== "memory") await verifyDataFormat(opened.store, logger);
+  return opened;
+}
+
+/** The configured store, its data format checked. */
+export async function createStore(config: Config, logger: Logger): Promise<CounterStore> {
+  return (await openStore(config, logger)).store;
+}
+
+async function openConfiguredStore(config: Config, logger: Logger): Promise<OpenedStore> {
   const { keyPrefix, storeTimeoutMs: timeoutMs, rankingMaxMembers, rankingShards, idempotencyTtlMs } = config;
   const bundled = process.env.HP_BUNDLED_STORE;
   if (bundled !== undefined && config.store !== bundled) {
@@ -55,7 +68,7 @@ async function createConfiguredStore(config: Config, logger: Logger): Promise<Co
     process.env.HP_BUNDLED_STORE !== "memory" &&
     config.store === "redis"
   ) {
-    const { createRedisClient, createRedisStore } = await import("../stores/redis.ts");
+    const { createRedisClient, createRedisEventQueue, createRedisStore } = await import("../stores/redis.ts");
     // loadConfig guarantees the URL for this store.
     const client = createRedisClient(config.redisUrl as string, config.redisCluster, timeoutMs);
     // Without a listener, ioredis reports every failed reconnect as an unhandled error.
@@ -65,7 +78,7 @@ async function createConfiguredStore(config: Config, logger: Logger): Promise<Co
       lastReported = Date.now();
       logger.warn("redis connection error", { error: error.message });
     });
-    return createRedisStore(client, {
+    const store = createRedisStore(client, {
       keyPrefix,
       timeoutMs,
       idempotencyTtlMs,
@@ -73,25 +86,32 @@ async function createConfiguredStore(config: Config, logger: Logger): Promise<Co
       rankingShards,
       onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
     });
+    return { store, localQueue: createRedisEventQueue(client, { keyPrefix, timeoutMs }) };
   }
   if (
     process.env.HP_BUNDLED_STORE !== "redis" &&
     process.env.HP_BUNDLED_STORE !== "memory" &&
     config.store === "upstash"
   ) {
-    const { createUpstashClient, createUpstashStore } = await import("../stores/upstash.ts");
+    const { createUpstashClient, createUpstashEventQueue, createUpstashStore } = await import(
+      "../stores/upstash.ts"
+    );
     const client = createUpstashClient(config.upstashUrl as string, config.upstashToken as string, timeoutMs);
-    return createUpstashStore(client, {
+    const store = createUpstashStore(client, {
       keyPrefix,
       timeoutMs,
       idempotencyTtlMs,
       rankingMaxMembers,
       onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
     });
+    return { store, localQueue: createUpstashEventQueue(client, { keyPrefix, timeoutMs }) };
   }
   if (process.env.HP_BUNDLED_STORE === undefined || process.env.HP_BUNDLED_STORE === "memory") {
-    const { createMemoryStore } = await import("../stores/memory.ts");
-    return createMemoryStore({ rankingMaxMembers, idempotencyTtlMs });
+    const { createMemoryEventQueue, createMemoryStore } = await import("../stores/memory.ts");
+    return {
+      store: createMemoryStore({ rankingMaxMembers, idempotencyTtlMs }),
+      localQueue: createMemoryEventQueue(),
+    };
   }
   throw new ConfigError(`COUNTER_STORE: ${config.store} is not a store`);
 }

@@ -2,7 +2,7 @@
 // layout and the ranking functions of scripts.ts. Each touches one slot: on Redis Cluster
 // the ranking keys ({type}) and a user's index ({user}) go in calls of their own.
 
-import { headersOf, type LuaScript, RANK_FN, type ScriptDialect, script } from "./scripts.ts";
+import { type LuaScript, RANK_FN, type ScriptBodies, type ScriptDialect, scriptSetOf } from "./scripts.ts";
 
 // Set a total counter: KEYS 1 counter, 2 all-time ranking (absent on Cluster).
 // ARGV 1 count, 2 resource id, 3 ranking cap.
@@ -103,16 +103,15 @@ export interface AdminScripts {
   import: LuaScript;
 }
 
-export function adminScriptsFor(dialect: ScriptDialect): AdminScripts {
-  const { write, readOnly } = headersOf(dialect);
-  return {
-    set: script(write + SET_BODY),
-    score: script(write + SCORE_BODY),
-    reset: script(write + RESET_BODY),
-    indexPage: script(readOnly + INDEX_PAGE_BODY),
-    erase: script(write + ERASE_BODY),
-    eraseOne: script(write + ERASE_ONE_BODY),
-    dump: script(readOnly + DUMP_BODY),
-    import: script(write + IMPORT_BODY),
-  };
-}
+const BODIES: ScriptBodies<keyof AdminScripts> = {
+  set: ["write", SET_BODY],
+  score: ["write", SCORE_BODY],
+  reset: ["write", RESET_BODY],
+  indexPage: ["readOnly", INDEX_PAGE_BODY],
+  erase: ["write", ERASE_BODY],
+  eraseOne: ["write", ERASE_ONE_BODY],
+  dump: ["readOnly", DUMP_BODY],
+  import: ["write", IMPORT_BODY],
+};
+
+export const adminScriptsFor = (dialect: ScriptDialect): AdminScripts => scriptSetOf(dialect, BODIES);

@@ -18,6 +18,7 @@ import {
   IDEMPOTENCY_TTL_MS,
   type IncrementCommand,
   type IncrementOutcome,
+  type LocalEventQueue,
   MAX_EXACT_COUNT,
   type QueuedEvent,
   type RankedItem,
@@ -94,7 +95,8 @@ function counterKey(resourceId: string, type: string): string {
 }
 
 /** The store's state and its operations, each a small method over the maps. */
-class MemoryCounters {
+export class MemoryStore implements CounterStore {
+  readonly name = "memory" as const;
   private readonly idempotencyTtlMs: number;
   private readonly rankingCap: number;
   private readonly maxRecords: number;
@@ -109,8 +111,6 @@ class MemoryCounters {
   private readonly windows = new Map<string, { count: number; expiresAt: number }>();
   /** Event ids applied, by counter and id, with when they may be forgotten (capped as records are). */
   private readonly eventIds = new Map<string, number>();
-  /** The local event queue's messages. */
-  readonly queue: string[] = [];
   /** The unique counters each user is in, for erasure. */
   private readonly userIndex = new Map<string, Set<string>>();
   private lastSweep = 0;
@@ -433,6 +433,13 @@ class MemoryCounters {
     if (page.length > 0) yield page;
   }
 
+  async ping(): Promise<void> {}
+
+  /** Nothing outlives the process: the memory store always holds the current format. */
+  readonly dataFormat = { read: async () => CURRENT_DATA_FORMAT, record: async () => CURRENT_DATA_FORMAT };
+
+  async close(): Promise<void> {}
+
   async importCounters(records: readonly CounterRecord[], now: number): Promise<void> {
     for (const record of records) {
       if (record.kind === "total") {
@@ -450,42 +457,24 @@ class MemoryCounters {
 }
 
 /** The store port over the counters, as the Redis and Upstash stores give it. */
-export function createMemoryStore(
-  options: MemoryStoreOptions = {},
-): CounterStore & { readonly recordCounts: MemoryCounters["recordCounts"] } {
-  const counters = new MemoryCounters(options);
+/** The memory store: one process's counters, the same answers as Redis at small counts. */
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  return new MemoryStore(options);
+}
+
+/** The local event queue in the process: what the local server on the memory store uses. */
+export function createMemoryEventQueue(): LocalEventQueue {
+  const messages: string[] = [];
   return {
-    get recordCounts() {
-      return counters.recordCounts;
+    push: async (message) => {
+      messages.push(message);
     },
-    name: "memory",
-    increment: (command) => counters.increment(command),
-    incrementMany: (commands, limits, now, key) => counters.incrementMany(commands, limits, now, key),
-    claimEventsKey: (key, events, now) => counters.claimEventsKey(key, events, now),
-    applyEvents: (events, now) => counters.applyEvents(events, now),
-    eventQueue: {
-      push: async (message) => {
-        counters.queue.push(message);
-      },
-      peek: async (max) => counters.queue.slice(0, max),
-      remove: async (messages) => {
-        for (const m of messages) {
-          const at = counters.queue.indexOf(m);
-          if (at >= 0) counters.queue.splice(at, 1);
-        }
-      },
+    peek: async (max) => messages.slice(0, max),
+    remove: async (taken) => {
+      for (const m of taken) {
+        const at = messages.indexOf(m);
+        if (at >= 0) messages.splice(at, 1);
+      }
     },
-    read: (queries) => counters.read(queries),
-    ranking: (query) => counters.ranking(query),
-    limit: (limits, now) => counters.limit(limits, now),
-    setCount: (counter, count, now) => counters.setCount(counter, count, now),
-    reset: (counter, now) => counters.reset(counter, now),
-    eraseUser: (userId, now) => counters.eraseUser(userId, now),
-    exportCounters: (options) => counters.exportCounters(options),
-    importCounters: (records, now) => counters.importCounters(records, now),
-    ping: async () => {},
-    // Nothing outlives the process: the memory store always holds the current format.
-    dataFormat: { read: async () => CURRENT_DATA_FORMAT, record: async () => CURRENT_DATA_FORMAT },
-    close: async () => {},
   };
 }

@@ -3,8 +3,8 @@
 // after a reconnect, so a write is sent at most once and only on a live connection.
 
 import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from "ioredis";
-import type { CounterStore } from "../domain/model.ts";
-import { createScriptStore, type ScriptTransport } from "./script-store.ts";
+import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
+import { createScriptEventQueue, createScriptStore, type ScriptTransport } from "./script-store.ts";
 
 export type RedisClient = Redis | Cluster;
 
@@ -136,14 +136,15 @@ async function* scanKeys(
   }
 }
 
-export function createRedisStore(client: RedisClient, options: RedisStoreOptions): CounterStore {
+/** What carries scripts to this client: within the deadline, and never queued while disconnected. */
+function redisTransport(client: RedisClient, timeoutMs: number): ScriptTransport {
   // Connected (nearly always): the command goes out at once and commandTimeout is its
   // deadline. Not connected yet (cold start, reconnecting): wait for the connection within
   // the deadline, then send with what is left of it.
   const waitReady = connectionWaiter(client);
   const whenReady = <T>(send: () => Promise<T>): Promise<T> =>
-    client.status === "ready" ? send() : sendWhenReady(waitReady, options.timeoutMs, send);
-  const transport: ScriptTransport = {
+    client.status === "ready" ? send() : sendWhenReady(waitReady, timeoutMs, send);
+  return {
     evalsha: (sha1, keys, args) => whenReady(() => client.evalsha(sha1, keys.length, ...keys, ...args)),
     eval: (source, keys, args) => whenReady(() => client.eval(source, keys.length, ...keys, ...args)),
     pfcount: (key) => whenReady(() => client.pfcount(key)),
@@ -156,7 +157,10 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
       error instanceof NotConnectedError ||
       (error instanceof Error && error.message.includes("enableOfflineQueue options is false")),
   };
-  return createScriptStore(transport, {
+}
+
+export function createRedisStore(client: RedisClient, options: RedisStoreOptions): CounterStore {
+  return createScriptStore(redisTransport(client, options.timeoutMs), {
     name: "redis",
     dialect: "redis",
     keyPrefix: options.keyPrefix,
@@ -166,5 +170,18 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
     ...(options.rankingShards ? { rankingShards: options.rankingShards } : {}),
     cluster: client instanceof Cluster,
     ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
+  });
+}
+
+/** The local event queue in this Redis (a list under the key prefix), over the store's client. */
+export function createRedisEventQueue(
+  client: RedisClient,
+  options: { keyPrefix: string; timeoutMs: number },
+): LocalEventQueue {
+  return createScriptEventQueue(redisTransport(client, options.timeoutMs), {
+    name: "redis",
+    dialect: "redis",
+    ...options,
+    cluster: client instanceof Cluster,
   });
 }

@@ -3,7 +3,12 @@
 // On Redis Cluster the ranking shard and each user's index go in calls of their own.
 
 import { CountLimitError } from "../domain/errors.ts";
-import { EVENT_DEDUPE_TTL_MS, MAX_EXACT_COUNT, type QueuedEvent } from "../domain/model.ts";
+import {
+  EVENT_DEDUPE_TTL_MS,
+  type LocalEventQueue,
+  MAX_EXACT_COUNT,
+  type QueuedEvent,
+} from "../domain/model.ts";
 import { followUp } from "./cluster-calls.ts";
 import { num, type Parts } from "./script-kernel.ts";
 import { STATUS } from "./scripts.ts";
@@ -49,8 +54,8 @@ export function eventApplier(p: Parts) {
   };
 }
 
-/** The local event queue: a list in the store, one message per accepted POST. */
-export function storeEventQueue(p: Parts) {
+/** The local event queue: a list in the store's database, one message per accepted POST. */
+export function storeEventQueue(p: Parts): LocalEventQueue {
   const key = p.keys.eventQueue();
   return {
     push: async (message: string) => {

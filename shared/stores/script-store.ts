@@ -13,6 +13,7 @@ import {
   DEFAULT_RANKING_SHARDS,
   type IncrementCommand,
   type IncrementOutcome,
+  type LocalEventQueue,
   type RankedItem,
   type RankingQuery,
   type RateLimit,
@@ -213,6 +214,12 @@ function ranker(p: Parts) {
   };
 }
 
+/** The local event queue in the database a script store uses (its key prefix, its transport). */
+export const createScriptEventQueue = (
+  transport: ScriptTransport,
+  options: ScriptStoreOptions,
+): LocalEventQueue => storeEventQueue(partsOf(transport, options, 1));
+
 export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
   // Sharded on a cluster only: one shard keeps an increment one script elsewhere.
   const shards = options.cluster ? (options.rankingShards ?? DEFAULT_RANKING_SHARDS) : 1;
@@ -235,7 +242,6 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     increment: incrementer(parts, limit),
     incrementMany: batchIncrementer(parts, limit),
     applyEvents: eventApplier(parts),
-    eventQueue: storeEventQueue(parts),
     read: reader(parts),
     ranking: ranker(parts),
     limit,

@@ -527,25 +527,41 @@ export function headersOf(dialect: ScriptDialect): { write: string; readOnly: st
     : { write: "#!lua\n", readOnly: "#!lua flags=no-writes\n" };
 }
 
-export function scriptsFor(dialect: ScriptDialect): ScriptSet {
-  const { write, readOnly } = headersOf(dialect);
-  return {
-    increment: script(write + INCREMENT_BODY),
-    incrementMany: script(write + INCREMENT_MANY_BODY),
-    batchRecord: script(write + BATCH_RECORD_BODY),
-    claim: script(write + CLAIM_BODY),
-    limit: script(write + LIMIT_BODY),
-    rankMany: script(write + RANK_MANY_BODY),
-    index: script(write + INDEX_BODY),
-    readWithUsers: script(write + READ_BODY),
-    read: script(readOnly + READ_BODY),
-    ranking: script(readOnly + RANKING_BODY),
-    probe: script(write + PROBE_BODY),
-    formatRead: script(readOnly + FORMAT_READ_BODY),
-    formatRecord: script(write + FORMAT_RECORD_BODY),
-    events: script(write + EVENTS_BODY),
-    queuePush: script(write + QUEUE_PUSH_BODY),
-    queuePeek: script(readOnly + QUEUE_PEEK_BODY),
-    queueRemove: script(write + QUEUE_REMOVE_BODY),
-  };
+/** Whether a script writes, and its body: what a dialect's header is put before. */
+export type ScriptBodies<K extends string> = Record<K, readonly ["write" | "readOnly", string]>;
+
+/** A dialect's scripts from their bodies, each under the header its kind takes. */
+export function scriptSetOf<K extends string>(
+  dialect: ScriptDialect,
+  bodies: ScriptBodies<K>,
+): Record<K, LuaScript> {
+  const headers = headersOf(dialect);
+  const set = {} as Record<K, LuaScript>;
+  for (const name in bodies) {
+    const [kind, body] = bodies[name];
+    set[name] = script(headers[kind] + body);
+  }
+  return set;
 }
+
+const BODIES: ScriptBodies<keyof ScriptSet> = {
+  increment: ["write", INCREMENT_BODY],
+  incrementMany: ["write", INCREMENT_MANY_BODY],
+  batchRecord: ["write", BATCH_RECORD_BODY],
+  claim: ["write", CLAIM_BODY],
+  limit: ["write", LIMIT_BODY],
+  rankMany: ["write", RANK_MANY_BODY],
+  index: ["write", INDEX_BODY],
+  readWithUsers: ["write", READ_BODY],
+  read: ["readOnly", READ_BODY],
+  ranking: ["readOnly", RANKING_BODY],
+  probe: ["write", PROBE_BODY],
+  formatRead: ["readOnly", FORMAT_READ_BODY],
+  formatRecord: ["write", FORMAT_RECORD_BODY],
+  events: ["write", EVENTS_BODY],
+  queuePush: ["write", QUEUE_PUSH_BODY],
+  queuePeek: ["readOnly", QUEUE_PEEK_BODY],
+  queueRemove: ["write", QUEUE_REMOVE_BODY],
+};
+
+export const scriptsFor = (dialect: ScriptDialect): ScriptSet => scriptSetOf(dialect, BODIES);

@@ -3,8 +3,8 @@
 // apply a write twice) and every request carries its own deadline.
 
 import { errors, Redis } from "@upstash/redis";
-import type { CounterStore } from "../domain/model.ts";
-import { createScriptStore, type ScriptTransport } from "./script-store.ts";
+import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
+import { createScriptEventQueue, createScriptStore, type ScriptTransport } from "./script-store.ts";
 
 export interface UpstashStoreOptions {
   keyPrefix: string;
@@ -50,8 +50,9 @@ export function createUpstashClient(url: string, token: string, timeoutMs: numbe
   });
 }
 
-export function createUpstashStore(client: Redis, options: UpstashStoreOptions): CounterStore {
-  const transport: ScriptTransport = {
+/** What carries scripts to Upstash over REST. */
+function upstashTransport(client: Redis): ScriptTransport {
+  return {
     evalsha: (sha1, keys, args) => client.evalsha(sha1, keys, args),
     eval: (source, keys, args) => client.eval(source, keys, args),
     pfcount: (key) => client.pfcount(key),
@@ -70,7 +71,10 @@ export function createUpstashStore(client: Redis, options: UpstashStoreOptions):
       return typeof code === "string" && NOT_SENT_CODES.has(code);
     },
   };
-  return createScriptStore(transport, {
+}
+
+export function createUpstashStore(client: Redis, options: UpstashStoreOptions): CounterStore {
+  return createScriptStore(upstashTransport(client), {
     name: "upstash",
     dialect: "upstash",
     keyPrefix: options.keyPrefix,
@@ -79,5 +83,18 @@ export function createUpstashStore(client: Redis, options: UpstashStoreOptions):
     ...(options.rankingMaxMembers ? { rankingMaxMembers: options.rankingMaxMembers } : {}),
     cluster: false,
     ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
+  });
+}
+
+/** The local event queue in this Upstash database (a list under the key prefix). */
+export function createUpstashEventQueue(
+  client: Redis,
+  options: { keyPrefix: string; timeoutMs: number },
+): LocalEventQueue {
+  return createScriptEventQueue(upstashTransport(client), {
+    name: "upstash",
+    dialect: "upstash",
+    ...options,
+    cluster: false,
   });
 }

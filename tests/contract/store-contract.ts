@@ -652,13 +652,13 @@ export function storeContract(backend: () => Backend): void {
       await s.claimEventsKey("c2", events.slice(0, 1), T0); // another key is another request
     });
 
-    it("queue messages in the store, in order, and remove only those taken", async () => {
-      const s = backend().store();
-      for (const m of ["m1", "m2", "m3"]) await s.eventQueue.push(m);
-      expect(await s.eventQueue.peek(2)).toEqual(["m1", "m2"]);
-      await s.eventQueue.push("m4");
-      await s.eventQueue.remove(["m1", "m2"]);
-      expect(await s.eventQueue.peek(10)).toEqual(["m3", "m4"]);
+    it("queue messages in the backend's local event queue, in order, and remove only those taken", async () => {
+      const q = backend().queue();
+      for (const m of ["m1", "m2", "m3"]) await q.push(m);
+      expect(await q.peek(2)).toEqual(["m1", "m2"]);
+      await q.push("m4");
+      await q.remove(["m1", "m2"]);
+      expect(await q.peek(10)).toEqual(["m3", "m4"]);
     });
   });
 

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { createHighPressClient, HighPressError } from "../../shared/client/client.ts";
 import { createApp } from "../../shared/http/app.ts";
-import { createMemoryStore } from "../../shared/stores/memory.ts";
+import { sendingTo } from "../../shared/http/http-app.ts";
+import { createMemoryEventQueue, createMemoryStore } from "../../shared/stores/memory.ts";
 import { DEFAULT_TYPES, memoryLogger } from "../support/test-app.ts";
 
 const KEY = "client-test-key-0123456789";
@@ -13,6 +14,7 @@ function appFetch(options: { failFirst?: number } = {}) {
   const store = createMemoryStore();
   const app = createApp({
     store,
+    eventQueue: sendingTo(createMemoryEventQueue()),
     counterTypes: DEFAULT_TYPES,
     maxBodyBytes: 65_536,
     apiKeys: [KEY],

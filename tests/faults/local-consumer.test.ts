@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeEvents } from "../../shared/domain/events.ts";
 import { startLocalConsumer } from "../../shared/runtime/events-consumer.ts";
-import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
+import { createRedisClient, createRedisEventQueue, createRedisStore } from "../../shared/stores/redis.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { memoryLogger } from "../support/test-app.ts";
@@ -22,7 +22,9 @@ describe("the local events consumer on a full Redis", () => {
     const admin = new Redis(server.url);
     const client = createRedisClient(server.url, false, 1000);
     client.on("error", () => {});
-    const store = createRedisStore(client, { keyPrefix: randomPrefix(), timeoutMs: 1000 });
+    const keyPrefix = randomPrefix();
+    const store = createRedisStore(client, { keyPrefix, timeoutMs: 1000 });
+    const queue = createRedisEventQueue(client, { keyPrefix, timeoutMs: 1000 });
     const logger = memoryLogger();
     const event = {
       eventId: "oom-1",
@@ -32,10 +34,10 @@ describe("the local events consumer on a full Redis", () => {
       userId: "u",
       delta: 1,
     };
-    await store.eventQueue.push(encodeEvents([event], Date.now()));
+    await queue.push(encodeEvents([event], Date.now()));
     await admin.config("SET", "maxmemory-policy", "noeviction");
     await admin.config("SET", "maxmemory", "1");
-    const consumer = startLocalConsumer(store, logger, { intervalMs: 10 });
+    const consumer = startLocalConsumer(store, queue, logger, { intervalMs: 10 });
     try {
       // Long enough for more than five tries: the message would have been dropped by now.
       const tries = () =>
@@ -44,9 +46,9 @@ describe("the local events consumer on a full Redis", () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(tries()).toBeGreaterThanOrEqual(4);
       await admin.config("SET", "maxmemory", "0");
-      for (let i = 0; i < 300 && (await store.eventQueue.peek(1)).length > 0; i++)
+      for (let i = 0; i < 300 && (await queue.peek(1)).length > 0; i++)
         await new Promise((r) => setTimeout(r, 20));
-      expect(await store.eventQueue.peek(1)).toEqual([]);
+      expect(await queue.peek(1)).toEqual([]);
     } finally {
       await consumer.stop();
       await admin.config("SET", "maxmemory", "0");

@@ -172,7 +172,7 @@ describe("built bundles", () => {
       expect(res?.statusCode).toBe(503);
     }
     for (const store of ["upstash", "redis"]) {
-      expect(readFileSync(bundle("IncrementFunction", store), "utf8")).not.toContain(`name:"memory"`);
+      expect(readFileSync(bundle("IncrementFunction", store), "utf8")).not.toContain(`name="memory"`);
     }
   });
 
@@ -185,7 +185,7 @@ describe("built bundles", () => {
     expect(JSON.parse(first?.body ?? "{}").data.count).toBe(2);
     expect(JSON.parse(second?.body ?? "{}").data.count).toBe(4);
     const code = readFileSync(memory.file, "utf8");
-    expect(code).toContain(`name:"memory"`); // the marker the deployed bundles are checked for
+    expect(code).toContain(`name="memory"`); // the marker the deployed bundles are checked for
     expect(code).not.toContain("autoResendUnfulfilledCommands");
     expect(code).not.toContain("upstash-sync-token");
     expect(memory.bytes).toBeLessThan(bundles.find((b) => b.store === "upstash")?.bytes ?? 0);

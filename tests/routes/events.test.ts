@@ -29,7 +29,7 @@ describe("POST /api/v1/counter/events", () => {
     expect(res.status).toBe(202);
     expect(await json(res)).toEqual({ success: true, data: { accepted: 3 } });
     expect((await json(await t.get("/api/v1/counter/a/view"))).data.count).toBe(0);
-    const [message] = await store.eventQueue.peek(10);
+    const [message] = await t.queue.peek(10);
     const events = decodeEvents(message as string);
     expect(events.map((e) => e.eventId.replace(/[0-9a-f-]{36}$/, "<uuid>"))).toEqual([
       "e-1",
@@ -50,20 +50,20 @@ describe("POST /api/v1/counter/events", () => {
       "events[2].event_id",
       "events[3].event_id",
     ]);
-    expect(await store.eventQueue.peek(10)).toEqual([]);
+    expect(await t.queue.peek(10)).toEqual([]);
     expect((await t.post(path, { events: [] })).status).toBe(400);
   });
 
   it("are counted once by the consumer, also when a POST is retried with its Idempotency-Key", async () => {
     const store = createMemoryStore();
     const t = testApp(store);
-    const consumer = startLocalConsumer(store, memoryLogger(), { intervalMs: 10 });
+    const consumer = startLocalConsumer(store, t.queue, memoryLogger(), { intervalMs: 10 });
     try {
       const body = { events: [view("k"), view("k", { user_id: "u2" })] };
       for (let i = 0; i < 3; i++)
         expect((await t.post(path, body, { "idempotency-key": "post-1" })).status).toBe(202);
       await t.post(path, { events: [view("k", { event_id: "own" }), view("k", { event_id: "own" })] });
-      for (let i = 0; i < 200 && (await store.eventQueue.peek(1)).length > 0; i++)
+      for (let i = 0; i < 200 && (await t.queue.peek(1)).length > 0; i++)
         await new Promise((r) => setTimeout(r, 10));
       const read = await json(await t.get("/api/v1/counter/k/view"));
       expect(read.data).toMatchObject({ count: 3, unique_users: 2 });
@@ -88,14 +88,14 @@ describe("POST /api/v1/counter/events", () => {
         /^Idempotency-Key: this key was already used with a different request/,
       );
     }
-    expect(await store.eventQueue.peek(10)).toHaveLength(1);
+    expect(await t.queue.peek(10)).toHaveLength(1);
     // The ids the service gives events: a client's may not take their shape.
     for (const event_id of ["idem:post-2#0", "auto:0b7e0f4c-4d8e-4a4e-9d0e-2c1f7d3e9a11"]) {
       const res = await t.post(path, { events: [view("q", { event_id })] });
       expect(res.status).toBe(400);
       expect((await json(res)).details[0].path).toBe("events[0].event_id");
     }
-    expect(await store.eventQueue.peek(10)).toHaveLength(1);
+    expect(await t.queue.peek(10)).toHaveLength(1);
   });
 
   it("are in the typed client, retried under one Idempotency-Key and so counted once", async () => {
@@ -103,11 +103,11 @@ describe("POST /api/v1/counter/events", () => {
     const t = testApp(store);
     const client = createHighPressClient({ baseUrl: "http://hp.test", fetch: lossyFetch(t.app) });
     expect(await client.queueEvents([view("c1"), view("c1", { user_id: "u2" })])).toEqual({ accepted: 2 });
-    const messages = await store.eventQueue.peek(10);
+    const messages = await t.queue.peek(10);
     expect(messages).toHaveLength(2); // the lost answer's POST, and its retry
-    const consumer = startLocalConsumer(store, memoryLogger(), { intervalMs: 10 });
+    const consumer = startLocalConsumer(store, t.queue, memoryLogger(), { intervalMs: 10 });
     try {
-      for (let i = 0; i < 200 && (await store.eventQueue.peek(1)).length > 0; i++)
+      for (let i = 0; i < 200 && (await t.queue.peek(1)).length > 0; i++)
         await new Promise((r) => setTimeout(r, 10));
     } finally {
       await consumer.stop();
@@ -126,9 +126,9 @@ describe("POST /api/v1/counter/events", () => {
     await t.post(path, { events: [view("full")] });
     await t.post(path, { events: [view("fine")] });
     const logger = memoryLogger();
-    const consumer = startLocalConsumer(store, logger, { intervalMs: 5 });
+    const consumer = startLocalConsumer(store, t.queue, logger, { intervalMs: 5 });
     try {
-      for (let i = 0; i < 400 && (await store.eventQueue.peek(1)).length > 0; i++)
+      for (let i = 0; i < 400 && (await t.queue.peek(1)).length > 0; i++)
         await new Promise((r) => setTimeout(r, 10));
     } finally {
       await consumer.stop();
@@ -147,13 +147,13 @@ describe("POST /api/v1/counter/events", () => {
     await store.setCount(full, Number.MAX_SAFE_INTEGER, Date.now());
     await t.post(path, { events: [view("later")] });
     const logger = memoryLogger();
-    const consumer = startLocalConsumer(store, logger, { intervalMs: 50 });
+    const consumer = startLocalConsumer(store, t.queue, logger, { intervalMs: 50 });
     try {
       for (let i = 0; i < 200 && consumer.retrying() === 0; i++) await new Promise((r) => setTimeout(r, 5));
       expect(consumer.retrying()).toBe(1);
       // The counter is reset before the message runs out of tries: the event now applies.
       await store.reset(full, Date.now());
-      for (let i = 0; i < 400 && (await store.eventQueue.peek(1)).length > 0; i++)
+      for (let i = 0; i < 400 && (await t.queue.peek(1)).length > 0; i++)
         await new Promise((r) => setTimeout(r, 5));
     } finally {
       await consumer.stop();

@@ -2,10 +2,19 @@
 // tests never see each other's keys, and every client is closed at the end.
 
 import { randomBytes } from "node:crypto";
-import type { CounterStore } from "../../shared/domain/model.ts";
-import { createMemoryStore } from "../../shared/stores/memory.ts";
-import { createRedisClient, createRedisStore, type RedisClient } from "../../shared/stores/redis.ts";
-import { createUpstashClient, createUpstashStore } from "../../shared/stores/upstash.ts";
+import type { CounterStore, LocalEventQueue } from "../../shared/domain/model.ts";
+import { createMemoryEventQueue, createMemoryStore } from "../../shared/stores/memory.ts";
+import {
+  createRedisClient,
+  createRedisEventQueue,
+  createRedisStore,
+  type RedisClient,
+} from "../../shared/stores/redis.ts";
+import {
+  createUpstashClient,
+  createUpstashEventQueue,
+  createUpstashStore,
+} from "../../shared/stores/upstash.ts";
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "./redis-server.ts";
 import { startUpstashEndpoint, type UpstashEndpoint } from "./upstash-endpoint.ts";
 
@@ -20,13 +29,20 @@ export interface Backend {
   name: string;
   /** A store on a fresh random key prefix. */
   store(options?: StoreOptions): CounterStore;
+  /** A local event queue in the same backend, on a fresh random key prefix. */
+  queue(): LocalEventQueue;
   stop(): Promise<void>;
 }
 
 export const randomPrefix = () => `t${randomBytes(6).toString("hex")}`;
 
 export function memoryBackend(): Backend {
-  return { name: "memory", store: (o = {}) => createMemoryStore(o), stop: async () => {} };
+  return {
+    name: "memory",
+    store: (o = {}) => createMemoryStore(o),
+    queue: createMemoryEventQueue,
+    stop: async () => {},
+  };
 }
 
 function redisLike(name: string, url: string, cluster: boolean, stopServer: () => Promise<void>) {
@@ -40,6 +56,11 @@ function redisLike(name: string, url: string, cluster: boolean, stopServer: () =
       client.on("error", () => {});
       clients.push(client);
       return createRedisStore(client, { keyPrefix: randomPrefix(), timeoutMs, ...o });
+    },
+    queue() {
+      const client = createRedisClient(url, cluster, 2000);
+      clients.push(client);
+      return createRedisEventQueue(client, { keyPrefix: randomPrefix(), timeoutMs: 2000 });
     },
     async stop() {
       for (const c of clients) c.disconnect();
@@ -75,6 +96,11 @@ export async function upstashBackend(): Promise<
         ...o,
       });
     },
+    queue: () =>
+      createUpstashEventQueue(createUpstashClient(endpoint.url, endpoint.token, 2000), {
+        keyPrefix: randomPrefix(),
+        timeoutMs: 2000,
+      }),
     async stop() {
       await endpoint.close();
       await server.stop();

@@ -1,9 +1,10 @@
 // Builds the real app over a store for tests, with small request helpers.
 
-import type { CounterStore } from "../../shared/domain/model.ts";
+import type { CounterStore, LocalEventQueue } from "../../shared/domain/model.ts";
 import { createApp } from "../../shared/http/app.ts";
-import type { AppDeps } from "../../shared/http/http-app.ts";
+import { type AppDeps, sendingTo } from "../../shared/http/http-app.ts";
 import { createLogger, type Logger } from "../../shared/runtime/logger.ts";
+import { createMemoryEventQueue } from "../../shared/stores/memory.ts";
 
 export const DEFAULT_TYPES = new Map([
   ["like", "unique"],
@@ -20,15 +21,18 @@ export function memoryLogger(): Logger & { lines: Record<string, unknown>[] } {
   return Object.assign(logger, { lines });
 }
 
-export function testApp(store: CounterStore, overrides: Partial<AppDeps> = {}) {
+/** The app over `store`; POST /events queues to `queue` (default: a fresh one in memory), returned as `queue`. */
+export function testApp(store: CounterStore, overrides: Partial<AppDeps> & { queue?: LocalEventQueue } = {}) {
   const logger = memoryLogger();
+  const { queue = createMemoryEventQueue(), ...deps } = overrides;
   const app = createApp({
     store,
+    eventQueue: sendingTo(queue),
     counterTypes: DEFAULT_TYPES,
     maxBodyBytes: 64 * 1024,
     apiKeys: [],
     logger,
-    ...overrides,
+    ...deps,
   });
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {
@@ -39,7 +43,7 @@ export function testApp(store: CounterStore, overrides: Partial<AppDeps> = {}) {
   const increment = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
     post("/api/v1/counter/increment", body, headers);
   const get = async (path: string, headers: Record<string, string> = {}) => app.request(path, { headers });
-  return { app, logger, post, increment, get };
+  return { app, logger, post, increment, get, queue };
 }
 
 /** Parses a response as JSON; fails the test with the body when it is not JSON. */

@@ -13,8 +13,10 @@ import { importCounters } from "../../infra/tools/data/counters-file.ts";
 import { DataFormatError, FORMAT_WITHOUT_KEY } from "../../shared/domain/data-format.ts";
 import type { CounterStore } from "../../shared/domain/model.ts";
 import { createApp } from "../../shared/http/app.ts";
+import { sendingTo } from "../../shared/http/http-app.ts";
 import { loadConfig } from "../../shared/runtime/config.ts";
 import { createStore } from "../../shared/runtime/store.ts";
+import { createMemoryEventQueue } from "../../shared/stores/memory.ts";
 import { createRedisClient, createRedisStore } from "../../shared/stores/redis.ts";
 import { createUpstashClient, createUpstashStore } from "../../shared/stores/upstash.ts";
 import { randomPrefix } from "../support/backends.ts";
@@ -58,6 +60,7 @@ async function restore(url: string, store: Fixture["store"]): Promise<void> {
 const appOn = (store: CounterStore) =>
   createApp({
     store,
+    eventQueue: sendingTo(createMemoryEventQueue()),
     counterTypes: loadConfig({}).counterTypes,
     maxBodyBytes: 65536,
     apiKeys: [],

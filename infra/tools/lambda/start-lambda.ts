@@ -10,7 +10,7 @@ import { loadConfig } from "../../../shared/runtime/config.ts";
 import { loadDotEnv } from "../../../shared/runtime/env-file.ts";
 import { startLocalConsumer } from "../../../shared/runtime/events-consumer.ts";
 import { createLogger, logLevelOf } from "../../../shared/runtime/logger.ts";
-import { createStore } from "../../../shared/runtime/store.ts";
+import { openStore } from "../../../shared/runtime/store.ts";
 import type { BundleStore } from "../../bundling.ts";
 import { FUNCTION_IDS, type FunctionId, functionIdOf } from "../../bundling.ts";
 import { bundleStoreFor, hostFunctions, type LambdaEntry, lambdaContextFor } from "./lambda-host.ts";
@@ -122,8 +122,8 @@ async function queuedEventsConsumer(store: BundleStore): Promise<{ stop(): Promi
     );
     return { stop: async () => {} };
   }
-  const counters = await createStore(loadConfig(process.env), logger);
-  const consumer = startLocalConsumer(counters, logger);
+  const { store: counters, localQueue } = await openStore(loadConfig(process.env), logger);
+  const consumer = startLocalConsumer(counters, localQueue, logger);
   return {
     stop: async () => {
       await consumer.stop();
