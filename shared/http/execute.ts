@@ -13,6 +13,7 @@ import { type ErrorDetail, ValidationError } from "./http-errors.ts";
 import type { Handler, HighPressEnv, Platform } from "./pipeline.ts";
 import type { InputOf, InputSchemas, RouteId, TableRoute } from "./routes.ts";
 import type { RequestSchemas } from "./schemas.ts";
+import { simpleCheck } from "./simple-check.ts";
 
 /** What a handler is handed beyond its parsed input. */
 export interface Granted {
@@ -66,19 +67,15 @@ function baseType(schema: z.core.$ZodType): string {
 const INTEGER_TEXT = /^-?\d{1,16}$/;
 
 /**
- * A part's parser: when none of its keys came (most requests carry no Idempotency-Key and no
- * query), the schema's answer to `{}`, worked out once, stands; otherwise the schema runs.
+ * A part's parser (params, query or headers): the fast check made from its schema takes a
+ * valid value (simple-check.ts), and the schema explains anything else.
  */
 function partParser(
   schema: z.ZodMiniObject,
 ): (value: Record<string, unknown>, details: ErrorDetail[]) => unknown {
-  const empty = z.safeParse(schema, {});
-  if (!empty.success) return (value, details) => parsePart(schema, value, details);
-  const fallback = empty.data as Record<string, unknown>;
-  return (value, details) => {
-    for (const _ in value) return parsePart(schema, value, details);
-    return { ...fallback };
-  };
+  const fast = simpleCheck(schema);
+  if (!fast) return (value, details) => parsePart(schema, value, details);
+  return (value, details) => fast(value) ?? parsePart(schema, value, details);
 }
 
 /** Reads a query's declared parameters; a numeric one is turned into a number when it is one. */
@@ -137,14 +134,15 @@ export function executed<K extends RouteId>(
   const readHeaders = headerReader(inputs.headers);
   const authorize = authorizer(route, deps.guards);
   const { guards, counterTypes } = deps;
-  const { body: bodySchema, params: paramsSchema } = inputs;
+  const { body: bodySchema } = inputs;
+  const parseParams = inputs.params && partParser(inputs.params);
   const parseQuery = inputs.query && partParser(inputs.query);
   const parseHeaders = inputs.headers && partParser(inputs.headers);
   const fast = route.fast;
   return async (c) => {
     const adminDigest = await authorize(c);
     const details: ErrorDetail[] = [];
-    const params = paramsSchema ? parsePart(paramsSchema, c.req.param(), details) : {};
+    const params = parseParams ? parseParams(c.req.param(), details) : {};
     const query = parseQuery ? parseQuery(readQuery(c), details) : {};
     const headers = parseHeaders ? parseHeaders(readHeaders(c), details) : {};
     if (details.length > 0) throw new ValidationError(details);
