@@ -4,7 +4,7 @@
 # runs cfn-lint on each template. Fails on any E-level finding; warnings are printed.
 # W3005 (a DependsOn beside a GetAtt) is how CDK writes every function's role: noise.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 command -v cfn-lint >/dev/null || { echo "lint:templates: cfn-lint is not installed (it is on this project's machines)"; exit 1; }
 secret="arn:aws:secretsmanager:us-east-1:123456789012:secret:highpress/keys-AbCdEf"
 declare -A modes=(

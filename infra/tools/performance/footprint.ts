@@ -3,12 +3,12 @@
 // element counted), then prints bytes per like, per view counter, per idempotency record (a
 // single increment's, a keyed batch's) and per ranking member, as the docs' table shows them.
 
-import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import type { CounterStore, IncrementCommand } from "../../../shared/domain/model.ts";
 import { createRedisClient, createRedisStore } from "../../../shared/stores/redis.ts";
 import { KeyLayout } from "../../../shared/stores/scripts.ts";
 import { startRedis } from "../../../tests/support/redis-server.ts";
+import { runWhenCommand } from "./servers.ts";
 
 export interface Footprint {
   /** What was measured, and its bytes per item. */
@@ -199,12 +199,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runWhenCommand(import.meta.url, main);

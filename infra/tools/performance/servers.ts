@@ -1,7 +1,20 @@
 // Servers the benchmark and the soak run as child processes, each started with tsx and
-// awaited until it answers.
+// awaited until it answers; and how a performance tool runs when it is the command.
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { pathToFileURL } from "node:url";
+
+/** Runs `main` when `moduleUrl` is the command run (not an import, as the tests do): exit 0, or 1 with the error. */
+export function runWhenCommand(moduleUrl: string, main: () => Promise<void>): void {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? "").href) return;
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
 
 /** Starts a server as a child process and waits until `readyUrl` answers. */
 export async function startServer(

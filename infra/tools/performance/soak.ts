@@ -6,12 +6,11 @@
 // (default 60) seconds per row. Writes dist/soak/results.json.
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
 import { pathOf } from "../../../shared/http/routes.ts";
 import { freePort, startRedis } from "../../../tests/support/redis-server.ts";
-import { startServer } from "./servers.ts";
+import { runWhenCommand, startServer } from "./servers.ts";
 
 export interface SoakRow {
   /** Seconds since the traffic started. */
@@ -185,12 +184,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runWhenCommand(import.meta.url, main);
