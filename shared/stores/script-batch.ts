@@ -9,7 +9,7 @@ import type { IncrementCommand, IncrementOutcome, RateLimit } from "../domain/mo
 import { followUp, groupBy } from "./cluster-calls.ts";
 import { batchFingerprint, decodeAnswers, encodeAnswers } from "./fingerprint.ts";
 import { itemOf, limitArgs, num, outcomeOf, type Parts } from "./script-kernel.ts";
-import { STATUS } from "./scripts.ts";
+import { ITEM, MANY, STATUS } from "./scripts.ts";
 
 /** The reply of INCREMENT_MANY_BODY: outcomes, or the error of the item it names (0: the request). */
 function outcomesOf(reply: unknown[], limits: readonly RateLimit[], items: number[]): IncrementOutcome[] {
@@ -36,12 +36,18 @@ async function sendItems(
 ): Promise<IncrementOutcome[]> {
   const keys: string[] = [];
   const { keyed, limits, now } = call;
-  const args = [
-    String(items.length),
-    p.options.cluster ? "4" : "8",
-    keyed?.fingerprint ?? "",
-    p.idempotencyTtl,
-  ];
+  // On a cluster an item's keys stop before its rankings (another slot's), as itemOf sends them.
+  const keysPerItem = p.options.cluster ? ITEM.keysBefore("rankAll") : ITEM.keyCount;
+  const own = MANY.encode(
+    { record: call.record },
+    {
+      items: String(items.length),
+      keysPerItem: String(keysPerItem),
+      fingerprint: keyed?.fingerprint ?? "",
+      recordTtl: p.idempotencyTtl,
+    },
+  );
+  const args = own.args;
   for (const i of items) {
     const command = commands[i] as IncrementCommand;
     // A 0.1.0 batch's record of this item, checked (never written): `<key>#<index>`.
@@ -50,7 +56,7 @@ async function sendItems(
     keys.push(...item.keys);
     args.push(...item.args);
   }
-  keys.push(call.record);
+  keys.push(...own.keys); // the request's record, after the items' keys
   if (limits.length > 0) {
     const windows = limitArgs(p.keys, limits, now);
     keys.push(...windows.keys);

@@ -22,7 +22,7 @@ import {
   type StoreName,
 } from "../domain/model.ts";
 import { requestFingerprint } from "./fingerprint.ts";
-import { KeyLayout, type LuaScript, type ScriptDialect, STATUS, scriptsFor } from "./scripts.ts";
+import { ITEM, KeyLayout, type LuaScript, type ScriptDialect, STATUS, scriptsFor } from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
 export interface ScriptTransport {
@@ -220,29 +220,40 @@ export function itemOf(p: Parts, command: IncrementCommand, recordTtl = p.idempo
   const { cluster } = options;
   const { resourceId, type, kind, userId, delta, idempotencyKey, now } = command;
   const unique = kind === "unique";
-  const counterKey = keys.counter(resourceId, type, unique);
+  const counter = keys.counter(resourceId, type, unique);
   const ranking = p.rankingKeys(type, now, resourceId);
+  const [rankAll = "", rankHour = "", rankDay = "", rankWeek = ""] = ranking.keys;
+  const [ttlHour = "", ttlDay = "", ttlWeek = ""] = ranking.ttls;
   const indexed = unique && !cluster;
-  const itemKeys = [
-    counterKey,
-    unique ? counterKey : keys.users(resourceId, type),
-    idempotencyKey === undefined ? counterKey : keys.idempotency(resourceId, idempotencyKey),
-    indexed ? keys.userIndex(userId) : counterKey,
-    ...(cluster ? [] : ranking.keys),
-  ];
-  const args = [
-    unique ? "u" : "t",
-    userId,
-    String(delta),
-    idempotencyKey === undefined ? "" : requestFingerprint(command),
-    recordTtl,
-    resourceId,
-    ...ranking.ttls,
-    p.rankingCap,
-    MAX_COUNT,
-    indexed ? `${type}:${resourceId}` : "",
-  ];
-  return { keys: itemKeys, args };
+  // Keys a kind does not use stand on the counter's own (same slot, never read).
+  return ITEM.encode(
+    {
+      counter,
+      users: unique ? counter : keys.users(resourceId, type),
+      record: idempotencyKey === undefined ? counter : keys.idempotency(resourceId, idempotencyKey),
+      userIndex: indexed ? keys.userIndex(userId) : counter,
+      rankAll,
+      rankHour,
+      rankDay,
+      rankWeek,
+    },
+    {
+      kind: unique ? "u" : "t",
+      user: userId,
+      delta: String(delta),
+      fingerprint: idempotencyKey === undefined ? "" : requestFingerprint(command),
+      recordTtl,
+      resource: resourceId,
+      ttlHour,
+      ttlDay,
+      ttlWeek,
+      rankCap: p.rankingCap,
+      maxCount: MAX_COUNT,
+      indexEntry: indexed ? `${type}:${resourceId}` : "",
+    },
+    // On a cluster the rankings are in another slot: the item's keys stop before them.
+    cluster ? "rankAll" : undefined,
+  );
 }
 
 /** An increment's reply {count, applied, status} as its outcome, or the error its status means. */

@@ -4,6 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { subjectDigest } from "./fingerprint.ts";
+import { layout } from "./script-layout.ts";
 
 /**
  * Every key of one resource shares the hash tag `{resource_id}` (Redis Cluster: one slot,
@@ -170,82 +171,113 @@ local function over_limit(k, a)
 end
 `;
 
-// One increment, from key offset k and argument offset a (0 and 0 for a single increment).
-// KEYS[k+1] counter (set or string), k+2 users HLL, k+3 idempotency record, k+4 the user's
-// index of unique counters, k+5..k+8 rankings (absent on Redis Cluster, where they live in
-// another slot and go in a call of their own).
-// ARGV[a+1] kind (u|t), a+2 user, a+3 delta, a+4 fingerprint ('' without Idempotency-Key),
-// a+5 idempotency TTL ms, a+6 resource id, a+7..a+9 bucket TTLs ms, a+10 ranking cap, a+11
-// largest exact count, a+12 the index entry (`type:resource`; '' on Cluster, where the index
-// is another slot's). replayed() answers a repeated Idempotency-Key: nil when new,
-// {count, applied, 1} when replayed, {0, 0, 2} when the key came with another request.
-// apply() returns {count, applied (0|1), 0}, or {0, 0, 4} when the count would pass the
-// largest exact count (nothing applied). Counts are integers below 2^53, exact as Lua
-// numbers; they leave the script as strings formatted with %.0f: Lua's own tostring gives
-// 1e+14, and ioredis 6 decodes an integer reply as `n * 10 + digit`, whose intermediate
-// passes 2^53 (9007199254740991 arrived as 9007199254740992).
+/**
+ * One increment's keys and arguments, by name, from the Lua offsets `k` and `a` (0 for a
+ * single increment, the item's place in a batch): the counter (a set or a string), the
+ * users' HyperLogLog, the Idempotency-Key's record, the user's index of unique counters, and
+ * the all-time, hour, day and week rankings (left out on Redis Cluster, where they live in
+ * another slot and go in a call of their own: they come last). Arguments: the kind (u|t), the
+ * user, the delta, the request's fingerprint ('' without a key), the record's TTL ms ('0':
+ * checked, never written), the resource, the hour, day and week buckets' TTLs ms, the
+ * ranking cap, the largest exact count, the index entry (`type:resource`; '' on Cluster).
+ */
+export const ITEM = layout(
+  { keys: "k", args: "a" },
+  {
+    keys: ["counter", "users", "record", "userIndex", "rankAll", "rankHour", "rankDay", "rankWeek"],
+    args: [
+      "kind",
+      "user",
+      "delta",
+      "fingerprint",
+      "recordTtl",
+      "resource",
+      "ttlHour",
+      "ttlDay",
+      "ttlWeek",
+      "rankCap",
+      "maxCount",
+      "indexEntry",
+    ],
+  },
+);
+const K = ITEM.key;
+const A = ITEM.arg;
+
+// replayed() answers a repeated Idempotency-Key: nil when new, {count, applied, 1} when
+// replayed, {0, 0, 2} when the key came with another request. apply() returns {count,
+// applied (0|1), 0}, or {0, 0, 4} when the count would pass the largest exact count (nothing
+// applied). Counts are integers below 2^53, exact as Lua numbers; they leave the script as
+// strings formatted with %.0f: Lua's own tostring gives 1e+14, and ioredis 6 decodes an
+// integer reply as `n * 10 + digit`, whose intermediate passes 2^53 (9007199254740991
+// arrived as 9007199254740992).
 const APPLY_FN = `${RANK_FN}
 local function legacy_match(sfp, a)
-  local tail = '|' .. ARGV[a + 2] .. '|' .. ARGV[a + 3]
+  local tail = '|' .. ${A.user} .. '|' .. ${A.delta}
   return string.find(sfp, '|', 1, true) ~= nil and string.sub(sfp, -#tail) == tail
 end
 local function replayed(k, a)
-  if ARGV[a + 4] == '' then return nil end
-  local rec = redis.call('GET', KEYS[k + 3])
+  if ${A.fingerprint} == '' then return nil end
+  local rec = redis.call('GET', ${K.record})
   if not rec then return nil end
   local sfp, scount, sapplied = string.match(rec, '^(.*)\\n(%d+)\\n(%d)$')
-  if sfp ~= ARGV[a + 4] and not legacy_match(sfp, a) then return {0, 0, 2} end
+  if sfp ~= ${A.fingerprint} and not legacy_match(sfp, a) then return {0, 0, 2} end
   return {scount, tonumber(sapplied), 1}
 end
 local function apply(k, a, ranked)
-  local user, delta = ARGV[a + 2], tonumber(ARGV[a + 3])
+  local user, delta = ${A.user}, tonumber(${A.delta})
   local count, applied
-  if ARGV[a + 1] == 'u' then
-    applied = redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[k + 1], user)
-    count = redis.call('SCARD', KEYS[k + 1])
-    if applied == 1 and ARGV[a + 12] ~= '' then
-      redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[k + 4], ARGV[a + 12])
+  if ${A.kind} == 'u' then
+    applied = redis.call(delta > 0 and 'SADD' or 'SREM', ${K.counter}, user)
+    count = redis.call('SCARD', ${K.counter})
+    if applied == 1 and ${A.indexEntry} ~= '' then
+      redis.call(delta > 0 and 'SADD' or 'SREM', ${K.userIndex}, ${A.indexEntry})
     end
   else
-    count = redis.call('INCRBY', KEYS[k + 1], delta)
-    if count > tonumber(ARGV[a + 11]) then
-      redis.call('DECRBY', KEYS[k + 1], delta)
+    count = redis.call('INCRBY', ${K.counter}, delta)
+    if count > tonumber(${A.maxCount}) then
+      redis.call('DECRBY', ${K.counter}, delta)
       return {0, 0, 4}
     end
-    redis.call('PFADD', KEYS[k + 2], user)
+    redis.call('PFADD', ${K.users}, user)
     applied = 1
   end
   local exact = string.format('%.0f', count)
-  if ARGV[a + 4] ~= '' and ARGV[a + 5] ~= '0' then
-    redis.call('SET', KEYS[k + 3], ARGV[a + 4] .. '\\n' .. exact .. '\\n' .. applied, 'PX', ARGV[a + 5])
+  if ${A.fingerprint} ~= '' and ${A.recordTtl} ~= '0' then
+    redis.call('SET', ${K.record}, ${A.fingerprint} .. '\\n' .. exact .. '\\n' .. applied, 'PX', ${A.recordTtl})
   end
   if applied == 1 and ranked then
-    rank(k + 5, a + 6, ARGV[a + 6], delta, count, tonumber(ARGV[a + 10]), 'set')
+    rank(${ITEM.keyAt("rankAll")}, ${ITEM.argBefore("ttlHour")}, ${A.resource}, delta, count, tonumber(${A.rankCap}), 'set')
   end
   return {exact, applied, 0}
 end
 `;
 
-// A single increment: the keys and arguments of APPLY_FN from 0, then (not on Cluster) the
-// rate-limit windows from KEYS[9] and ARGV[13]. Returns what apply() or replayed() does, or
-// over_limit's refusal.
+// A single increment: one item's keys and arguments from 0, then (not on Cluster) the
+// rate-limit windows after them. Returns what apply() or replayed() does, or over_limit's
+// refusal.
 const INCREMENT_BODY = `${APPLY_FN}${LIMIT_FN}
 local replay = replayed(0, 0)
 if replay then return replay end
-if #KEYS > 8 then
-  local limited = over_limit(9, 13)
+if #KEYS > ${ITEM.keyCount} then
+  local limited = over_limit(${ITEM.keyCount + 1}, ${ITEM.argCount + 1})
   if limited then return limited end
 end
-return apply(0, 0, #KEYS >= 8)
+return apply(0, 0, #KEYS >= ${ITEM.keyCount})
 `;
 
-// Many increments in one script, in order. ARGV 1 how many (n), 2 keys per item (kw: 8, or
-// 4 on Cluster, without rankings), 3 the request's fingerprint ('' without Idempotency-Key),
-// 4 how long its record is kept (ms); then 12 arguments per item as APPLY_FN's, from 5. KEYS:
-// each item's kw keys, then the request's record (one key, whatever the item count), then
-// the rate-limit windows, whose arguments follow the items'. An item's own record key and
-// fingerprint (KEYS[k+3], ARGV[a+4]) name a record a 0.1.0 batch wrote per item: checked so
-// that its retry after an upgrade replays, never written (its TTL argument is '0').
+/** A batch's own arguments, before its items', and its own key, after its items' (`n * kw` of them). */
+export const MANY = layout(
+  { keys: "n * kw", args: "" },
+  { keys: ["record"], args: ["items", "keysPerItem", "fingerprint", "recordTtl"] },
+);
+
+// Many increments in one script, in order. Its own arguments (MANY: how many items, keys per
+// item, all of ITEM's or on Cluster those before the rankings, the request's fingerprint, its
+// record's TTL), then each item's arguments as ITEM's. KEYS: each item's keys, then the
+// request's record (one key, whatever the item count), then the rate-limit windows, whose
+// arguments follow the items'. An item's own record and fingerprint name a record a 0.1.0
+// batch wrote per item: checked so that its retry after an upgrade replays, never written.
 // A record of this request answers its retry; one of another request is {2, 0}. Otherwise
 // every item is checked (an old per-item record of another request, a total that would pass
 // the largest exact count, the limits), then the items not replayed are applied and the
@@ -253,10 +285,12 @@ return apply(0, 0, #KEYS >= 8)
 // Returns {0, then count, applied, replayed per item}, {2, item} (a key reused: item 0 for
 // the request), {4, item} (count too large) or over_limit's refusal {0, 0, 3, ...}.
 const INCREMENT_MANY_BODY = `${APPLY_FN}${LIMIT_FN}
-local n, kw, fingerprint, record_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local record_key = KEYS[n * kw + 1]
-local first_window, first_window_arg = n * kw + 2, 5 + n * 12
-local function item_at(i) return (i - 1) * kw, 4 + (i - 1) * 12 end
+local n, kw = tonumber(${MANY.arg.items}), tonumber(${MANY.arg.keysPerItem})
+local fingerprint, record_ttl = ${MANY.arg.fingerprint}, ${MANY.arg.recordTtl}
+local record_key = ${MANY.key.record}
+local first_window = n * kw + ${MANY.keyCount + 1}
+local first_window_arg = ${MANY.argCount + 1} + n * ${ITEM.argCount}
+local function item_at(i) return (i - 1) * kw, ${MANY.argCount} + (i - 1) * ${ITEM.argCount} end
 if fingerprint ~= '' then
   local rec = redis.call('GET', record_key)
   if rec then
@@ -280,10 +314,10 @@ for i = 1, n do
     out[i] = replay
   else
     pending[#pending + 1] = i
-    if ARGV[a + 1] == 't' then
-      local key = KEYS[k + 1]
-      totals[key] = (totals[key] or tonumber(redis.call('GET', key) or '0')) + tonumber(ARGV[a + 3])
-      if totals[key] > tonumber(ARGV[a + 11]) then return {4, i} end
+    if ${A.kind} == 't' then
+      local key = ${K.counter}
+      totals[key] = (totals[key] or tonumber(redis.call('GET', key) or '0')) + tonumber(${A.delta})
+      if totals[key] > tonumber(${A.maxCount}) then return {4, i} end
     end
   end
 end
@@ -293,7 +327,7 @@ if #pending > 0 and #KEYS >= first_window then
 end
 for _, i in ipairs(pending) do
   local k, a = item_at(i)
-  out[i] = apply(k, a, kw == 8)
+  out[i] = apply(k, a, kw == ${ITEM.keyCount})
 end
 local flat, answers = {0}, {}
 for i = 1, n do

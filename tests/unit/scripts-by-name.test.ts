@@ -1,0 +1,43 @@
+// Scripts by name: the increment family's Lua (one increment, a batch) names its keys and
+// arguments through the declared layout (ITEM, MANY), and its call sites build KEYS and ARGV
+// from records of the same names. No hand-counted offset is left in those bodies' source.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { layout } from "../../shared/stores/script-layout.ts";
+
+const SOURCE = readFileSync("shared/stores/scripts.ts", "utf8");
+
+/** The source of a template-literal constant of scripts.ts, as written (before expansion). */
+function written(name: string): string {
+  const start = SOURCE.indexOf(`const ${name} = \``);
+  expect(start, name).toBeGreaterThanOrEqual(0);
+  return SOURCE.slice(start, SOURCE.indexOf("`;\n", start));
+}
+
+describe("the increment family's scripts", () => {
+  it.each(["APPLY_FN", "INCREMENT_BODY", "INCREMENT_MANY_BODY"])("%s counts no offset by hand", (name) => {
+    const body = written(name);
+    expect(body.match(/(?:KEYS|ARGV)\[|\b[ka] \+ \d/g) ?? []).toEqual([]);
+  });
+});
+
+describe("a layout", () => {
+  const L = layout({ keys: "k", args: "a" }, { keys: ["one", "two", "three"], args: ["x", "y"] });
+
+  it("reads each name where the call site puts it", () => {
+    expect(L.key.two).toBe("KEYS[k + 2]");
+    expect(L.arg.y).toBe("ARGV[a + 2]");
+    expect(L.keyAt("three")).toBe("k + 3");
+    expect(L.argBefore("y")).toBe("a + 1");
+    expect(L.encode({ three: "c", one: "a", two: "b" }, { y: "2", x: "1" })).toEqual({
+      keys: ["a", "b", "c"],
+      args: ["1", "2"],
+    });
+    expect(L.encode({ three: "c", one: "a", two: "b" }, { y: "2", x: "1" }, "three").keys).toEqual([
+      "a",
+      "b",
+    ]);
+    expect(L.keysBefore("three")).toBe(2);
+  });
+});
