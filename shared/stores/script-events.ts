@@ -11,7 +11,7 @@ import {
 } from "../domain/model.ts";
 import { followUp } from "./cluster-calls.ts";
 import { num, type Parts } from "./script-kernel.ts";
-import { STATUS } from "./scripts.ts";
+import { EVENT, EVENTS, STATUS } from "./scripts.ts";
 
 export function eventApplier(p: Parts) {
   const ttl = String(EVENT_DEDUPE_TTL_MS);
@@ -20,17 +20,37 @@ export function eventApplier(p: Parts) {
     if (!first) return 0;
     const { cluster } = p.options;
     const unique = first.kind === "unique";
-    const counterKey = p.keys.counter(first.resourceId, first.type, unique);
+    const counter = p.keys.counter(first.resourceId, first.type, unique);
     const ranking = p.rankingKeys(first.type, now, first.resourceId);
-    const keys = [
-      counterKey,
-      unique ? counterKey : p.keys.users(first.resourceId, first.type),
-      p.keys.eventIds(first.resourceId, first.type),
-      ...(cluster ? [] : ranking.keys),
-    ];
-    const entry = `${first.type}:${first.resourceId}`;
-    const args = [unique ? "u" : "t", String(now), ttl, first.resourceId, ...ranking.ttls, p.rankingCap];
-    args.push(String(MAX_EXACT_COUNT), cluster ? "" : entry, cluster ? "0" : "1");
+    const [rankAll = "", rankHour = "", rankDay = "", rankWeek = ""] = ranking.keys;
+    const [ttlHour = "", ttlDay = "", ttlWeek = ""] = ranking.ttls;
+    const { keys, args } = EVENTS.encode(
+      {
+        counter,
+        users: unique ? counter : p.keys.users(first.resourceId, first.type),
+        eventIds: p.keys.eventIds(first.resourceId, first.type),
+        rankAll,
+        rankHour,
+        rankDay,
+        rankWeek,
+      },
+      {
+        kind: unique ? "u" : "t",
+        now: String(now),
+        idTtl: ttl,
+        resource: first.resourceId,
+        ttlHour,
+        ttlDay,
+        ttlWeek,
+        rankCap: p.rankingCap,
+        maxCount: String(MAX_EXACT_COUNT),
+        indexEntry: cluster ? "" : `${first.type}:${first.resourceId}`,
+        ranked: cluster ? "0" : "1",
+      },
+      // On a cluster the rankings are in another slot: the keys stop before them.
+      cluster ? "rankAll" : undefined,
+    );
+    // Each user's index key once, after the counter's keys; an event names its place (1-based).
     const indexOf = new Map<string, number>();
     for (const e of events) {
       let index = 0;
@@ -38,7 +58,11 @@ export function eventApplier(p: Parts) {
         index = indexOf.get(e.userId) ?? keys.push(p.keys.userIndex(e.userId));
         indexOf.set(e.userId, index);
       }
-      args.push(e.eventId, e.userId, String(e.delta), String(index));
+      const event = EVENT.encode(
+        {},
+        { id: e.eventId, user: e.userId, delta: String(e.delta), indexKey: String(index) },
+      );
+      args.push(...event.args);
     }
     const reply = (await p.exec("events", true, p.scripts.events, keys, args)) as unknown[];
     if (num(reply[2]) === STATUS.COUNT_LIMIT) throw new CountLimitError(MAX_EXACT_COUNT);

@@ -393,53 +393,81 @@ for i = 5, #ARGV, 3 do rank(1, 0, ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[
 return 1
 `;
 
-// Queued events of one counter, coalesced. KEYS 1 counter, 2 users HLL (the counter for a
-// unique type), 3 the event_ids seen (a sorted set scored by time), 4..7 rankings (absent on
-// Cluster), 8.. the users' indexes (unique types on a single shard). ARGV 1 kind (u|t), 2 now
-// ms, 3 how long ids are remembered (ms), 4 resource id, 5..7 bucket TTLs ms, 8 ranking cap,
-// 9 largest exact count, 10 the index entry, 11 '1' when KEYS 4..7 are there, then per
-// event its id, user, delta and the index of its user's index key (0: none). Each id counts
-// once: first the new ones are found (and a total's sum checked against the largest count:
-// {0, count, 4} applies nothing), then applied in order. Returns {new events, count, 0,
-// net change, then '+user' or '-user' per membership changed (Cluster's index call)}.
+/**
+ * Queued events of one counter, coalesced: the counter, its users' HyperLogLog (the counter
+ * for a unique type), the event_ids seen (a sorted set scored by time), the rankings (left out
+ * on Cluster; the users' indexes follow, on a single shard). Arguments: the kind (u|t), now
+ * ms, how long ids are remembered (ms), the resource, the buckets' TTLs ms, the ranking cap,
+ * the largest exact count, the index entry, '1' when the rankings are there; then each event.
+ */
+export const EVENTS = layout(
+  { keys: "", args: "" },
+  {
+    keys: ["counter", "users", "eventIds", "rankAll", "rankHour", "rankDay", "rankWeek"],
+    args: [
+      "kind",
+      "now",
+      "idTtl",
+      "resource",
+      "ttlHour",
+      "ttlDay",
+      "ttlWeek",
+      "rankCap",
+      "maxCount",
+      "indexEntry",
+      "ranked",
+    ],
+  },
+);
+/** One event's arguments, from the Lua offset `e`: its id, user, delta and its user's index key's place (0: none). */
+export const EVENT = layout({ keys: "", args: "e" }, { keys: [], args: ["id", "user", "delta", "indexKey"] });
+const EK = EVENTS.key;
+const EA = EVENTS.arg;
+const E = EVENT.arg;
+
+// Each id counts once: first the new ones are found (and a total's sum checked against the
+// largest count: {0, count, 4} applies nothing), then applied in order. Returns {new events,
+// count, 0, net change, then '+user' or '-user' per membership changed (Cluster's index call)}.
 const EVENTS_BODY = `${RANK_FN}
-local kind, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - ttl)
+local kind, now, ttl = ${EA.kind}, tonumber(${EA.now}), tonumber(${EA.idTtl})
+redis.call('ZREMRANGEBYSCORE', ${EK.eventIds}, '-inf', now - ttl)
 local fresh, seen, sum = {}, {}, 0
-for i = 12, #ARGV, 4 do
-  local id = ARGV[i]
-  if not seen[id] and not redis.call('ZSCORE', KEYS[3], id) then
+for e = ${EVENTS.argCount}, #ARGV - 1, ${EVENT.argCount} do
+  local id = ${E.id}
+  if not seen[id] and not redis.call('ZSCORE', ${EK.eventIds}, id) then
     seen[id] = true
-    fresh[#fresh + 1] = i
-    sum = sum + tonumber(ARGV[i + 2])
+    fresh[#fresh + 1] = e
+    sum = sum + tonumber(${E.delta})
   end
 end
-local current = kind == 't' and tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if kind == 't' and current + sum > tonumber(ARGV[9]) then return {0, string.format('%.0f', current), 4} end
+local current = kind == 't' and tonumber(redis.call('GET', ${EK.counter}) or '0') or 0
+if kind == 't' and current + sum > tonumber(${EA.maxCount}) then return {0, string.format('%.0f', current), 4} end
 local net, users, changed = 0, {}, {}
-for _, i in ipairs(fresh) do
-  redis.call('ZADD', KEYS[3], now, ARGV[i])
-  local user, delta, ix = ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+for _, e in ipairs(fresh) do
+  redis.call('ZADD', ${EK.eventIds}, now, ${E.id})
+  local user, delta, ix = ${E.user}, tonumber(${E.delta}), tonumber(${E.indexKey})
   if kind == 'u' then
-    if redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[1], user) == 1 then
+    if redis.call(delta > 0 and 'SADD' or 'SREM', ${EK.counter}, user) == 1 then
       net = net + delta
       changed[#changed + 1] = (delta > 0 and '+' or '-') .. user
-      if ix > 0 then redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[ix], ARGV[10]) end
+      if ix > 0 then redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[ix], ${EA.indexEntry}) end
     end
   else
     net = net + delta
     users[#users + 1] = user
   end
 end
-if #fresh > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+if #fresh > 0 then redis.call('PEXPIRE', ${EK.eventIds}, ttl) end
 local count
 if kind == 'u' then
-  count = redis.call('SCARD', KEYS[1])
+  count = redis.call('SCARD', ${EK.counter})
 else
-  count = net > 0 and redis.call('INCRBY', KEYS[1], net) or current
-  if #users > 0 then redis.call('PFADD', KEYS[2], unpack(users)) end
+  count = net > 0 and redis.call('INCRBY', ${EK.counter}, net) or current
+  if #users > 0 then redis.call('PFADD', ${EK.users}, unpack(users)) end
 end
-if net ~= 0 and ARGV[11] == '1' then rank(4, 4, ARGV[4], net, count, tonumber(ARGV[8]), 'set') end
+if net ~= 0 and ${EA.ranked} == '1' then
+  rank(${EVENTS.keyAt("rankAll")}, ${EVENTS.argBefore("ttlHour")}, ${EA.resource}, net, count, tonumber(${EA.rankCap}), 'set')
+end
 local out = {#fresh, string.format('%.0f', count), 0, net}
 for _, c in ipairs(changed) do out[#out + 1] = c end
 return out
