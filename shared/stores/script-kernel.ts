@@ -22,7 +22,15 @@ import {
   type StoreName,
 } from "../domain/model.ts";
 import { requestFingerprint } from "./fingerprint.ts";
-import { ITEM, KeyLayout, type LuaScript, type ScriptDialect, STATUS, scriptsFor } from "./scripts.ts";
+import {
+  ITEM,
+  KeyLayout,
+  type LuaScript,
+  type ScriptDialect,
+  STATUS,
+  scriptsFor,
+  WINDOW,
+} from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
 export interface ScriptTransport {
@@ -199,8 +207,12 @@ export function limitArgs(
   const out = { keys: [] as string[], args: [] as string[] };
   for (const l of limits) {
     const { index, ttlMs } = rateWindow(l, now);
-    out.keys.push(keys.rateWindow(l.subject, index));
-    out.args.push(String(l.limit), String(ttlMs), String(l.weight ?? 1));
+    const window = WINDOW.encode(
+      { window: keys.rateWindow(l.subject, index) },
+      { limit: String(l.limit), ttl: String(ttlMs), weight: String(l.weight ?? 1) },
+    );
+    out.keys.push(...window.keys);
+    out.args.push(...window.args);
   }
   return out;
 }

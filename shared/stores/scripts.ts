@@ -148,23 +148,36 @@ local function rank(r, a, member, delta, count, cap, mode)
 end
 `;
 
-// Rate limits, fixed windows: KEYS[k..] are window counters; the i-th (from 0) has its limit
-// at ARGV[a + 3i], its TTL at ARGV[a + 3i + 1] and its weight (requests it counts: 1, or a
-// batch's items of one user; 0 checks for room for one and counts nothing) at ARGV[a + 3i + 2]. Nothing is counted unless every window has
-// room, so a refused request uses no quota. Returns nil, or {0, 0, 3, pttl, limit, i + 1}.
+/**
+ * One rate-limit window: its counter key, and its limit, TTL ms and weight (requests it
+ * counts: 1, or a batch's items of one user; 0 checks for room for one and counts nothing),
+ * from the Lua offsets `wk` and `wa` (the windows come one after another, each its own key and
+ * three arguments).
+ */
+export const WINDOW = layout(
+  { keys: "wk", args: "wa" },
+  { keys: ["window"], args: ["limit", "ttl", "weight"] },
+);
+const W = WINDOW.arg;
+
+// Rate limits, fixed windows: the windows from just after key offset k and argument offset a
+// to the end of KEYS. Nothing is counted unless every window has room, so a refused request
+// uses no quota. Returns nil, or {0, 0, 3, pttl, limit, i} for the i-th window (from 1).
 const LIMIT_FN = `
 local function over_limit(k, a)
-  local n = #KEYS - k + 1
+  local n = #KEYS - k
   for i = 0, n - 1 do
-    local limit, weight = tonumber(ARGV[a + 3 * i]), tonumber(ARGV[a + 3 * i + 2])
-    if tonumber(redis.call('GET', KEYS[k + i]) or '0') + math.max(weight, 1) > limit then
-      return {0, 0, 3, redis.call('PTTL', KEYS[k + i]), limit, i + 1}
+    local wk, wa = k + i, a + i * ${WINDOW.argCount}
+    local limit, weight = tonumber(${W.limit}), tonumber(${W.weight})
+    if tonumber(redis.call('GET', ${WINDOW.key.window}) or '0') + math.max(weight, 1) > limit then
+      return {0, 0, 3, redis.call('PTTL', ${WINDOW.key.window}), limit, i + 1}
     end
   end
   for i = 0, n - 1 do
-    local weight = tonumber(ARGV[a + 3 * i + 2])
-    if weight > 0 and redis.call('INCRBY', KEYS[k + i], weight) == weight then
-      redis.call('PEXPIRE', KEYS[k + i], ARGV[a + 3 * i + 1])
+    local wk, wa = k + i, a + i * ${WINDOW.argCount}
+    local weight = tonumber(${W.weight})
+    if weight > 0 and redis.call('INCRBY', ${WINDOW.key.window}, weight) == weight then
+      redis.call('PEXPIRE', ${WINDOW.key.window}, ${W.ttl})
     end
   end
   return nil
@@ -260,7 +273,7 @@ const INCREMENT_BODY = `${APPLY_FN}${LIMIT_FN}
 local replay = replayed(0, 0)
 if replay then return replay end
 if #KEYS > ${ITEM.keyCount} then
-  local limited = over_limit(${ITEM.keyCount + 1}, ${ITEM.argCount + 1})
+  local limited = over_limit(${ITEM.keyCount}, ${ITEM.argCount})
   if limited then return limited end
 end
 return apply(0, 0, #KEYS >= ${ITEM.keyCount})
@@ -288,8 +301,8 @@ const INCREMENT_MANY_BODY = `${APPLY_FN}${LIMIT_FN}
 local n, kw = tonumber(${MANY.arg.items}), tonumber(${MANY.arg.keysPerItem})
 local fingerprint, record_ttl = ${MANY.arg.fingerprint}, ${MANY.arg.recordTtl}
 local record_key = ${MANY.key.record}
-local first_window = n * kw + ${MANY.keyCount + 1}
-local first_window_arg = ${MANY.argCount + 1} + n * ${ITEM.argCount}
+local windows_k = n * kw + ${MANY.keyCount}
+local windows_a = ${MANY.argCount} + n * ${ITEM.argCount}
 local function item_at(i) return (i - 1) * kw, ${MANY.argCount} + (i - 1) * ${ITEM.argCount} end
 if fingerprint ~= '' then
   local rec = redis.call('GET', record_key)
@@ -321,8 +334,8 @@ for i = 1, n do
     end
   end
 end
-if #pending > 0 and #KEYS >= first_window then
-  local limited = over_limit(first_window, first_window_arg)
+if #pending > 0 and #KEYS > windows_k then
+  local limited = over_limit(windows_k, windows_a)
   if limited then return limited end
 end
 for _, i in ipairs(pending) do
@@ -370,10 +383,10 @@ if rec == ARGV[1] then return {1} end
 return {2}
 `;
 
-// A rate-limit check on its own (reads, and writes on Redis Cluster): KEYS windows, ARGV
-// limit, TTL and weight per window. Returns {1} when allowed, else over_limit's answer.
+// A rate-limit check on its own (reads, and writes on Redis Cluster): nothing but windows.
+// Returns {1} when allowed, else over_limit's answer.
 const LIMIT_BODY = `${LIMIT_FN}
-return over_limit(1, 1) or {1}
+return over_limit(0, 0) or {1}
 `;
 
 // Redis Cluster's call to a user's index (another slot than the counter): KEYS 1 the index,

@@ -1,5 +1,6 @@
-// Scripts by name: the increment family's Lua (one increment, a batch) and the queued events'
-// name their keys and arguments through the declared layouts (ITEM, MANY, EVENTS, EVENT), and
+// Scripts by name: the increment family's Lua (one increment, a batch, the rate limits) and
+// the queued events' name their keys and arguments through the declared layouts (ITEM, MANY,
+// WINDOW, EVENTS, EVENT), and
 // their call sites build KEYS and ARGV from records of the same names. No hand-counted offset
 // is left in those bodies' source.
 
@@ -17,13 +18,13 @@ function written(name: string): string {
 }
 
 describe("the increment family's scripts", () => {
-  it.each(["APPLY_FN", "INCREMENT_BODY", "INCREMENT_MANY_BODY", "EVENTS_BODY"])(
+  it.each(["LIMIT_FN", "LIMIT_BODY", "APPLY_FN", "INCREMENT_BODY", "INCREMENT_MANY_BODY", "EVENTS_BODY"])(
     "%s counts no offset by hand",
     (name) => {
       // A key or argument read by number, or by an offset plus a number; `KEYS[ix]`, a place
       // the call site passes as an argument, is not counted by hand.
       const body = written(name);
-      expect(body.match(/(?:KEYS|ARGV)\[(?:\d|[kae]\b|#)|\b[kaei] \+ \d/g) ?? []).toEqual([]);
+      expect(body.match(/(?:KEYS|ARGV)\[(?:\d|[kae]\b|#)|\b[kae] \+ \d|\* \d/g) ?? []).toEqual([]);
     },
   );
 });
