@@ -5,6 +5,7 @@
 // retry of) it. Single increments, batches, queued events and erasure all come through here.
 
 import type { Parts } from "./script-kernel.ts";
+import { INDEX, INDEX_CHANGE } from "./scripts.ts";
 
 /** A counter's change its ranking shard must hear of: the delta and the count after it. */
 export interface RankingChange {
@@ -58,9 +59,11 @@ function followUpCalls(
   }
   for (const items of groupBy(indexes, (c) => c.userId).values()) {
     const changes = items.map((i) => indexes[i] as IndexChange);
-    const args = changes.flatMap((c) => [c.joined ? "+" : "-", `${c.type}:${c.resourceId}`]);
-    const key = p.keys.userIndex((changes[0] as IndexChange).userId);
-    calls.push(p.exec("user index update", true, p.scripts.index, [key], args));
+    const args = changes.flatMap(
+      (c) => INDEX_CHANGE.encode({}, { op: c.joined ? "+" : "-", entry: `${c.type}:${c.resourceId}` }).args,
+    );
+    const { keys } = INDEX.encode({ index: p.keys.userIndex((changes[0] as IndexChange).userId) }, {});
+    calls.push(p.exec("user index update", true, p.scripts.index, keys, args));
   }
   return calls;
 }

@@ -9,7 +9,7 @@ import type { IncrementCommand, IncrementOutcome, RateLimit } from "../domain/mo
 import { followUp, groupBy } from "./cluster-calls.ts";
 import { batchFingerprint, decodeAnswers, encodeAnswers } from "./fingerprint.ts";
 import { itemOf, limitArgs, num, outcomeOf, type Parts } from "./script-kernel.ts";
-import { ITEM, MANY, STATUS } from "./scripts.ts";
+import { BATCH_RECORD, ITEM, MANY, STATUS } from "./scripts.ts";
 
 /** The reply of INCREMENT_MANY_BODY: outcomes, or the error of the item it names (0: the request). */
 function outcomesOf(reply: unknown[], limits: readonly RateLimit[], items: number[]): IncrementOutcome[] {
@@ -68,12 +68,13 @@ async function sendItems(
 
 /** A record on its own (Cluster): this request's answers, undefined when none; throws for another request's. */
 async function readRecord(p: Parts, record: string, keyed: Keyed): Promise<IncrementOutcome[] | undefined> {
+  const read = BATCH_RECORD.encode({ record }, { fingerprint: keyed.fingerprint, answers: "", ttl: "" });
   const reply = (await p.exec(
     "batch record",
     false,
     p.scripts.batchRecord,
-    [record],
-    [keyed.fingerprint],
+    read.keys,
+    read.args,
   )) as unknown[];
   if (num(reply[0]) === STATUS.KEY_REUSED) throw new IdempotencyConflictError();
   return num(reply[0]) === 1 ? decodeAnswers(String(reply[1])) : undefined;
@@ -142,8 +143,11 @@ export function batchIncrementer(
     await limit(limits, now); // the windows are in other slots: checked first
     const outcomes = await sendGroups(p, commands, now, keyed);
     if (keyed && record) {
-      const answers = [keyed.fingerprint, encodeAnswers(outcomes), p.idempotencyTtl];
-      await p.exec("batch record", true, p.scripts.batchRecord, [record], answers);
+      const write = BATCH_RECORD.encode(
+        { record },
+        { fingerprint: keyed.fingerprint, answers: encodeAnswers(outcomes), ttl: p.idempotencyTtl },
+      );
+      await p.exec("batch record", true, p.scripts.batchRecord, write.keys, write.args);
     }
     return outcomes;
   };

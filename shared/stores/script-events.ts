@@ -11,7 +11,7 @@ import {
 } from "../domain/model.ts";
 import { followUp } from "./cluster-calls.ts";
 import { num, type Parts } from "./script-kernel.ts";
-import { EVENT, EVENTS, STATUS } from "./scripts.ts";
+import { EVENT, EVENTS, QUEUE, QUEUE_PEEK, STATUS } from "./scripts.ts";
 
 export function eventApplier(p: Parts) {
   const ttl = String(EVENT_DEDUPE_TTL_MS);
@@ -78,20 +78,30 @@ export function eventApplier(p: Parts) {
   };
 }
 
+/** The keys and arguments of a peek at the queue. */
+function peekCall(queue: string, max: number): [string[], string[]] {
+  const call = QUEUE_PEEK.encode({ queue }, { max: String(max) });
+  return [call.keys, call.args];
+}
+
 /** The local event queue: a list in the store's database, one message per accepted POST. */
 export function storeEventQueue(p: Parts): LocalEventQueue {
   const key = p.keys.eventQueue();
   return {
     push: async (message: string) => {
-      await p.exec("queue events", true, p.scripts.queuePush, [key], [message]);
+      await p.exec("queue events", true, p.scripts.queuePush, QUEUE.encode({ queue: key }, {}).keys, [
+        message,
+      ]);
     },
     peek: async (max: number) =>
-      ((await p.exec("take events", false, p.scripts.queuePeek, [key], [String(max)])) as unknown[]).map(
+      ((await p.exec("take events", false, p.scripts.queuePeek, ...peekCall(key, max))) as unknown[]).map(
         String,
       ),
     remove: async (messages: readonly string[]) => {
       if (messages.length > 0)
-        await p.exec("remove events", true, p.scripts.queueRemove, [key], [...messages]);
+        await p.exec("remove events", true, p.scripts.queueRemove, QUEUE.encode({ queue: key }, {}).keys, [
+          ...messages,
+        ]);
     },
   };
 }

@@ -34,7 +34,7 @@ import {
   type ScriptStoreOptions,
   type ScriptTransport,
 } from "./script-kernel.ts";
-import { type KeyLayout, STATUS } from "./scripts.ts";
+import { CLAIM, FORMAT, type KeyLayout, RANKING, STATUS } from "./scripts.ts";
 
 export type { ScriptStoreOptions, ScriptTransport };
 
@@ -193,6 +193,18 @@ function pairs(flat: unknown[] | undefined): RankedItem[] {
  * The top of a ranking: each shard's top `limit` (with its ties at the lowest score), one
  * call per shard in parallel, merged. Exact, because a resource lives in one shard only.
  */
+/** The keys and arguments of recording the data format. */
+function formatCall(key: string, format: number): [string[], string[]] {
+  const call = FORMAT.encode({ format: key }, { value: String(format) });
+  return [call.keys, call.args];
+}
+
+/** The keys and arguments of one ranking key's read. */
+function rankingCall(ranking: string, limit: number): [string[], string[]] {
+  const call = RANKING.encode({ ranking }, { limit: String(limit) });
+  return [call.keys, call.args];
+}
+
 function ranker(p: Parts) {
   return async (query: RankingQuery): Promise<RankedItem[]> => {
     const bucket = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
@@ -200,7 +212,12 @@ function ranker(p: Parts) {
     const replies = await Promise.all(
       shardKeys.map(
         async (key) =>
-          (await p.exec("ranking", false, p.scripts.ranking, [key], [String(query.limit)])) as unknown[][],
+          (await p.exec(
+            "ranking",
+            false,
+            p.scripts.ranking,
+            ...rankingCall(key, query.limit),
+          )) as unknown[][],
       ),
     );
     if (replies.length === 1) {
@@ -246,13 +263,16 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     ranking: ranker(parts),
     limit,
     claimEventsKey: async (key, events) => {
-      const args = [eventsFingerprint(events), parts.idempotencyTtl];
+      const claim = CLAIM.encode(
+        { record: keys.eventsRecord(key) },
+        { fingerprint: eventsFingerprint(events), ttl: parts.idempotencyTtl },
+      );
       const reply = (await parts.exec(
         "claim key",
         true,
         parts.scripts.claim,
-        [keys.eventsRecord(key)],
-        args,
+        claim.keys,
+        claim.args,
       )) as unknown[];
       if (num(reply[0]) === STATUS.KEY_REUSED) throw new IdempotencyConflictError();
     },
@@ -265,7 +285,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
           "data format",
           false,
           parts.scripts.formatRead,
-          [keys.dataFormat()],
+          FORMAT.encode({ format: keys.dataFormat() }, { value: "" }).keys,
           [],
         );
         return typeof found === "string" || typeof found === "number" ? Number(found) : undefined;
@@ -276,8 +296,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
             "data format",
             true,
             parts.scripts.formatRecord,
-            [keys.dataFormat()],
-            [String(format)],
+            ...formatCall(keys.dataFormat(), format),
           ),
         ),
     },

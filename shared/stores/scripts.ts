@@ -359,27 +359,32 @@ return flat
 // the record, ARGV its fingerprint, then to write it the answers and the TTL ms. Reading
 // returns {0} when there is none, {1, answers} for this request's, {2} for another's; writing
 // returns {1}.
+export const BATCH_RECORD = layout(
+  { keys: "", args: "" },
+  { keys: ["record"], args: ["fingerprint", "answers", "ttl"] },
+);
 const BATCH_RECORD_BODY = `
-if ARGV[2] then
-  redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. ARGV[2], 'PX', ARGV[3])
+if ${BATCH_RECORD.arg.answers} ~= '' then
+  redis.call('SET', ${BATCH_RECORD.key.record}, ${BATCH_RECORD.arg.fingerprint} .. '\\n' .. ${BATCH_RECORD.arg.answers}, 'PX', ${BATCH_RECORD.arg.ttl})
   return {1}
 end
-local rec = redis.call('GET', KEYS[1])
+local rec = redis.call('GET', ${BATCH_RECORD.key.record})
 if not rec then return {0} end
 local sfp, answers = string.match(rec, '^([^\\n]*)\\n(.*)$')
-if sfp ~= ARGV[1] then return {2} end
+if sfp ~= ${BATCH_RECORD.arg.fingerprint} then return {2} end
 return {1, answers}
 `;
 
 // An Idempotency-Key claimed for queued events: KEYS the record, ARGV its fingerprint and TTL
 // ms. Returns {0} when new (recorded), {1} for the same request, {2} for another.
+export const CLAIM = layout({ keys: "", args: "" }, { keys: ["record"], args: ["fingerprint", "ttl"] });
 const CLAIM_BODY = `
-local rec = redis.call('GET', KEYS[1])
+local rec = redis.call('GET', ${CLAIM.key.record})
 if not rec then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', ${CLAIM.key.record}, ${CLAIM.arg.fingerprint}, 'PX', ${CLAIM.arg.ttl})
   return {0}
 end
-if rec == ARGV[1] then return {1} end
+if rec == ${CLAIM.arg.fingerprint} then return {1} end
 return {2}
 `;
 
@@ -391,8 +396,13 @@ return over_limit(0, 0) or {1}
 
 // Redis Cluster's call to a user's index (another slot than the counter): KEYS 1 the index,
 // ARGV pairs of '+' (add) or '-' (remove) and an entry (`type:resource`), in order.
+export const INDEX = layout({ keys: "", args: "" }, { keys: ["index"], args: [] });
+/** One change of a user's index, from the Lua offset `c`: '+' (add) or '-' (remove), and the entry. */
+export const INDEX_CHANGE = layout({ keys: "", args: "c" }, { keys: [], args: ["op", "entry"] });
 const INDEX_BODY = `
-for i = 1, #ARGV, 2 do redis.call(ARGV[i] == '+' and 'SADD' or 'SREM', KEYS[1], ARGV[i + 1]) end
+for c = 0, #ARGV - 1, ${INDEX_CHANGE.argCount} do
+  redis.call(${INDEX_CHANGE.arg.op} == '+' and 'SADD' or 'SREM', ${INDEX.key.index}, ${INDEX_CHANGE.arg.entry})
+end
 return 1
 `;
 
@@ -488,14 +498,16 @@ return out
 
 // The local event queue, a list: KEYS 1 the list. Push: ARGV messages appended. Take: up to
 // ARGV[1] from the head (no-writes). Remove: each ARGV message once (taken, now applied).
+export const QUEUE = layout({ keys: "", args: "" }, { keys: ["queue"], args: [] });
+export const QUEUE_PEEK = layout({ keys: "", args: "" }, { keys: ["queue"], args: ["max"] });
 const QUEUE_PUSH_BODY = `
-return redis.call('RPUSH', KEYS[1], unpack(ARGV))
+return redis.call('RPUSH', ${QUEUE.key.queue}, unpack(ARGV))
 `;
 const QUEUE_PEEK_BODY = `
-return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+return redis.call('LRANGE', ${QUEUE_PEEK.key.queue}, 0, tonumber(${QUEUE_PEEK.arg.max}) - 1)
 `;
 const QUEUE_REMOVE_BODY = `
-for i = 1, #ARGV do redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+for _, message in ipairs(ARGV) do redis.call('LREM', ${QUEUE.key.queue}, 1, message) end
 return #ARGV
 `;
 
@@ -528,14 +540,15 @@ return out
 // scores by member in reverse when ranking high to low, so it returns the members strictly
 // above the lowest score of the top (fewer than the limit), and the ties at that score in
 // ascending order; the caller sorts the first and appends the second.
+export const RANKING = layout({ keys: "", args: "" }, { keys: ["ranking"], args: ["limit"] });
 const RANKING_BODY = `
-local limit = tonumber(ARGV[1])
-local top = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', '(0', 'WITHSCORES', 'LIMIT', 0, limit)
+local limit = tonumber(${RANKING.arg.limit})
+local top = redis.call('ZREVRANGEBYSCORE', ${RANKING.key.ranking}, '+inf', '(0', 'WITHSCORES', 'LIMIT', 0, limit)
 if #top == 0 then return {{}, {}} end
 local lowest = top[#top]
 return {
-  redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', '(' .. lowest, 'WITHSCORES'),
-  redis.call('ZRANGEBYSCORE', KEYS[1], lowest, lowest, 'WITHSCORES', 'LIMIT', 0, limit),
+  redis.call('ZREVRANGEBYSCORE', ${RANKING.key.ranking}, '+inf', '(' .. lowest, 'WITHSCORES'),
+  redis.call('ZRANGEBYSCORE', ${RANKING.key.ranking}, lowest, lowest, 'WITHSCORES', 'LIMIT', 0, limit),
 }
 `;
 
@@ -557,14 +570,15 @@ return 1
 `;
 
 /** The recorded data format (KEYS[1]), or false. */
+export const FORMAT = layout({ keys: "", args: "" }, { keys: ["format"], args: ["value"] });
 const FORMAT_READ_BODY = `
-return redis.call('GET', KEYS[1])
+return redis.call('GET', ${FORMAT.key.format})
 `;
 
 /** Records ARGV[1] as the data format unless one is (KEYS[1]); answers the one recorded. */
 const FORMAT_RECORD_BODY = `
-redis.call('SET', KEYS[1], ARGV[1], 'NX')
-return redis.call('GET', KEYS[1])
+redis.call('SET', ${FORMAT.key.format}, ${FORMAT.arg.value}, 'NX')
+return redis.call('GET', ${FORMAT.key.format})
 `;
 
 export interface ScriptSet {
