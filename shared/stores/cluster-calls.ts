@@ -5,7 +5,7 @@
 // retry of) it. Single increments, batches, queued events and erasure all come through here.
 
 import type { Parts } from "./script-kernel.ts";
-import { INDEX, INDEX_CHANGE } from "./scripts.ts";
+import { INDEX, INDEX_CHANGE, RANK_CHANGE, RANK_MANY } from "./scripts.ts";
 
 /** A counter's change its ranking shard must hear of: the delta and the count after it. */
 export interface RankingChange {
@@ -50,12 +50,21 @@ function followUpCalls(
   for (const items of groupBy(rankings, shardOf).values()) {
     const first = rankings[items[0] as number] as RankingChange;
     const ranking = p.rankingKeys(first.type, now, first.resourceId);
-    const args = [...ranking.ttls, p.rankingCap];
+    const [rankAll = "", rankHour = "", rankDay = "", rankWeek = ""] = ranking.keys;
+    const [ttlHour = "", ttlDay = "", ttlWeek = ""] = ranking.ttls;
+    const call = RANK_MANY.encode(
+      { rankAll, rankHour, rankDay, rankWeek },
+      { ttlHour, ttlDay, ttlWeek, rankCap: p.rankingCap },
+    );
     for (const i of items) {
       const c = rankings[i] as RankingChange;
-      args.push(c.resourceId, String(c.delta), String(c.count));
+      const change = RANK_CHANGE.encode(
+        {},
+        { member: c.resourceId, delta: String(c.delta), count: String(c.count) },
+      );
+      call.args.push(...change.args);
     }
-    calls.push(p.exec("ranking update", true, p.scripts.rankMany, ranking.keys, args));
+    calls.push(p.exec("ranking update", true, p.scripts.rankMany, call.keys, call.args));
   }
   for (const items of groupBy(indexes, (c) => c.userId).values()) {
     const changes = items.map((i) => indexes[i] as IndexChange);

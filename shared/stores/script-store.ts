@@ -34,7 +34,7 @@ import {
   type ScriptStoreOptions,
   type ScriptTransport,
 } from "./script-kernel.ts";
-import { CLAIM, FORMAT, type KeyLayout, RANKING, STATUS } from "./scripts.ts";
+import { CLAIM, FORMAT, type KeyLayout, QUERY, RANKING, STATUS } from "./scripts.ts";
 
 export type { ScriptStoreOptions, ScriptTransport };
 
@@ -106,9 +106,13 @@ function readArgs(
   const args: string[] = [];
   for (const q of queries) {
     const unique = q.kind === "unique";
-    const counterKey = keys.counter(q.resourceId, q.type, unique);
-    keyList.push(counterKey, unique ? counterKey : keys.users(q.resourceId, q.type));
-    args.push(modeOf(q, withUsers), q.userId ?? "");
+    const counter = keys.counter(q.resourceId, q.type, unique);
+    const query = QUERY.encode(
+      { counter, users: unique ? counter : keys.users(q.resourceId, q.type) },
+      { mode: modeOf(q, withUsers), user: q.userId ?? "" },
+    );
+    keyList.push(...query.keys);
+    args.push(...query.args);
   }
   return { keys: keyList, args };
 }

@@ -410,9 +410,18 @@ return 1
 // one ranking shard: KEYS 1..4 rankings, ARGV 1..3 bucket TTLs ms, 4 ranking cap, then
 // triples of member, delta, count after. 'gt': a call landing after a later one's never
 // lowers a risen score.
+export const RANK_MANY = layout(
+  { keys: "", args: "" },
+  { keys: ["rankAll", "rankHour", "rankDay", "rankWeek"], args: ["ttlHour", "ttlDay", "ttlWeek", "rankCap"] },
+);
+/** One applied change of a ranking shard's call, from the Lua offset `c`: the resource, its delta and its count after. */
+export const RANK_CHANGE = layout({ keys: "", args: "c" }, { keys: [], args: ["member", "delta", "count"] });
+const RC = RANK_CHANGE.arg;
 const RANK_MANY_BODY = `${RANK_FN}
-local cap = tonumber(ARGV[4])
-for i = 5, #ARGV, 3 do rank(1, 0, ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), cap, 'gt') end
+local cap = tonumber(${RANK_MANY.arg.rankCap})
+for c = ${RANK_MANY.argCount}, #ARGV - 1, ${RANK_CHANGE.argCount} do
+  rank(${RANK_MANY.keyAt("rankAll")}, ${RANK_MANY.argBefore("ttlHour")}, ${RC.member}, tonumber(${RC.delta}), tonumber(${RC.count}), cap, 'gt')
+end
 return 1
 `;
 
@@ -518,17 +527,22 @@ return #ARGV
 // may write (it caches the estimate in the HLL), so only a script run with 'T' queries is
 // declared a writer; every other read is a no-writes script, which Redis runs also when it
 // is out of memory or a read-only replica.
+export const QUERY = layout(
+  { keys: "qk", args: "qa" },
+  { keys: ["counter", "users"], args: ["mode", "user"] },
+);
 const READ_BODY = `
 local out = {}
-for q = 1, #KEYS / 2 do
-  local key, mode, user = KEYS[2 * q - 1], ARGV[2 * q - 1], ARGV[2 * q]
+for q = 0, #KEYS / ${QUERY.keyCount} - 1 do
+  local qk, qa = q * ${QUERY.keyCount}, q * ${QUERY.argCount}
+  local key, mode, user = ${QUERY.key.counter}, ${QUERY.arg.mode}, ${QUERY.arg.user}
   local count, extra = 0, -1
   if mode == 'u' or mode == 'U' then
     count = redis.call('SCARD', key)
     if mode == 'U' and user ~= '' then extra = redis.call('SISMEMBER', key, user) end
   else
     count = redis.call('GET', key) or '0'
-    if mode == 'T' then extra = redis.call('PFCOUNT', KEYS[2 * q]) end
+    if mode == 'T' then extra = redis.call('PFCOUNT', ${QUERY.key.users}) end
   end
   out[#out + 1] = count
   out[#out + 1] = extra

@@ -34,6 +34,8 @@ describe("the increment family's scripts", () => {
     "RANKING_BODY",
     "FORMAT_READ_BODY",
     "FORMAT_RECORD_BODY",
+    "READ_BODY",
+    "RANK_MANY_BODY",
   ])("%s counts no offset by hand", (name) => {
     // A key or argument read by number, or by an offset plus a number; `KEYS[ix]`, a place
     // the call site passes as an argument, is not counted by hand.
