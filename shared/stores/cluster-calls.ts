@@ -50,12 +50,7 @@ function followUpCalls(
   for (const items of groupBy(rankings, shardOf).values()) {
     const first = rankings[items[0] as number] as RankingChange;
     const ranking = p.rankingKeys(first.type, now, first.resourceId);
-    const [rankAll = "", rankHour = "", rankDay = "", rankWeek = ""] = ranking.keys;
-    const [ttlHour = "", ttlDay = "", ttlWeek = ""] = ranking.ttls;
-    const call = RANK_MANY.encode(
-      { rankAll, rankHour, rankDay, rankWeek },
-      { ttlHour, ttlDay, ttlWeek, rankCap: p.rankingCap },
-    );
+    const call = RANK_MANY.encode(ranking.named.keys, { ...ranking.named.ttls, rankCap: p.rankingCap });
     for (const i of items) {
       const c = rankings[i] as RankingChange;
       const change = RANK_CHANGE.encode(

@@ -6,7 +6,7 @@ import { liveBucketIds } from "../domain/buckets.ts";
 import type { CounterAdmin, CounterKey, CounterRecord } from "../domain/model.ts";
 import { type AdminScripts, adminScriptsFor } from "./admin-scripts.ts";
 import { followUpOrFail } from "./cluster-calls.ts";
-import { num } from "./script-kernel.ts";
+import { num, type RankingKeys } from "./script-kernel.ts";
 import type { KeyLayout, LuaScript, ScriptSet } from "./scripts.ts";
 
 /** What the admin commands need of the script store. */
@@ -19,7 +19,7 @@ export interface AdminParts {
   scripts: ScriptSet;
   exec(what: string, write: boolean, script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
   /** The ranking keys of a type at an instant (all, hour, day, week) and the buckets' TTLs. */
-  rankingKeys(type: string, now: number, resourceId: string): { keys: string[]; ttls: string[] };
+  rankingKeys(type: string, now: number, resourceId: string): RankingKeys;
   /** Pages of keys matching a pattern, by SCAN (every master on a cluster). */
   scan(match: string): AsyncIterable<string[]>;
 }

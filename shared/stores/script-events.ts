@@ -22,26 +22,19 @@ export function eventApplier(p: Parts) {
     const unique = first.kind === "unique";
     const counter = p.keys.counter(first.resourceId, first.type, unique);
     const ranking = p.rankingKeys(first.type, now, first.resourceId);
-    const [rankAll = "", rankHour = "", rankDay = "", rankWeek = ""] = ranking.keys;
-    const [ttlHour = "", ttlDay = "", ttlWeek = ""] = ranking.ttls;
     const { keys, args } = EVENTS.encode(
       {
         counter,
         users: unique ? counter : p.keys.users(first.resourceId, first.type),
         eventIds: p.keys.eventIds(first.resourceId, first.type),
-        rankAll,
-        rankHour,
-        rankDay,
-        rankWeek,
+        ...ranking.named.keys,
       },
       {
         kind: unique ? "u" : "t",
         now: String(now),
         idTtl: ttl,
         resource: first.resourceId,
-        ttlHour,
-        ttlDay,
-        ttlWeek,
+        ...ranking.named.ttls,
         rankCap: p.rankingCap,
         maxCount: String(MAX_EXACT_COUNT),
         indexEntry: cluster ? "" : `${first.type}:${first.resourceId}`,

@@ -174,9 +174,19 @@ export function executor(transport: ScriptTransport, mapped: Parts["mapped"]): E
  * change once an hour, and a TTL late by under a second is nothing against the buckets'
  * margin of minutes.
  */
+/** A counter type's ranking keys and bucket TTLs, as arrays and by the names the scripts give them. */
+export interface RankingKeys {
+  keys: string[];
+  ttls: string[];
+  named: {
+    keys: { rankAll: string; rankHour: string; rankDay: string; rankWeek: string };
+    ttls: { ttlHour: string; ttlDay: string; ttlWeek: string };
+  };
+}
+
 export function rankingKeysOf(keys: KeyLayout) {
-  const cache = new Map<string, { second: number; keys: string[]; ttls: string[] }>();
-  return (type: string, now: number, resourceId: string): { keys: string[]; ttls: string[] } => {
+  const cache = new Map<string, RankingKeys & { second: number }>();
+  return (type: string, now: number, resourceId: string): RankingKeys => {
     const second = Math.floor(now / 1000);
     // Unsharded, every resource of a type shares the keys: one entry per type.
     const slot = keys.rankingShards === 1 ? type : keys.ranking(type, "", resourceId);
@@ -184,16 +194,20 @@ export function rankingKeysOf(keys: KeyLayout) {
     if (cached?.second === second) return cached;
     const { hour, day, week } = windowBucketsAt(now);
     const start = second * 1000;
-    const entry = {
-      second,
-      keys: [
-        keys.ranking(type, "all", resourceId),
-        keys.ranking(type, hour.id, resourceId),
-        keys.ranking(type, day.id, resourceId),
-        keys.ranking(type, week.id, resourceId),
-      ],
-      ttls: [String(hour.expiresAt - start), String(day.expiresAt - start), String(week.expiresAt - start)],
+    const named = {
+      keys: {
+        rankAll: keys.ranking(type, "all", resourceId),
+        rankHour: keys.ranking(type, hour.id, resourceId),
+        rankDay: keys.ranking(type, day.id, resourceId),
+        rankWeek: keys.ranking(type, week.id, resourceId),
+      },
+      ttls: {
+        ttlHour: String(hour.expiresAt - start),
+        ttlDay: String(day.expiresAt - start),
+        ttlWeek: String(week.expiresAt - start),
+      },
     };
+    const entry = { second, keys: Object.values(named.keys), ttls: Object.values(named.ttls), named };
     cache.set(slot, entry);
     return entry;
   };
@@ -234,8 +248,6 @@ export function itemOf(p: Parts, command: IncrementCommand, recordTtl = p.idempo
   const unique = kind === "unique";
   const counter = keys.counter(resourceId, type, unique);
   const ranking = p.rankingKeys(type, now, resourceId);
-  const [rankAll = "", rankHour = "", rankDay = "", rankWeek = ""] = ranking.keys;
-  const [ttlHour = "", ttlDay = "", ttlWeek = ""] = ranking.ttls;
   const indexed = unique && !cluster;
   // Keys a kind does not use stand on the counter's own (same slot, never read).
   return ITEM.encode(
@@ -244,10 +256,7 @@ export function itemOf(p: Parts, command: IncrementCommand, recordTtl = p.idempo
       users: unique ? counter : keys.users(resourceId, type),
       record: idempotencyKey === undefined ? counter : keys.idempotency(resourceId, idempotencyKey),
       userIndex: indexed ? keys.userIndex(userId) : counter,
-      rankAll,
-      rankHour,
-      rankDay,
-      rankWeek,
+      ...ranking.named.keys,
     },
     {
       kind: unique ? "u" : "t",
@@ -256,9 +265,7 @@ export function itemOf(p: Parts, command: IncrementCommand, recordTtl = p.idempo
       fingerprint: idempotencyKey === undefined ? "" : requestFingerprint(command),
       recordTtl,
       resource: resourceId,
-      ttlHour,
-      ttlDay,
-      ttlWeek,
+      ...ranking.named.ttls,
       rankCap: p.rankingCap,
       maxCount: MAX_COUNT,
       indexEntry: indexed ? `${type}:${resourceId}` : "",

@@ -184,6 +184,10 @@ local function over_limit(k, a)
 end
 `;
 
+/** The rankings a write updates (all-time, hour, day, week), and the buckets' TTLs, by the names every layout gives them. */
+const RANKING_KEY_NAMES = ["rankAll", "rankHour", "rankDay", "rankWeek"] as const;
+const BUCKET_TTL_NAMES = ["ttlHour", "ttlDay", "ttlWeek"] as const;
+
 /**
  * One increment's keys and arguments, by name, from the Lua offsets `k` and `a` (0 for a
  * single increment, the item's place in a batch): the counter (a set or a string), the
@@ -197,7 +201,7 @@ end
 export const ITEM = layout(
   { keys: "k", args: "a" },
   {
-    keys: ["counter", "users", "record", "userIndex", "rankAll", "rankHour", "rankDay", "rankWeek"],
+    keys: ["counter", "users", "record", "userIndex", ...RANKING_KEY_NAMES],
     args: [
       "kind",
       "user",
@@ -205,9 +209,7 @@ export const ITEM = layout(
       "fingerprint",
       "recordTtl",
       "resource",
-      "ttlHour",
-      "ttlDay",
-      "ttlWeek",
+      ...BUCKET_TTL_NAMES,
       "rankCap",
       "maxCount",
       "indexEntry",
@@ -412,7 +414,7 @@ return 1
 // lowers a risen score.
 export const RANK_MANY = layout(
   { keys: "", args: "" },
-  { keys: ["rankAll", "rankHour", "rankDay", "rankWeek"], args: ["ttlHour", "ttlDay", "ttlWeek", "rankCap"] },
+  { keys: RANKING_KEY_NAMES, args: [...BUCKET_TTL_NAMES, "rankCap"] },
 );
 /** One applied change of a ranking shard's call, from the Lua offset `c`: the resource, its delta and its count after. */
 export const RANK_CHANGE = layout({ keys: "", args: "c" }, { keys: [], args: ["member", "delta", "count"] });
@@ -435,15 +437,13 @@ return 1
 export const EVENTS = layout(
   { keys: "", args: "" },
   {
-    keys: ["counter", "users", "eventIds", "rankAll", "rankHour", "rankDay", "rankWeek"],
+    keys: ["counter", "users", "eventIds", ...RANKING_KEY_NAMES],
     args: [
       "kind",
       "now",
       "idTtl",
       "resource",
-      "ttlHour",
-      "ttlDay",
-      "ttlWeek",
+      ...BUCKET_TTL_NAMES,
       "rankCap",
       "maxCount",
       "indexEntry",
