@@ -130,7 +130,7 @@ export class CounterFunction extends NodejsFunction {
         sourceMap: props.sourceMaps ?? false,
         sourcesContent: false,
         externalModules: EXTERNAL_MODULES,
-        define: bundleDefine(props.store),
+        define: bundleDefine(props.store, id),
         banner: ESM_REQUIRE_BANNER,
         forceDockerBundling: false,
       },

@@ -50,6 +50,8 @@ export interface HighPressStackProps extends StackProps {
   rankingShards?: number;
   /** IDEMPOTENCY_TTL_MS: how long a keyed request's record answers its retry. Default 24 h. */
   idempotencyTtlMs?: number;
+  /** HISTORY_DAYS: days of per-day history each counter keeps. Default 400. */
+  historyDays?: number;
   rateLimitIp?: string;
   rateLimitKey?: string;
   rateLimitUser?: string;

@@ -17,6 +17,7 @@ import type {
   EraseResult,
   ErrorBody,
   HealthResult,
+  HistoryResult,
   HotResult,
   IncrementResult,
   IncrementsResult,
@@ -32,6 +33,7 @@ export type {
   EraseResult,
   EventInput,
   HealthResult,
+  HistoryResult,
   HotResult,
   IncrementInput,
   IncrementResult,
@@ -227,6 +229,21 @@ export function createHighPressClient(options: HighPressClientOptions) {
       const query = opts.userId === undefined ? "" : `?user_id=${encodeURIComponent(opts.userId)}`;
       const path = `${pathOf("getCounter", { resource_id: resourceId, counter_type: counterType })}${query}`;
       return (await request<{ data: CounterResult }>(ROUTE.getCounter.method, path)).body.data;
+    },
+    /** A counter's count and its net change on each of the last `days` UTC days (default 30), oldest first. */
+    async history(
+      resourceId: string,
+      counterType: string,
+      opts: { days?: number } = {},
+    ): Promise<HistoryResult> {
+      const query = opts.days === undefined ? "" : `?days=${opts.days}`;
+      const path = `${pathOf("history", { resource_id: resourceId, counter_type: counterType })}${query}`;
+      return (await request<{ data: HistoryResult }>(ROUTE.history.method, path)).body.data;
+    },
+    /** The URL of a counter's history as an SVG sparkline, for an <img> or a README. */
+    historyUrl(resourceId: string, counterType: string, opts: { days?: number } = {}): string {
+      const query = opts.days === undefined ? "" : `?days=${opts.days}`;
+      return `${base}${pathOf("historySvg", { resource_id: resourceId, counter_type: counterType })}${query}`;
     },
     async batch(queries: BatchQuery[]): Promise<BatchResult> {
       return (await request<{ data: BatchResult }>(ROUTE.batch.method, pathOf("batch"), { queries })).body

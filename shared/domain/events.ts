@@ -39,12 +39,19 @@ const isWireEvent = (e: unknown): e is WireEvent => {
   );
 };
 
-/** A message's events; throws for anything the service did not write. */
+/**
+ * A message's events, each with when its POST was accepted (the day its history records);
+ * throws for anything the service did not write.
+ */
 export function decodeEvents(message: string): QueuedEvent[] {
-  const parsed = JSON.parse(message) as { v?: unknown; events?: unknown };
+  const parsed = JSON.parse(message) as { v?: unknown; at?: unknown; events?: unknown };
   if (parsed?.v !== 1 || !Array.isArray(parsed.events) || !parsed.events.every(isWireEvent)) {
     throw new Error("not a HighPress events message");
   }
+  if (parsed.at !== undefined && !(Number.isSafeInteger(parsed.at) && (parsed.at as number) >= 0)) {
+    throw new Error("not a HighPress events message: at is not a time in ms");
+  }
+  const acceptedAt = parsed.at as number | undefined;
   return parsed.events.map((w) => ({
     eventId: w.id,
     resourceId: w.r,
@@ -52,6 +59,7 @@ export function decodeEvents(message: string): QueuedEvent[] {
     kind: w.k === "u" ? "unique" : "total",
     userId: w.u,
     delta: w.d,
+    ...(acceptedAt === undefined ? {} : { acceptedAt }),
   }));
 }
 

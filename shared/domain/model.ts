@@ -84,6 +84,28 @@ export interface CounterReading {
   member?: boolean;
 }
 
+/** A counter's history (history.ts names the days). */
+export interface HistoryQuery {
+  resourceId: string;
+  type: string;
+  kind: CounterKind;
+  /** Days asked for, ending today (1..MAX_HISTORY_QUERY_DAYS). */
+  days: number;
+  now: number;
+}
+
+export interface DayChange {
+  /** `2026-12-06` (UTC). */
+  date: string;
+  delta: number;
+}
+
+export interface CounterHistory {
+  count: number;
+  /** One entry per day asked for, oldest first; a day without a change is 0. */
+  days: DayChange[];
+}
+
 export interface RankingQuery {
   type: string;
   period: Period;
@@ -123,6 +145,8 @@ export interface QueuedEvent {
   kind: CounterKind;
   userId: string;
   delta: number;
+  /** When the POST that carried it was accepted (ms): the day its history records. Default: when applied. */
+  acceptedAt?: number;
 }
 
 /** Where accepted events wait to be counted: SQS on AWS, the store's own queue locally. */
@@ -141,27 +165,38 @@ export interface CounterKey {
   kind: CounterKind;
 }
 
-/** A counter as export writes it and import loads it (users: the members of a unique counter). */
+/**
+ * A counter as export writes it and import loads it (users: the members of a unique counter;
+ * history: each kept day's net change, by yyyymmdd day; absent from files of 0.1.0).
+ */
 export interface CounterRecord extends CounterKey {
   count: number;
   users?: string[];
+  history?: ReadonlyMap<number, number>;
 }
 
 /** The operations of an operator (admin routes, export and import), not of the public API. */
 export interface CounterAdmin {
-  /** Sets a total counter to `count` and its all-time ranking score; one script on a single shard. */
+  /**
+   * Sets a total counter to `count` and its all-time ranking score, the difference recorded on
+   * the day; one script on a single shard.
+   */
   setCount(counter: CounterKey, count: number, now: number): Promise<void>;
-  /** Resets a counter to 0: its set or HyperLogLog, and its members in every live ranking key. */
+  /** Resets a counter to 0: its set or HyperLogLog, its history, and its members in every live ranking key. */
   reset(counter: CounterKey, now: number): Promise<void>;
   /**
    * Removes a user from every unique counter they are in, through the per-user index the
-   * increments keep (no keyspace scan); counts and rankings go down as for an unlike.
+   * increments keep (no keyspace scan); counts, rankings and today's history go down as for
+   * an unlike (the days the user's likes were recorded on are not rewritten).
    * Returns how many counters the user left. Rerunnable: a failed run leaves the rest indexed.
    */
   eraseUser(userId: string, now: number): Promise<number>;
   /** Every counter, streamed in pages (SCAN, never KEYS); `members: false` leaves users out. */
   exportCounters(options: { members: boolean }): AsyncIterable<CounterRecord[]>;
-  /** Loads counters with set semantics (safe to run twice): count, users, all-time score. */
+  /**
+   * Loads counters with set semantics (safe to run twice): count, users, all-time score, and
+   * the history when the record has one (it replaces the counter's; without one it is kept).
+   */
   importCounters(records: readonly CounterRecord[], now: number): Promise<void>;
 }
 
@@ -196,6 +231,8 @@ export interface CounterStore extends CounterAdmin {
     idempotencyKey?: string,
   ): Promise<IncrementOutcome[]>;
   read(queries: readonly CounterQuery[]): Promise<CounterReading[]>;
+  /** A counter's count and its net change on each day asked for (one round trip). */
+  history(query: HistoryQuery): Promise<CounterHistory>;
   ranking(query: RankingQuery): Promise<RankedItem[]>;
   /**
    * Claims an Idempotency-Key for queued events: the first POST under it records a digest of

@@ -7,6 +7,7 @@ import { badgeHandlers } from "./handlers/badge.ts";
 import { batchHandlers } from "./handlers/batch.ts";
 import { eventHandlers } from "./handlers/events.ts";
 import { healthHandlers } from "./handlers/health.ts";
+import { historyHandlers } from "./handlers/history.ts";
 import { incrementHandlers } from "./handlers/increments.ts";
 import { rankingHandlers } from "./handlers/ranking.ts";
 import { readHandlers } from "./handlers/reads.ts";
@@ -21,6 +22,7 @@ export const ALL_HANDLERS: readonly HandlerFactory[] = [
   rankingHandlers,
   readHandlers,
   badgeHandlers,
+  historyHandlers,
   adminHandlers,
 ];
 

@@ -53,6 +53,22 @@ export const EraseResponse = z.object({
 /** A badge is an SVG document, not JSON: the document describes it as a string. */
 export const BadgeResponse = z.string();
 
+export const HistoryResponse = z.object({
+  success: z.literal(true),
+  data: z.object({
+    resource_id: z.string(),
+    counter_type: z.string(),
+    count,
+    /** One per day asked for, oldest first, ending today (UTC). */
+    days: z.array(
+      z.object({
+        date: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)),
+        delta: z.number().check(z.int()),
+      }),
+    ),
+  }),
+});
+
 export const HotResponse = z.object({
   success: z.literal(true),
   data: z.object({
@@ -86,6 +102,8 @@ export const ANSWERS = {
   HotResult: HotResponse,
   CounterResult: CounterResponse,
   Badge: BadgeResponse,
+  HistoryResult: HistoryResponse,
+  Sparkline: BadgeResponse,
   AdminCounterResult: CounterResponse,
   EraseResult: EraseResponse,
 } as const;
@@ -104,6 +122,7 @@ export type IncrementResult = z.output<typeof IncrementResponse>["data"];
 export type CounterResult = z.output<typeof CounterResponse>["data"];
 export type BatchResult = z.output<typeof BatchResponse>["data"];
 export type HotResult = z.output<typeof HotResponse>["data"];
+export type HistoryResult = z.output<typeof HistoryResponse>["data"];
 export type EraseResult = z.output<typeof EraseResponse>["data"];
 export type IncrementsResult = z.output<typeof IncrementsResponse>["data"];
 export type AcceptedResult = z.output<typeof AcceptedResponse>["data"];

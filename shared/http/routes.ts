@@ -7,6 +7,7 @@
 
 import type * as z from "zod/mini";
 import type { HttpFunctionId } from "../domain/functions.ts";
+import { DEFAULT_HISTORY_DAYS, MAX_HISTORY_QUERY_DAYS } from "../domain/history.ts";
 import type { CounterTypes } from "../domain/model.ts";
 import { acceptBatch, acceptEvents, acceptIncrement, acceptIncrements } from "./fast-paths.ts";
 import type { AnswerName } from "./responses.ts";
@@ -336,6 +337,58 @@ const TABLE = {
     },
     errors: [
       [400, `color: must be one of ${[...BADGE_COLORS.keys()].join(", ")}, or 3 or 6 hex digits`],
+      [429, "Too many requests"],
+    ],
+  }),
+  history: route({
+    method: "GET",
+    path: "/api/v1/counter/{resource_id}/{counter_type}/history",
+    fn: "GetFunction",
+    auth: "read",
+    tag: "counters",
+    summary: "A counter's net change on each of the last days, and its count",
+    description: `One entry per UTC calendar day, oldest first, ending today: the day's net change (a like and an unlike the same day net 0; replays and duplicate event ids add nothing; a queued event counts on the day it was accepted; an admin set records the difference, a reset clears the history, an erasure counts as an unlike on its day). A counter keeps at most HISTORY_DAYS days (default ${DEFAULT_HISTORY_DAYS}).`,
+    input: (s) => ({ params: s.counter, query: s.historyQuery }),
+    rate: { per: "request" },
+    answer: {
+      name: "HistoryResult",
+      example: (t) => ({
+        success: true,
+        data: {
+          resource_id: "article_001",
+          counter_type: t.total,
+          count: 11,
+          days: [
+            { date: "2026-12-05", delta: 4 },
+            { date: "2026-12-06", delta: 7 },
+          ],
+        },
+      }),
+    },
+    errors: [
+      [400, `days: must be an integer from 1 to ${MAX_HISTORY_QUERY_DAYS}`],
+      [429, "Too many requests"],
+    ],
+  }),
+  historySvg: route({
+    method: "GET",
+    path: "/api/v1/counter/{resource_id}/{counter_type}/history.svg",
+    fn: "GetFunction",
+    auth: "read",
+    tag: "counters",
+    summary: "The history as a sparkline (SVG), for a README or a page",
+    description:
+      "The same days as the history route, drawn as a line of each day's change. Cached for 60 s (privately under READ_AUTH), as badges are. A bad parameter is a 400 JSON envelope.",
+    input: (s) => ({ params: s.counter, query: s.historyQuery }),
+    rate: { per: "request" },
+    answer: {
+      name: "Sparkline",
+      mediaType: "image/svg+xml",
+      example: () =>
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40" role="img" aria-label="view of article_001: +11 in 30 days">…</svg>',
+    },
+    errors: [
+      [400, `days: must be an integer from 1 to ${MAX_HISTORY_QUERY_DAYS}`],
       [429, "Too many requests"],
     ],
   }),

@@ -5,6 +5,7 @@
 // one configuration, once per app.
 
 import * as z from "zod/mini";
+import { DEFAULT_HISTORY_QUERY_DAYS, MAX_HISTORY_QUERY_DAYS } from "../domain/history.ts";
 import type { CounterKind, CounterTypes } from "../domain/model.ts";
 import { MAX_EXACT_COUNT, PERIODS } from "../domain/model.ts";
 
@@ -169,6 +170,9 @@ const QUERIES = {
     limit: z._default(intIn(1, MAX_RANKING_LIMIT), DEFAULT_RANKING_LIMIT),
     period: z._default(z.enum(PERIODS, { error: `must be one of ${PERIODS.join(", ")}` }), "day"),
   }),
+  history: z.object({
+    days: z._default(intIn(1, MAX_HISTORY_QUERY_DAYS), DEFAULT_HISTORY_QUERY_DAYS),
+  }),
   badge: z.object({
     label: z.optional(z.string().check(z.regex(BADGE_LABEL, BADGE_LABEL_RULE))),
     color: z._default(z.string().check(z.regex(BADGE_COLOR, BADGE_COLOR_RULE)), "blue"),
@@ -217,6 +221,7 @@ export function requestSchemas(types: CounterTypes) {
     rankingParams: z.object({ counter_type: counterType }),
     rankingQuery: QUERIES.ranking,
     badgeQuery: QUERIES.badge,
+    historyQuery: QUERIES.history,
   };
 }
 

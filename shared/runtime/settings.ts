@@ -5,6 +5,7 @@
 // `.env.example` and the configuration table of docs/operations.md are written from it
 // (`npm run docs`; a test fails when they drift).
 
+import { DEFAULT_HISTORY_DAYS } from "../domain/history.ts";
 import {
   type CounterKind,
   type CounterTypes,
@@ -204,6 +205,16 @@ export const SETTINGS = [
     fallback: String(IDEMPOTENCY_TTL_MS),
     problem: integer(60_000, 7 * 24 * 3_600_000),
     where: { context: "idempotencyTtlMs", kind: "integer" },
+  }),
+  setting({
+    variable: "HISTORY_DAYS",
+    field: "historyDays",
+    parse: number,
+    meaning:
+      "days of per-day history each counter keeps (1 to 3,660); a counter's older days are dropped as it is written",
+    fallback: String(DEFAULT_HISTORY_DAYS),
+    problem: integer(1, 3_660),
+    where: { context: "historyDays", kind: "integer" },
   }),
   setting({
     variable: "RANKING_MAX_MEMBERS",

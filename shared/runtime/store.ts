@@ -54,7 +54,14 @@ export async function createStore(config: Config, logger: Logger): Promise<Count
 }
 
 async function openConfiguredStore(config: Config, logger: Logger): Promise<OpenedStore> {
-  const { keyPrefix, storeTimeoutMs: timeoutMs, rankingMaxMembers, rankingShards, idempotencyTtlMs } = config;
+  const {
+    keyPrefix,
+    storeTimeoutMs: timeoutMs,
+    rankingMaxMembers,
+    rankingShards,
+    idempotencyTtlMs,
+    historyDays,
+  } = config;
   const bundled = process.env.HP_BUNDLED_STORE;
   if (bundled !== undefined && config.store !== bundled) {
     throw new ConfigError(
@@ -82,6 +89,7 @@ async function openConfiguredStore(config: Config, logger: Logger): Promise<Open
       keyPrefix,
       timeoutMs,
       idempotencyTtlMs,
+      historyDays,
       rankingMaxMembers,
       rankingShards,
       onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
@@ -101,6 +109,7 @@ async function openConfiguredStore(config: Config, logger: Logger): Promise<Open
       keyPrefix,
       timeoutMs,
       idempotencyTtlMs,
+      historyDays,
       rankingMaxMembers,
       onBackgroundError: (error) => logger.warn("store call failed aside the request", { error }),
     });
@@ -109,7 +118,7 @@ async function openConfiguredStore(config: Config, logger: Logger): Promise<Open
   if (process.env.HP_BUNDLED_STORE === undefined || process.env.HP_BUNDLED_STORE === "memory") {
     const { createMemoryEventQueue, createMemoryStore } = await import("../stores/memory.ts");
     return {
-      store: createMemoryStore({ rankingMaxMembers, idempotencyTtlMs }),
+      store: createMemoryStore({ rankingMaxMembers, idempotencyTtlMs, historyDays }),
       localQueue: createMemoryEventQueue(),
     };
   }

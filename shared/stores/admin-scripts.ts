@@ -1,95 +1,180 @@
 // The Lua scripts of the operator's commands (admin routes, export and import), over the key
-// layout and the ranking functions of scripts.ts. Each touches one slot: on Redis Cluster
-// the ranking keys ({type}) and a user's index ({user}) go in calls of their own.
+// layout and the ranking and history functions of scripts.ts. Each touches one slot: on Redis
+// Cluster the ranking keys ({type}) and a user's index ({user}) go in calls of their own.
+// Like the increment's, each script's keys and arguments are declared once, by name.
 
-import { type LuaScript, RANK_FN, type ScriptBodies, type ScriptDialect, scriptSetOf } from "./scripts.ts";
+import { layout } from "./script-layout.ts";
+import {
+  BUCKET_TTL_NAMES,
+  HISTORY_ARG_NAMES,
+  HISTORY_FN,
+  type LuaScript,
+  RANK_FN,
+  RANKING_KEY_NAMES,
+  type ScriptBodies,
+  type ScriptDialect,
+  scriptSetOf,
+} from "./scripts.ts";
 
-// Set a total counter: KEYS 1 counter, 2 all-time ranking (absent on Cluster).
-// ARGV 1 count, 2 resource id, 3 ranking cap.
-const SET_BODY = `${RANK_FN}
-local count = tonumber(ARGV[1])
-if count == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1]) end
-if #KEYS >= 2 then score_all(2, ARGV[2], count, tonumber(ARGV[3]), 'set') end
-return 1
-`;
-
-// Cluster's second call of a set or an import: KEYS 1 all-time ranking; ARGV as SET_BODY.
-const SCORE_BODY = `${RANK_FN}
-score_all(1, ARGV[2], tonumber(ARGV[1]), tonumber(ARGV[3]), 'set')
-return 1
-`;
-
-// Reset: the first ARGV[2] KEYS are deleted (counter, HyperLogLog), the member ARGV[1] is
-// removed from the rest (ranking keys).
-const RESET_BODY = `
-local n = tonumber(ARGV[2])
-for k = 1, #KEYS do
-  if k <= n then redis.call('DEL', KEYS[k]) else redis.call('ZREM', KEYS[k], ARGV[1]) end
+/**
+ * Set a total counter: the counter, its history and its all-time ranking (left out on Redis
+ * Cluster: it comes last). The count, the resource, the ranking cap, and the day the
+ * difference is recorded on with the history's bounds.
+ */
+export const SET = layout(
+  { keys: "", args: "" },
+  {
+    keys: ["counter", "history", "rankAll"],
+    args: ["count", "resource", "rankCap", "day", ...HISTORY_ARG_NAMES],
+  },
+);
+const SET_BODY = `${RANK_FN}${HISTORY_FN}
+local count = tonumber(${SET.arg.count})
+local before = tonumber(redis.call('GET', ${SET.key.counter}) or '0')
+if count == 0 then redis.call('DEL', ${SET.key.counter}) else redis.call('SET', ${SET.key.counter}, ${SET.arg.count}) end
+if count ~= before then
+  record_day(${SET.key.history}, ${SET.arg.day}, count - before, ${SET.arg.keepFrom}, ${SET.arg.historyDays})
+end
+if #KEYS > ${SET.keysBefore("rankAll")} then
+  score_all(${SET.keyAt("rankAll")}, ${SET.arg.resource}, count, tonumber(${SET.arg.rankCap}), 'set')
 end
 return 1
 `;
 
-// Up to ARGV[1] entries of a user's index KEYS[1] (a read: no-writes).
-const INDEX_PAGE_BODY = `
-return redis.call('SRANDMEMBER', KEYS[1], ARGV[1])
+/** Cluster's second call of a set or an import: the all-time ranking and the score. */
+export const SCORE = layout(
+  { keys: "", args: "" },
+  { keys: ["rankAll"], args: ["count", "resource", "rankCap"] },
+);
+const SCORE_BODY = `${RANK_FN}
+score_all(${SCORE.keyAt("rankAll")}, ${SCORE.arg.resource}, tonumber(${SCORE.arg.count}), tonumber(${SCORE.arg.rankCap}), 'set')
+return 1
 `;
 
-// Erase a user from some counters of one shard, as an unlike each, and drop their index
-// entries. KEYS 1 the index, then per entry 5 keys: the counter's set, its all-time ranking
-// and its hour, day and week buckets. ARGV 1 user, 2 ranking cap, 3..5 bucket TTLs ms, then
-// per entry its index entry and its resource id. Returns how many sets held the user.
-const ERASE_BODY = `${RANK_FN}
-local user, cap, removed = ARGV[1], tonumber(ARGV[2]), 0
-for i = 1, (#KEYS - 1) / 5 do
-  local k = 2 + (i - 1) * 5
-  if redis.call('SREM', KEYS[k], user) == 1 then
+/**
+ * Reset: KEYS are the keys deleted (the counter, its HyperLogLog, its history: `dropped` of
+ * them) and then the ranking keys the member is removed from.
+ */
+export const RESET = layout({ keys: "", args: "" }, { keys: [], args: ["member", "dropped"] });
+const RESET_BODY = `
+local dropped = tonumber(${RESET.arg.dropped})
+for key = 1, #KEYS do
+  if key <= dropped then redis.call('DEL', KEYS[key]) else redis.call('ZREM', KEYS[key], ${RESET.arg.member}) end
+end
+return 1
+`;
+
+/** Up to `count` entries of a user's index (a read: no-writes). */
+export const INDEX_PAGE = layout({ keys: "", args: "" }, { keys: ["index"], args: ["count"] });
+const INDEX_PAGE_BODY = `
+return redis.call('SRANDMEMBER', ${INDEX_PAGE.key.index}, ${INDEX_PAGE.arg.count})
+`;
+
+/**
+ * Erase a user from some counters of one shard, as an unlike each, and drop their index
+ * entries: the index, the user, the ranking cap, the buckets' TTLs and today's history
+ * arguments; then per entry (ERASE_ENTRY) its keys and arguments.
+ */
+export const ERASE = layout(
+  { keys: "", args: "" },
+  { keys: ["index"], args: ["user", "rankCap", ...BUCKET_TTL_NAMES, "day", ...HISTORY_ARG_NAMES] },
+);
+/** One counter of an erasure, from the Lua offsets `k` and `a`: its set, history and rankings, its index entry and resource. */
+export const ERASE_ENTRY = layout(
+  { keys: "k", args: "a" },
+  { keys: ["counter", "history", ...RANKING_KEY_NAMES], args: ["entry", "resource"] },
+);
+const EE = ERASE_ENTRY;
+// Returns how many sets held the user.
+const ERASE_BODY = `${RANK_FN}${HISTORY_FN}
+local user, cap, removed = ${ERASE.arg.user}, tonumber(${ERASE.arg.rankCap}), 0
+local keep_from, keep = ${ERASE.arg.keepFrom}, ${ERASE.arg.historyDays}
+for i = 0, (#KEYS - ${ERASE.keyCount}) / ${EE.keyCount} - 1 do
+  local k, a = ${ERASE.keyCount} + i * ${EE.keyCount}, ${ERASE.argCount} + i * ${EE.argCount}
+  if redis.call('SREM', ${EE.key.counter}, user) == 1 then
     removed = removed + 1
-    rank(k + 1, 2, ARGV[5 + 2 * i], -1, redis.call('SCARD', KEYS[k]), cap, 'set')
+    record_day(${EE.key.history}, ${ERASE.arg.day}, -1, keep_from, keep)
+    rank(${EE.keyAt("rankAll")}, ${ERASE.argBefore("ttlHour")}, ${EE.arg.resource}, -1, redis.call('SCARD', ${EE.key.counter}), cap, 'set')
   end
-  redis.call('SREM', KEYS[1], ARGV[4 + 2 * i])
+  redis.call('SREM', ${ERASE.key.index}, ${EE.arg.entry})
 end
 return removed
 `;
 
-// Cluster: erase a user from one counter (KEYS 1, ARGV 1 user): {removed (0|1), count after}.
-const ERASE_ONE_BODY = `
-return {redis.call('SREM', KEYS[1], ARGV[1]), redis.call('SCARD', KEYS[1])}
+/** Cluster: erase a user from one counter, today's history told. */
+export const ERASE_ONE = layout(
+  { keys: "", args: "" },
+  { keys: ["counter", "history"], args: ["user", "day", ...HISTORY_ARG_NAMES] },
+);
+// {removed (0|1), count after}.
+const ERASE_ONE_BODY = `${HISTORY_FN}
+local removed = redis.call('SREM', ${ERASE_ONE.key.counter}, ${ERASE_ONE.arg.user})
+if removed == 1 then
+  record_day(${ERASE_ONE.key.history}, ${ERASE_ONE.arg.day}, -1, ${ERASE_ONE.arg.keepFrom}, ${ERASE_ONE.arg.historyDays})
+end
+return {removed, redis.call('SCARD', ${ERASE_ONE.key.counter})}
 `;
 
-// Read counters for export (a read: no-writes): KEYS counters, ARGV 1 '1' to include the
-// members of sets, ARGV[1 + i] the kind of KEYS[i] (u|t). Per key: {count, members or {}}.
+/** Read counters for export (a read: no-writes): '1' to include the members of sets; then per counter DUMP_ITEM. */
+export const DUMP = layout({ keys: "", args: "" }, { keys: [], args: ["members"] });
+/** One counter of an export, from the Lua offsets `qk` and `qa`: the counter and its history, its kind (u|t). */
+export const DUMP_ITEM = layout({ keys: "qk", args: "qa" }, { keys: ["counter", "history"], args: ["kind"] });
+// Per counter: {count, members or {}, its history as day, change, ...}.
 const DUMP_BODY = `
 local out = {}
-for i = 1, #KEYS do
-  if ARGV[1 + i] == 'u' then
-    out[#out + 1] = redis.call('SCARD', KEYS[i])
-    out[#out + 1] = ARGV[1] == '1' and redis.call('SMEMBERS', KEYS[i]) or {}
+for q = 0, #KEYS / ${DUMP_ITEM.keyCount} - 1 do
+  local qk, qa = q * ${DUMP_ITEM.keyCount}, ${DUMP.argCount} + q * ${DUMP_ITEM.argCount}
+  if ${DUMP_ITEM.arg.kind} == 'u' then
+    out[#out + 1] = redis.call('SCARD', ${DUMP_ITEM.key.counter})
+    out[#out + 1] = ${DUMP.arg.members} == '1' and redis.call('SMEMBERS', ${DUMP_ITEM.key.counter}) or {}
   else
-    out[#out + 1] = redis.call('GET', KEYS[i]) or '0'
+    out[#out + 1] = redis.call('GET', ${DUMP_ITEM.key.counter}) or '0'
     out[#out + 1] = {}
   end
+  out[#out + 1] = redis.call('HGETALL', ${DUMP_ITEM.key.history})
 end
 return out
 `;
 
-// Import one counter, or one chunk of a set's users: KEYS 1 counter, 2 all-time ranking
-// (the counter again on Cluster), 3.. the users' indexes (single shard only). ARGV 1 kind
-// (u|t), 2 count (totals), 3 resource id, 4 ranking cap, 5 index entry, 6 '1' for a set's
-// first chunk (the set is replaced), 7 '1' when KEYS[2] is the ranking, 8.. users.
+/**
+ * Import one counter, or one chunk of a set's users: the counter and its all-time ranking
+ * (the counter again on Cluster), then the users' indexes (single shard only). The kind
+ * (u|t), the count (totals), the resource, the ranking cap, the index entry, '1' for a set's
+ * first chunk (the set is replaced), '1' when the ranking is there; then the users.
+ */
+export const IMPORT = layout(
+  { keys: "", args: "" },
+  {
+    keys: ["counter", "rankAll"],
+    args: ["kind", "count", "resource", "rankCap", "indexEntry", "first", "scored"],
+  },
+);
+const I = IMPORT.arg;
 // Returns the count after, as a string.
 const IMPORT_BODY = `${RANK_FN}
 local count
-if ARGV[1] == 't' then
-  count = tonumber(ARGV[2])
-  if count == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+if ${I.kind} == 't' then
+  count = tonumber(${I.count})
+  if count == 0 then redis.call('DEL', ${IMPORT.key.counter}) else redis.call('SET', ${IMPORT.key.counter}, ${I.count}) end
 else
-  if ARGV[6] == '1' then redis.call('DEL', KEYS[1]) end
-  if #ARGV >= 8 then redis.call('SADD', KEYS[1], unpack(ARGV, 8)) end
-  for k = 3, #KEYS do redis.call('SADD', KEYS[k], ARGV[5]) end
-  count = redis.call('SCARD', KEYS[1])
+  if ${I.first} == '1' then redis.call('DEL', ${IMPORT.key.counter}) end
+  if #ARGV > ${IMPORT.argCount} then redis.call('SADD', ${IMPORT.key.counter}, unpack(ARGV, ${IMPORT.argCount + 1})) end
+  for ix = ${IMPORT.keyCount + 1}, #KEYS do redis.call('SADD', KEYS[ix], ${I.indexEntry}) end
+  count = redis.call('SCARD', ${IMPORT.key.counter})
 end
-if ARGV[7] == '1' then score_all(2, ARGV[3], count, tonumber(ARGV[4]), 'set') end
+if ${I.scored} == '1' then score_all(${IMPORT.keyAt("rankAll")}, ${I.resource}, count, tonumber(${I.rankCap}), 'set') end
 return string.format('%.0f', count)
+`;
+
+/** Import a counter's history: the hash is replaced by the pairs of day and change that follow. */
+export const IMPORT_HISTORY = layout({ keys: "", args: "" }, { keys: ["history"], args: [] });
+export const IMPORT_DAY = layout({ keys: "", args: "d" }, { keys: [], args: ["day", "delta"] });
+const IMPORT_HISTORY_BODY = `
+redis.call('DEL', ${IMPORT_HISTORY.key.history})
+for d = ${IMPORT_HISTORY.argCount}, #ARGV - 1, ${IMPORT_DAY.argCount} do
+  redis.call('HSET', ${IMPORT_HISTORY.key.history}, ${IMPORT_DAY.arg.day}, ${IMPORT_DAY.arg.delta})
+end
+return 1
 `;
 
 export interface AdminScripts {
@@ -101,6 +186,7 @@ export interface AdminScripts {
   eraseOne: LuaScript;
   dump: LuaScript;
   import: LuaScript;
+  importHistory: LuaScript;
 }
 
 const BODIES: ScriptBodies<keyof AdminScripts> = {
@@ -112,6 +198,7 @@ const BODIES: ScriptBodies<keyof AdminScripts> = {
   eraseOne: ["write", ERASE_ONE_BODY],
   dump: ["readOnly", DUMP_BODY],
   import: ["write", IMPORT_BODY],
+  importHistory: ["write", IMPORT_HISTORY_BODY],
 };
 
 export const adminScriptsFor = (dialect: ScriptDialect): AdminScripts => scriptSetOf(dialect, BODIES);

@@ -7,6 +7,12 @@ import { bucketOf, WINDOW_PERIODS } from "../domain/buckets.ts";
 import { CURRENT_DATA_FORMAT } from "../domain/data-format.ts";
 import { CountLimitError, IdempotencyConflictError, RateLimitedError } from "../domain/errors.ts";
 import {
+  type CounterHistory,
+  DEFAULT_HISTORY_DAYS,
+  type HistoryQuery,
+  historyOf,
+} from "../domain/history.ts";
+import {
   type CounterKey,
   type CounterQuery,
   type CounterReading,
@@ -33,6 +39,7 @@ import {
   eventsFingerprint,
   requestFingerprint,
 } from "./fingerprint.ts";
+import { DayHistories } from "./memory-history.ts";
 
 interface IdempotencyRecord {
   fingerprint: string;
@@ -58,6 +65,8 @@ export interface MemoryStoreOptions {
   rankingMaxMembers?: number;
   /** Idempotency records and rate-limit windows kept at most, each. Default 100,000. */
   maxRecords?: number;
+  /** Days of history each counter keeps. Default 400. */
+  historyDays?: number;
 }
 
 /** Sets a record and, past the cap, evicts the oldest (a Map iterates in insertion order). */
@@ -113,12 +122,14 @@ export class MemoryStore implements CounterStore {
   private readonly eventIds = new Map<string, number>();
   /** The unique counters each user is in, for erasure. */
   private readonly userIndex = new Map<string, Set<string>>();
+  private readonly histories: DayHistories;
   private lastSweep = 0;
 
   constructor(options: MemoryStoreOptions) {
     this.idempotencyTtlMs = options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
     this.rankingCap = options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS;
     this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+    this.histories = new DayHistories(options.historyDays ?? DEFAULT_HISTORY_DAYS);
   }
 
   /** Records held now, for tests of the caps. */
@@ -196,8 +207,11 @@ export class MemoryStore implements CounterStore {
     if (index?.size === 0) this.userIndex.delete(userId);
   }
 
-  /** Applies the change to the counter: its count after, and whether anything changed. */
-  private apply(command: IncrementCommand): { count: number; applied: boolean } {
+  /**
+   * Applies the change to the counter and, when it changed, to the history of the day of
+   * `at` (default: now): its count after, and whether anything changed.
+   */
+  private apply(command: IncrementCommand, at = command.now): { count: number; applied: boolean } {
     const { resourceId, type, kind, userId, delta } = command;
     const key = counterKey(resourceId, type);
     if (kind === "unique") {
@@ -205,12 +219,15 @@ export class MemoryStore implements CounterStore {
       const had = set.has(userId);
       if (delta > 0) this.join(set, key, userId);
       else this.leave(set, key, userId);
-      return { count: set.size, applied: delta > 0 ? !had : had };
+      const applied = delta > 0 ? !had : had;
+      if (applied) this.histories.record(key, delta, at, command.now);
+      return { count: set.size, applied };
     }
     const count = (this.totals.get(key) ?? 0) + delta;
     if (count > MAX_EXACT_COUNT) throw new CountLimitError(MAX_EXACT_COUNT);
     this.totals.set(key, count);
     setOf(this.users, key).add(userId);
+    this.histories.record(key, delta, at, command.now);
     return { count, applied: true };
   }
 
@@ -272,7 +289,7 @@ export class MemoryStore implements CounterStore {
     let net = 0;
     for (const e of fresh) {
       setCapped(this.eventIds, `${key}\n${e.eventId}`, now + EVENT_DEDUPE_TTL_MS, this.maxRecords);
-      if (this.apply({ ...e, now }).applied) net += e.delta;
+      if (this.apply({ ...e, now }, e.acceptedAt ?? now).applied) net += e.delta;
     }
     const count = first.kind === "unique" ? (this.members.get(key)?.size ?? 0) : (this.totals.get(key) ?? 0);
     if (net !== 0) this.rank({ ...first, delta: net, now }, count);
@@ -350,6 +367,12 @@ export class MemoryStore implements CounterStore {
     });
   }
 
+  async history(query: HistoryQuery): Promise<CounterHistory> {
+    const key = counterKey(query.resourceId, query.type);
+    const [reading] = await this.read([query]);
+    return historyOf(query, reading?.count ?? 0, (day) => this.histories.deltaOf(key, day));
+  }
+
   async ranking(query: RankingQuery): Promise<RankedItem[]> {
     const id = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
     const found = this.rankings.get(`${query.type}\n${id}`);
@@ -374,6 +397,13 @@ export class MemoryStore implements CounterStore {
 
   async setCount(counter: CounterKey, count: number, now: number): Promise<void> {
     const key = counterKey(counter.resourceId, counter.type);
+    this.histories.record(key, count - (this.totals.get(key) ?? 0), now, now);
+    this.setTotal(counter, count, now);
+  }
+
+  /** A total set as it stands, its history untouched (import loads the file's own). */
+  private setTotal(counter: CounterKey, count: number, now: number): void {
+    const key = counterKey(counter.resourceId, counter.type);
     if (count === 0) this.totals.delete(key);
     else this.totals.set(key, count);
     this.scoreAllTime(counter.type, counter.resourceId, count, now);
@@ -385,6 +415,7 @@ export class MemoryStore implements CounterStore {
     this.members.delete(key);
     this.totals.delete(key);
     this.users.delete(key);
+    this.histories.clear(key);
     for (const [name, bucket] of this.rankings)
       if (name.startsWith(`${counter.type}\n`)) bucket.scores.delete(counter.resourceId);
   }
@@ -395,6 +426,7 @@ export class MemoryStore implements CounterStore {
       const set = this.members.get(key);
       if (set?.has(userId)) {
         this.leave(set, key, userId);
+        this.histories.record(key, -1, now, now);
         const [type = "", resourceId = ""] = key.split("\n");
         const command = { resourceId, type, kind: "unique" as const, userId, delta: -1, now };
         this.rank(command, set.size);
@@ -418,12 +450,14 @@ export class MemoryStore implements CounterStore {
     ];
     for (const { key, kind, count, users } of entries) {
       const [type = "", resourceId = ""] = key.split("\n");
+      const history = this.histories.of(key);
       page.push({
         resourceId,
         type,
         kind,
         count,
         ...(users && options.members ? { users: [...users] } : {}),
+        ...(history ? { history } : {}),
       });
       if (page.length === 1000) {
         yield page;
@@ -442,11 +476,12 @@ export class MemoryStore implements CounterStore {
 
   async importCounters(records: readonly CounterRecord[], now: number): Promise<void> {
     for (const record of records) {
+      const key = counterKey(record.resourceId, record.type);
+      if (record.history) this.histories.replace(key, record.history);
       if (record.kind === "total") {
-        await this.setCount(record, record.count, now);
+        this.setTotal(record, record.count, now);
         continue;
       }
-      const key = counterKey(record.resourceId, record.type);
       const set = setOf(this.members, key);
       for (const user of [...set]) if (!record.users?.includes(user)) this.leave(set, key, user);
       for (const user of record.users ?? []) this.join(set, key, user);

@@ -4,20 +4,17 @@
 
 import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from "ioredis";
 import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
-import { createScriptEventQueue, createScriptStore, type ScriptTransport } from "./script-store.ts";
+import {
+  createScriptEventQueue,
+  createScriptStore,
+  type ScriptStoreOptions,
+  type ScriptTransport,
+} from "./script-store.ts";
 
 export type RedisClient = Redis | Cluster;
 
-export interface RedisStoreOptions {
-  keyPrefix: string;
-  timeoutMs: number;
-  /** How long an Idempotency-Key is remembered. Default 24 h. */
-  idempotencyTtlMs?: number;
-  rankingMaxMembers?: number;
-  /** On a cluster: hash tags each ranking is split over (default 16). */
-  rankingShards?: number;
-  onBackgroundError?: (error: unknown) => void;
-}
+/** The script store's options but those the client decides (a cluster or not). */
+export type RedisStoreOptions = Omit<ScriptStoreOptions, "name" | "dialect" | "cluster">;
 
 /** Raised before sending: the connection was not ready within the deadline. */
 class NotConnectedError extends Error {
@@ -161,15 +158,10 @@ function redisTransport(client: RedisClient, timeoutMs: number): ScriptTransport
 
 export function createRedisStore(client: RedisClient, options: RedisStoreOptions): CounterStore {
   return createScriptStore(redisTransport(client, options.timeoutMs), {
+    ...options,
     name: "redis",
     dialect: "redis",
-    keyPrefix: options.keyPrefix,
-    timeoutMs: options.timeoutMs,
-    ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
-    ...(options.rankingMaxMembers ? { rankingMaxMembers: options.rankingMaxMembers } : {}),
-    ...(options.rankingShards ? { rankingShards: options.rankingShards } : {}),
     cluster: client instanceof Cluster,
-    ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   });
 }
 

@@ -3,6 +3,7 @@
 // On Redis Cluster the ranking shard and each user's index go in calls of their own.
 
 import { CountLimitError } from "../domain/errors.ts";
+import { dayOf } from "../domain/history.ts";
 import {
   EVENT_DEDUPE_TTL_MS,
   type LocalEventQueue,
@@ -22,11 +23,13 @@ export function eventApplier(p: Parts) {
     const unique = first.kind === "unique";
     const counter = p.keys.counter(first.resourceId, first.type, unique);
     const ranking = p.rankingKeys(first.type, now, first.resourceId);
+    const history = p.historyArgs(now);
     const { keys, args } = EVENTS.encode(
       {
         counter,
         users: unique ? counter : p.keys.users(first.resourceId, first.type),
         eventIds: p.keys.eventIds(first.resourceId, first.type),
+        history: p.keys.history(first.resourceId, first.type),
         ...ranking.named.keys,
       },
       {
@@ -39,6 +42,8 @@ export function eventApplier(p: Parts) {
         maxCount: String(MAX_EXACT_COUNT),
         indexEntry: cluster ? "" : `${first.type}:${first.resourceId}`,
         ranked: cluster ? "0" : "1",
+        keepFrom: history.keepFrom,
+        historyDays: history.historyDays,
       },
       // On a cluster the rankings are in another slot: the keys stop before them.
       cluster ? "rankAll" : undefined,
@@ -53,7 +58,13 @@ export function eventApplier(p: Parts) {
       }
       const event = EVENT.encode(
         {},
-        { id: e.eventId, user: e.userId, delta: String(e.delta), indexKey: String(index) },
+        {
+          id: e.eventId,
+          user: e.userId,
+          delta: String(e.delta),
+          indexKey: String(index),
+          day: e.acceptedAt === undefined ? history.day : String(dayOf(e.acceptedAt)),
+        },
       );
       args.push(...event.args);
     }

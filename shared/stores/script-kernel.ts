@@ -11,6 +11,7 @@ import {
   RateLimitedError,
   StoreUnavailableError,
 } from "../domain/errors.ts";
+import { DEFAULT_HISTORY_DAYS, historyWindow } from "../domain/history.ts";
 import {
   DEFAULT_RANKING_MAX_MEMBERS,
   IDEMPOTENCY_TTL_MS,
@@ -60,6 +61,8 @@ export interface ScriptStoreOptions {
   rankingMaxMembers?: number;
   /** Redis Cluster only: hash tags each ranking is split over. Default 16; 1 elsewhere. */
   rankingShards?: number;
+  /** Days of history each counter keeps. Default 400. */
+  historyDays?: number;
   /** Told about a failure that does not fail the request (a cluster ranking update). */
   onBackgroundError?: (error: unknown) => void;
 }
@@ -87,6 +90,27 @@ export interface Parts {
   rankingKeys: ReturnType<typeof rankingKeysOf>;
   idempotencyTtl: string;
   rankingCap: string;
+  /** The history arguments of a write at an instant: its day, the first day kept, the days kept. */
+  historyArgs: (now: number) => HistoryArgs;
+}
+
+export interface HistoryArgs {
+  day: string;
+  keepFrom: string;
+  historyDays: string;
+}
+
+/** History arguments by instant, kept for the current second (the day changes once a day). */
+export function historyArgsOf(keep: number): (now: number) => HistoryArgs {
+  let second = Number.NaN;
+  let cached: HistoryArgs = { day: "", keepFrom: "", historyDays: "" };
+  return (now) => {
+    if (Math.floor(now / 1000) === second) return cached;
+    second = Math.floor(now / 1000);
+    const window = historyWindow(now, keep);
+    cached = { day: String(window.day), keepFrom: String(window.keepFrom), historyDays: String(keep) };
+    return cached;
+  };
 }
 
 const MAX_COUNT = String(MAX_EXACT_COUNT);
@@ -256,6 +280,7 @@ export function itemOf(p: Parts, command: IncrementCommand, recordTtl = p.idempo
       users: unique ? counter : keys.users(resourceId, type),
       record: idempotencyKey === undefined ? counter : keys.idempotency(resourceId, idempotencyKey),
       userIndex: indexed ? keys.userIndex(userId) : counter,
+      history: keys.history(resourceId, type),
       ...ranking.named.keys,
     },
     {
@@ -269,6 +294,7 @@ export function itemOf(p: Parts, command: IncrementCommand, recordTtl = p.idempo
       rankCap: p.rankingCap,
       maxCount: MAX_COUNT,
       indexEntry: indexed ? `${type}:${resourceId}` : "",
+      ...p.historyArgs(now),
     },
     // On a cluster the rankings are in another slot: the item's keys stop before them.
     cluster ? "rankAll" : undefined,
@@ -299,5 +325,6 @@ export function partsOf(transport: ScriptTransport, options: ScriptStoreOptions,
     idempotencyTtl: String(options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS),
     // Each shard keeps its share of the cap; a type's top 100 stays exact while a shard keeps 100 or more.
     rankingCap: String(Math.ceil((options.rankingMaxMembers ?? DEFAULT_RANKING_MAX_MEMBERS) / shards)),
+    historyArgs: historyArgsOf(options.historyDays ?? DEFAULT_HISTORY_DAYS),
   };
 }

@@ -5,7 +5,9 @@
 
 import { bucketOf } from "../domain/buckets.ts";
 import { IdempotencyConflictError, StoreUnavailableError } from "../domain/errors.ts";
+import { type CounterHistory, daysEnding, type HistoryQuery, historyOf } from "../domain/history.ts";
 import {
+  type CounterAdmin,
   type CounterQuery,
   type CounterReading,
   type CounterStore,
@@ -20,7 +22,6 @@ import {
 } from "../domain/model.ts";
 import { followUp, groupBy } from "./cluster-calls.ts";
 import { eventsFingerprint } from "./fingerprint.ts";
-import { scriptAdmin } from "./script-admin.ts";
 import { batchIncrementer } from "./script-batch.ts";
 import { eventApplier, storeEventQueue } from "./script-events.ts";
 import {
@@ -34,7 +35,7 @@ import {
   type ScriptStoreOptions,
   type ScriptTransport,
 } from "./script-kernel.ts";
-import { CLAIM, FORMAT, type KeyLayout, QUERY, RANKING, STATUS } from "./scripts.ts";
+import { CLAIM, FORMAT, HISTORY, type KeyLayout, QUERY, RANKING, STATUS } from "./scripts.ts";
 
 export type { ScriptStoreOptions, ScriptTransport };
 
@@ -235,11 +236,74 @@ function ranker(p: Parts) {
   };
 }
 
+/** A counter's count and its days: one no-writes script in the counter's slot. */
+function historian(p: Parts) {
+  return async (query: HistoryQuery): Promise<CounterHistory> => {
+    const unique = query.kind === "unique";
+    const days = daysEnding(query.now, query.days);
+    const call = HISTORY.encode(
+      {
+        counter: p.keys.counter(query.resourceId, query.type, unique),
+        history: p.keys.history(query.resourceId, query.type),
+      },
+      { kind: unique ? "u" : "t" },
+    );
+    call.args.push(...days.map(String));
+    const [count, deltas] = (await p.exec("history", false, p.scripts.history, call.keys, call.args)) as [
+      unknown,
+      unknown[],
+    ];
+    const byDay = new Map(days.map((day, i) => [day, deltas[i] ? num(deltas[i]) : 0]));
+    return historyOf(query, num(count), (day) => byDay.get(day) ?? 0);
+  };
+}
+
 /** The local event queue in the database a script store uses (its key prefix, its transport). */
 export const createScriptEventQueue = (
   transport: ScriptTransport,
   options: ScriptStoreOptions,
 ): LocalEventQueue => storeEventQueue(partsOf(transport, options, 1));
+
+/** The operator's commands, made on first use. */
+function lazyAdmin(load: () => Promise<CounterAdmin>): CounterAdmin {
+  let loaded: Promise<CounterAdmin> | undefined;
+  const admin = () => {
+    loaded ??= load();
+    return loaded;
+  };
+  return {
+    setCount: async (...args) => (await admin()).setCount(...args),
+    reset: async (...args) => (await admin()).reset(...args),
+    eraseUser: async (...args) => (await admin()).eraseUser(...args),
+    importCounters: async (...args) => (await admin()).importCounters(...args),
+    exportCounters: async function* (options) {
+      yield* (await admin()).exportCounters(options);
+    },
+  };
+}
+
+/**
+ * The operator's commands over the parts. Their scripts are in a Lambda bundle only where a
+ * route needs them: HP_BUNDLED_ADMIN, a build-time constant (infra/bundling.ts), is "0" in
+ * every function but AdminFunction's, and esbuild then drops the branch and its import.
+ */
+async function loadAdmin(parts: Parts): Promise<CounterAdmin> {
+  if (process.env.HP_BUNDLED_ADMIN !== "0") {
+    const { scriptAdmin } = await import("./script-admin.ts");
+    return scriptAdmin({
+      keys: parts.keys,
+      cluster: parts.options.cluster,
+      rankingCap: parts.rankingCap,
+      dialect: parts.options.dialect,
+      scripts: parts.scripts,
+      exec: parts.exec,
+      rankingKeys: parts.rankingKeys,
+      historyArgs: parts.historyArgs,
+      scan: (match) => parts.transport.scan(match),
+    });
+  }
+  throw new Error("this function's bundle carries no operator commands: they are AdminFunction's");
+}
 
 export function createScriptStore(transport: ScriptTransport, options: ScriptStoreOptions): CounterStore {
   // Sharded on a cluster only: one shard keeps an increment one script elsewhere.
@@ -247,16 +311,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
   const parts = partsOf(transport, options, shards);
   const { keys } = parts;
   const limit = limiter(parts);
-  const admin = scriptAdmin({
-    keys: parts.keys,
-    cluster: options.cluster,
-    rankingCap: parts.rankingCap,
-    dialect: options.dialect,
-    scripts: parts.scripts,
-    exec: parts.exec,
-    rankingKeys: parts.rankingKeys,
-    scan: (match) => transport.scan(match),
-  });
+  const admin = lazyAdmin(() => loadAdmin(parts));
   return {
     ...admin,
     name: options.name,
@@ -264,6 +319,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
     incrementMany: batchIncrementer(parts, limit),
     applyEvents: eventApplier(parts),
     read: reader(parts),
+    history: historian(parts),
     ranking: ranker(parts),
     limit,
     claimEventsKey: async (key, events) => {

@@ -77,6 +77,10 @@ export class KeyLayout {
       ? { resourceId: match[1] as string, unique: match[2] === "u", type: match[3] as string }
       : undefined;
   }
+  /** A counter's history: a hash of each kept day's net change (`20261206` -> change). */
+  history(resourceId: string, type: string): string {
+    return `${this.prefix}:{${resourceId}}:h:${type}`;
+  }
   /** The event_ids applied to a counter in the last 24 h (a sorted set scored by time), for exactly-once. */
   eventIds(resourceId: string, type: string): string {
     return `${this.prefix}:{${resourceId}}:e:${type}`;
@@ -148,6 +152,24 @@ local function rank(r, a, member, delta, count, cap, mode)
 end
 `;
 
+// History: adds `delta` to `day` of the hash `h`. A day new to the hash may take it past
+// `keep` days: then every day before `keep_from` goes (HKEYS of at most keep + 1 fields, once
+// a day per counter at most), so a counter keeps at most `keep` days without a keyspace scan.
+// `keep` and `keep_from` arrive as the arguments' strings: read as numbers only then.
+export const HISTORY_FN = `
+local function record_day(h, day, delta, keep_from, keep)
+  if redis.call('HINCRBY', h, day, delta) == delta and redis.call('HLEN', h) > tonumber(keep) then
+    keep_from = tonumber(keep_from)
+    for _, d in ipairs(redis.call('HKEYS', h)) do
+      if tonumber(d) < keep_from then redis.call('HDEL', h, d) end
+    end
+  end
+end
+`;
+
+/** The history arguments every write that records a day carries (HISTORY_FN's last two). */
+export const HISTORY_ARG_NAMES = ["keepFrom", "historyDays"] as const;
+
 /**
  * One rate-limit window: its counter key, and its limit, TTL ms and weight (requests it
  * counts: 1, or a batch's items of one user; 0 checks for room for one and counts nothing),
@@ -185,23 +207,24 @@ end
 `;
 
 /** The rankings a write updates (all-time, hour, day, week), and the buckets' TTLs, by the names every layout gives them. */
-const RANKING_KEY_NAMES = ["rankAll", "rankHour", "rankDay", "rankWeek"] as const;
-const BUCKET_TTL_NAMES = ["ttlHour", "ttlDay", "ttlWeek"] as const;
+export const RANKING_KEY_NAMES = ["rankAll", "rankHour", "rankDay", "rankWeek"] as const;
+export const BUCKET_TTL_NAMES = ["ttlHour", "ttlDay", "ttlWeek"] as const;
 
 /**
  * One increment's keys and arguments, by name, from the Lua offsets `k` and `a` (0 for a
  * single increment, the item's place in a batch): the counter (a set or a string), the
  * users' HyperLogLog, the Idempotency-Key's record, the user's index of unique counters, and
- * the all-time, hour, day and week rankings (left out on Redis Cluster, where they live in
- * another slot and go in a call of their own: they come last). Arguments: the kind (u|t), the
- * user, the delta, the request's fingerprint ('' without a key), the record's TTL ms ('0':
- * checked, never written), the resource, the hour, day and week buckets' TTLs ms, the
- * ranking cap, the largest exact count, the index entry (`type:resource`; '' on Cluster).
+ * the counter's history, and the all-time, hour, day and week rankings (left out on Redis
+ * Cluster, where they live in another slot and go in a call of their own: they come last).
+ * Arguments: the kind (u|t), the user, the delta, the request's fingerprint ('' without a
+ * key), the record's TTL ms ('0': checked, never written), the resource, the hour, day and
+ * week buckets' TTLs ms, the ranking cap, the largest exact count, the index entry
+ * (`type:resource`; '' on Cluster), the day (yyyymmdd), the first day kept and the days kept.
  */
 export const ITEM = layout(
   { keys: "k", args: "a" },
   {
-    keys: ["counter", "users", "record", "userIndex", ...RANKING_KEY_NAMES],
+    keys: ["counter", "users", "record", "userIndex", "history", ...RANKING_KEY_NAMES],
     args: [
       "kind",
       "user",
@@ -213,6 +236,8 @@ export const ITEM = layout(
       "rankCap",
       "maxCount",
       "indexEntry",
+      "day",
+      ...HISTORY_ARG_NAMES,
     ],
   },
 );
@@ -226,7 +251,7 @@ const A = ITEM.arg;
 // strings formatted with %.0f: Lua's own tostring gives 1e+14, and ioredis 6 decodes an
 // integer reply as `n * 10 + digit`, whose intermediate passes 2^53 (9007199254740991
 // arrived as 9007199254740992).
-const APPLY_FN = `${RANK_FN}
+const APPLY_FN = `${RANK_FN}${HISTORY_FN}
 local function legacy_match(sfp, a)
   local tail = '|' .. ${A.user} .. '|' .. ${A.delta}
   return string.find(sfp, '|', 1, true) ~= nil and string.sub(sfp, -#tail) == tail
@@ -256,6 +281,9 @@ local function apply(k, a, ranked)
     end
     redis.call('PFADD', ${K.users}, user)
     applied = 1
+  end
+  if applied == 1 then
+    record_day(${K.history}, ${A.day}, delta, ${A.keepFrom}, ${A.historyDays})
   end
   local exact = string.format('%.0f', count)
   if ${A.fingerprint} ~= '' and ${A.recordTtl} ~= '0' then
@@ -429,15 +457,16 @@ return 1
 
 /**
  * Queued events of one counter, coalesced: the counter, its users' HyperLogLog (the counter
- * for a unique type), the event_ids seen (a sorted set scored by time), the rankings (left out
- * on Cluster; the users' indexes follow, on a single shard). Arguments: the kind (u|t), now
- * ms, how long ids are remembered (ms), the resource, the buckets' TTLs ms, the ranking cap,
- * the largest exact count, the index entry, '1' when the rankings are there; then each event.
+ * for a unique type), the event_ids seen (a sorted set scored by time), its history, the
+ * rankings (left out on Cluster; the users' indexes follow, on a single shard). Arguments: the
+ * kind (u|t), now ms, how long ids are remembered (ms), the resource, the buckets' TTLs ms, the
+ * ranking cap, the largest exact count, the index entry, '1' when the rankings are there, the
+ * first day of history kept and the days kept; then each event.
  */
 export const EVENTS = layout(
   { keys: "", args: "" },
   {
-    keys: ["counter", "users", "eventIds", ...RANKING_KEY_NAMES],
+    keys: ["counter", "users", "eventIds", "history", ...RANKING_KEY_NAMES],
     args: [
       "kind",
       "now",
@@ -448,11 +477,18 @@ export const EVENTS = layout(
       "maxCount",
       "indexEntry",
       "ranked",
+      ...HISTORY_ARG_NAMES,
     ],
   },
 );
-/** One event's arguments, from the Lua offset `e`: its id, user, delta and its user's index key's place (0: none). */
-export const EVENT = layout({ keys: "", args: "e" }, { keys: [], args: ["id", "user", "delta", "indexKey"] });
+/**
+ * One event's arguments, from the Lua offset `e`: its id, user, delta, its user's index key's
+ * place (0: none) and the day it was accepted on (its history's day).
+ */
+export const EVENT = layout(
+  { keys: "", args: "e" },
+  { keys: [], args: ["id", "user", "delta", "indexKey", "day"] },
+);
 const EK = EVENTS.key;
 const EA = EVENTS.arg;
 const E = EVENT.arg;
@@ -460,7 +496,7 @@ const E = EVENT.arg;
 // Each id counts once: first the new ones are found (and a total's sum checked against the
 // largest count: {0, count, 4} applies nothing), then applied in order. Returns {new events,
 // count, 0, net change, then '+user' or '-user' per membership changed (Cluster's index call)}.
-const EVENTS_BODY = `${RANK_FN}
+const EVENTS_BODY = `${RANK_FN}${HISTORY_FN}
 local kind, now, ttl = ${EA.kind}, tonumber(${EA.now}), tonumber(${EA.idTtl})
 redis.call('ZREMRANGEBYSCORE', ${EK.eventIds}, '-inf', now - ttl)
 local fresh, seen, sum = {}, {}, 0
@@ -474,19 +510,26 @@ for e = ${EVENTS.argCount}, #ARGV - 1, ${EVENT.argCount} do
 end
 local current = kind == 't' and tonumber(redis.call('GET', ${EK.counter}) or '0') or 0
 if kind == 't' and current + sum > tonumber(${EA.maxCount}) then return {0, string.format('%.0f', current), 4} end
-local net, users, changed = 0, {}, {}
+local net, users, changed, by_day = 0, {}, {}, {}
 for _, e in ipairs(fresh) do
   redis.call('ZADD', ${EK.eventIds}, now, ${E.id})
-  local user, delta, ix = ${E.user}, tonumber(${E.delta}), tonumber(${E.indexKey})
-  if kind == 'u' then
-    if redis.call(delta > 0 and 'SADD' or 'SREM', ${EK.counter}, user) == 1 then
-      net = net + delta
-      changed[#changed + 1] = (delta > 0 and '+' or '-') .. user
-      if ix > 0 then redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[ix], ${EA.indexEntry}) end
-    end
-  else
+  local user, delta, ix, day = ${E.user}, tonumber(${E.delta}), tonumber(${E.indexKey}), ${E.day}
+  local applied = kind ~= 'u' or redis.call(delta > 0 and 'SADD' or 'SREM', ${EK.counter}, user) == 1
+  if applied then
     net = net + delta
+    by_day[day] = (by_day[day] or 0) + delta
+  end
+  if kind == 'u' and applied then
+    changed[#changed + 1] = (delta > 0 and '+' or '-') .. user
+    if ix > 0 then redis.call(delta > 0 and 'SADD' or 'SREM', KEYS[ix], ${EA.indexEntry}) end
+  elseif kind ~= 'u' then
     users[#users + 1] = user
+  end
+end
+local keep_from = tonumber(${EA.keepFrom})
+for day, delta in pairs(by_day) do
+  if delta ~= 0 and tonumber(day) >= keep_from then
+    record_day(${EK.history}, day, delta, ${EA.keepFrom}, ${EA.historyDays})
   end
 end
 if #fresh > 0 then redis.call('PEXPIRE', ${EK.eventIds}, ttl) end
@@ -550,6 +593,20 @@ end
 return out
 `;
 
+// A counter's count and its change on each day asked for (a read: no-writes): KEYS the
+// counter and its history, ARGV the kind (u|t), then the days (yyyymmdd). Returns {count, the
+// days' changes (false for none)}.
+export const HISTORY = layout({ keys: "", args: "" }, { keys: ["counter", "history"], args: ["kind"] });
+const HISTORY_BODY = `
+local count
+if ${HISTORY.arg.kind} == 'u' then
+  count = redis.call('SCARD', ${HISTORY.key.counter})
+else
+  count = redis.call('GET', ${HISTORY.key.counter}) or '0'
+end
+return {count, redis.call('HMGET', ${HISTORY.key.history}, unpack(ARGV, ${HISTORY.argCount + 1}))}
+`;
+
 // Top ARGV[1] members of the ranking KEYS[1] with a positive score. Redis orders equal
 // scores by member in reverse when ranking high to low, so it returns the members strictly
 // above the lowest score of the top (fewer than the limit), and the ties at that score in
@@ -608,6 +665,7 @@ export interface ScriptSet {
   /** Reads without 'T' queries: no-writes. */
   read: LuaScript;
   ranking: LuaScript;
+  history: LuaScript;
   probe: LuaScript;
   formatRead: LuaScript;
   formatRecord: LuaScript;
@@ -658,6 +716,7 @@ const BODIES: ScriptBodies<keyof ScriptSet> = {
   readWithUsers: ["write", READ_BODY],
   read: ["readOnly", READ_BODY],
   ranking: ["readOnly", RANKING_BODY],
+  history: ["readOnly", HISTORY_BODY],
   probe: ["write", PROBE_BODY],
   formatRead: ["readOnly", FORMAT_READ_BODY],
   formatRecord: ["write", FORMAT_RECORD_BODY],

@@ -4,17 +4,15 @@
 
 import { errors, Redis } from "@upstash/redis";
 import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
-import { createScriptEventQueue, createScriptStore, type ScriptTransport } from "./script-store.ts";
+import {
+  createScriptEventQueue,
+  createScriptStore,
+  type ScriptStoreOptions,
+  type ScriptTransport,
+} from "./script-store.ts";
 
-export interface UpstashStoreOptions {
-  keyPrefix: string;
-  timeoutMs: number;
-  /** How long an Idempotency-Key is remembered. Default 24 h. */
-  idempotencyTtlMs?: number;
-  rankingMaxMembers?: number;
-  /** Told about a failure that does not fail the request (rate limits a refusing store cannot count). */
-  onBackgroundError?: (error: unknown) => void;
-}
+/** The script store's options but those Upstash fixes (one shard, no cluster). */
+export type UpstashStoreOptions = Omit<ScriptStoreOptions, "name" | "dialect" | "cluster" | "rankingShards">;
 
 // The client throws UpstashError when Upstash answered with an error (Redis refusing the
 // command, or Upstash's own limits and auth): nothing ran. Its message wraps the reply:
@@ -75,14 +73,10 @@ function upstashTransport(client: Redis): ScriptTransport {
 
 export function createUpstashStore(client: Redis, options: UpstashStoreOptions): CounterStore {
   return createScriptStore(upstashTransport(client), {
+    ...options,
     name: "upstash",
     dialect: "upstash",
-    keyPrefix: options.keyPrefix,
-    timeoutMs: options.timeoutMs,
-    ...(options.idempotencyTtlMs ? { idempotencyTtlMs: options.idempotencyTtlMs } : {}),
-    ...(options.rankingMaxMembers ? { rankingMaxMembers: options.rankingMaxMembers } : {}),
     cluster: false,
-    ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
   });
 }
 

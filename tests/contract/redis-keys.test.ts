@@ -3,6 +3,7 @@
 
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dayOf } from "../../shared/domain/history.ts";
 import { loadConfig } from "../../shared/runtime/config.ts";
 import { createLogger } from "../../shared/runtime/logger.ts";
 import { createStore } from "../../shared/runtime/store.ts";
@@ -45,6 +46,8 @@ it("keeps a resource's keys under one hash tag and lets windows and idempotency 
   expect(keys.filter((k) => k.startsWith("kp:ux:"))).toEqual(["kp:ux:{u}"]);
   expect(await direct.smembers("kp:ux:{u}")).toEqual(["like:post:9"]);
   expect(resourceKeys).toEqual([
+    "kp:{post:9}:h:like",
+    "kp:{post:9}:h:view",
     "kp:{post:9}:i:k1",
     "kp:{post:9}:n:view",
     "kp:{post:9}:t:view",
@@ -66,8 +69,10 @@ it("keeps a resource's keys under one hash tag and lets windows and idempotency 
   const idempotencyTtl = await direct.pttl("kp:{post:9}:i:k1");
   expect(idempotencyTtl).toBeGreaterThan(23 * 3_600_000);
   expect(idempotencyTtl).toBeLessThanOrEqual(24 * 3_600_000);
-  // Counters themselves never expire.
+  // Counters themselves never expire, nor their history (bounded by its days, not by a TTL).
   expect(await direct.pttl("kp:{post:9}:t:view")).toBe(-1);
+  expect(await direct.pttl("kp:{post:9}:h:view")).toBe(-1);
+  expect(await direct.hgetall("kp:{post:9}:h:view")).toEqual({ [String(dayOf(now))]: "2" });
 });
 
 describe("counts seeded in Redis, through the app", () => {

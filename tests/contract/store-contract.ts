@@ -13,12 +13,13 @@ import {
 import { applyQueuedEvents } from "../../shared/runtime/events-consumer.ts";
 import type { Backend } from "../support/backends.ts";
 import { json, testApp } from "../support/test-app.ts";
+import { historyContract } from "./history-contract.ts";
 
 const T0 = Date.parse("2026-11-25T10:15:00Z"); // a Wednesday
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const like = (resourceId: string, userId: string, delta = 1, now = T0): IncrementCommand => ({
+export const like = (resourceId: string, userId: string, delta = 1, now = T0): IncrementCommand => ({
   resourceId,
   type: "like",
   kind: "unique",
@@ -747,6 +748,8 @@ export function storeContract(backend: () => Backend): void {
       expect(counts.every((r) => r.users === undefined)).toBe(true);
     });
   });
+
+  historyContract(backend);
 }
 
 /** Every record of an export, sorted, users sorted: comparable across stores. */

@@ -17,6 +17,7 @@ import {
   EraseResponse,
   ErrorResponse,
   HealthResponse,
+  HistoryResponse,
   HotResponse,
   IncrementResponse,
   IncrementsResponse,
@@ -40,6 +41,8 @@ const SCHEMAS: Record<string, z.core.$ZodType> = {
   AdminCounterResult: CounterResponse,
   EraseResult: EraseResponse,
   Badge: BadgeResponse,
+  Sparkline: BadgeResponse,
+  HistoryResult: HistoryResponse,
   IncrementsResult: IncrementsResponse,
   AcceptedResult: AcceptedResponse,
 };
@@ -62,7 +65,7 @@ describe("the OpenAPI document", () => {
   it("is valid OpenAPI 3.1", async () => {
     expect(doc.openapi).toBe("3.1.0");
     const validated = await SwaggerParser.validate(structuredClone(doc) as never);
-    expect(Object.keys((validated as Doc).paths)).toHaveLength(10);
+    expect(Object.keys((validated as Doc).paths)).toHaveLength(12);
   });
 
   it("documents every route of the app, and only those", () => {
@@ -131,6 +134,10 @@ describe("the running app answers as documented", () => {
     "GET /api/v1/counter/hot/{counter_type}": () => t.get("/api/v1/counter/hot/like?limit=10&period=day"),
     "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": () =>
       t.get("/api/v1/counter/article_001/like/badge.svg?label=likes&color=green"),
+    "GET /api/v1/counter/{resource_id}/{counter_type}/history": () =>
+      t.get("/api/v1/counter/article_001/view/history?days=30"),
+    "GET /api/v1/counter/{resource_id}/{counter_type}/history.svg": () =>
+      t.get("/api/v1/counter/article_001/view/history.svg?days=30"),
     "POST /api/v1/counter/increments": () =>
       t.post(
         "/api/v1/counter/increments",
@@ -156,6 +163,10 @@ describe("the running app answers as documented", () => {
     "GET /api/v1/counter/hot/{counter_type}": () => t.get("/api/v1/counter/hot/like?limit=0"),
     "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": () =>
       t.get("/api/v1/counter/a/like/badge.svg?color=chartreuse"),
+    "GET /api/v1/counter/{resource_id}/{counter_type}/history": () =>
+      t.get("/api/v1/counter/a/view/history?days=366"),
+    "GET /api/v1/counter/{resource_id}/{counter_type}/history.svg": () =>
+      t.get("/api/v1/counter/a/view/history.svg?days=0"),
     "POST /api/v1/counter/increments": () => t.post("/api/v1/counter/increments", { increments: [] }),
     "POST /api/v1/counter/events": () => t.post("/api/v1/counter/events", { events: [{ resource_id: "a" }] }),
     "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": () =>

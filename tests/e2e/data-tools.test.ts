@@ -79,6 +79,10 @@ it("export from Redis, import into Upstash and the memory store, twice: the same
   const lines = readFileSync(file, "utf8").trim().split("\n");
   expect(lines).toHaveLength(72); // 40 views, 32 like counters with members
   expect(JSON.parse(lines.find((l) => l.includes('"like"')) ?? "{}")).toHaveProperty("users");
+  // Each counter's days go along (all of this fixture's were written on T0's day).
+  expect(lines).toContain(
+    '{"resource_id":"post_3","counter_type":"view","count":4,"history":{"2026-11-25":4}}',
+  );
 
   const upstashEnv = {
     UPSTASH_REDIS_REST_URL: upstash.url,
@@ -143,6 +147,9 @@ it("report each bad line by number, import the good ones, and exit 1", async () 
       // The same counters again: never merged with the lines before (disjoint users would make a count that matches neither).
       '{"resource_id":"ok_1","counter_type":"view","count":99}',
       '{"resource_id":"ok_5","counter_type":"like","count":1,"users":["u2"]}',
+      '{"resource_id":"ok_6","counter_type":"view","count":1,"history":{"2026-13-01":1}}',
+      '{"resource_id":"ok_7","counter_type":"view","count":1,"history":{"2026-11-25":1.5}}',
+      '{"resource_id":"ok_8","counter_type":"view","count":1,"history":[1]}',
     ].join("\n"),
   );
   const imported = await tool(["infra/tools/data/import.ts", file], {
@@ -158,6 +165,9 @@ it("report each bad line by number, import the good ones, and exit 1", async () 
     [6, "count: 2, but 1 distinct users"],
     [9, "resource_id ok_1, counter_type view: already on line 1"],
     [10, "resource_id ok_5, counter_type like: already on line 8"],
+    [11, "history: must be an object of dates to integer changes"],
+    [12, "history: must be an object of dates to integer changes"],
+    [13, "history: must be an object of dates to integer changes"],
   ] as const) {
     expect(imported.output).toContain(`line ${line}: ${problem}`);
   }

@@ -127,6 +127,8 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
       "GET /api/v1/counter/hot/{counter_type}": "GetFunction",
       "GET /api/v1/counter/{resource_id}/{counter_type}": "GetFunction",
       "GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg": "GetFunction",
+      "GET /api/v1/counter/{resource_id}/{counter_type}/history": "GetFunction",
+      "GET /api/v1/counter/{resource_id}/{counter_type}/history.svg": "GetFunction",
       "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": "AdminFunction",
       "DELETE /api/v1/admin/counter/{resource_id}/{counter_type}": "AdminFunction",
       "DELETE /api/v1/admin/users/{user_id}": "AdminFunction",

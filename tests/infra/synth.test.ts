@@ -157,6 +157,16 @@ const EVENTS: Record<string, EventInput> = {
     path: "/api/v1/counter/synth_1/view/badge.svg",
     query: { label: "views" },
   },
+  "GET /api/v1/counter/{resource_id}/{counter_type}/history": {
+    method: "GET",
+    path: "/api/v1/counter/synth_1/view/history",
+    query: { days: "2" },
+  },
+  "GET /api/v1/counter/{resource_id}/{counter_type}/history.svg": {
+    method: "GET",
+    path: "/api/v1/counter/synth_1/view/history.svg",
+    query: { days: "7" },
+  },
   "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": {
     method: "PUT",
     path: "/api/v1/admin/counter/synth_2/view",
@@ -227,6 +237,11 @@ describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (stor
     });
     expect(answers["GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg"]?.body).toContain(">views<");
     expect(answers["GET /api/v1/counter/{resource_id}/{counter_type}/badge.svg"]?.body).toContain(">5<");
+    const history = body("GET /api/v1/counter/{resource_id}/{counter_type}/history").data;
+    expect([history.count, history.days.length, history.days[1].delta]).toEqual([5, 2, 5]);
+    expect(answers["GET /api/v1/counter/{resource_id}/{counter_type}/history.svg"]?.body).toContain(
+      "<title>view of synth_1: +5 in 7 days</title>",
+    );
     expect(body("PUT /api/v1/admin/counter/{resource_id}/{counter_type}").data.count).toBe(1234);
     expect(body("DELETE /api/v1/admin/counter/{resource_id}/{counter_type}").data.count).toBe(0);
     expect(body("DELETE /api/v1/admin/users/{user_id}").data).toEqual({ user_id: "u", removed: 1 }); // the batch's like
@@ -258,11 +273,13 @@ describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (stor
     expect(answers.$default?.headers.allow).toBe("POST");
 
     const budgetKiB = BUNDLE_BUDGET_KIB[store === "upstash" ? "upstash" : "redis"];
-    for (const route of Object.values(routes)) {
+    for (const [key, route] of [...Object.entries(routes), ["consumer", consumer] as const]) {
       expect(statSync(route.bundle).size / 1024).toBeLessThanOrEqual(budgetKiB);
       const code = readFileSync(route.bundle, "utf8");
       expect(code.includes("autoResendUnfulfilledCommands")).toBe(store === "elasticache");
       expect(code.includes("upstash-sync-token")).toBe(store === "upstash");
+      // The operator's scripts only where an admin route is served.
+      expect(code.includes("import history"), key).toBe(key.includes("/admin/"));
     }
   }, 60_000);
 });

@@ -299,13 +299,13 @@ describe("the invoke and smoke tools against start-lambda", () => {
       const api = ["infra/tools/lambda/smoke.ts", "--api-url", `http://127.0.0.1:${port}`];
       const smoke = await run([...api, "--invoke", "--endpoint", endpoint], {});
       expect(await smoke.exited, smoke.output()).toBe(0);
-      expect(smoke.output()).toContain("smoke: 19 passed, 0 failed");
+      expect(smoke.output()).toContain("smoke: 21 passed, 0 failed");
       expect(smoke.output()).toMatch(/POST events, counted by the consumer +\| pass/);
       expect(smoke.output()).toMatch(/invoke ConsumerFunction +\| pass/);
       expect(smoke.output()).toMatch(/admin routes refused without an admin key \| pass .*401/);
       const admin = await run([...api, "--admin-key", SMOKE_ADMIN_KEY], {});
       expect(await admin.exited, admin.output()).toBe(0);
-      expect(admin.output()).toContain("smoke: 15 passed, 0 failed");
+      expect(admin.output()).toContain("smoke: 17 passed, 0 failed");
     } finally {
       server.process.kill("SIGTERM");
       await server.exited;

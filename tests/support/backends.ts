@@ -23,6 +23,7 @@ export interface StoreOptions {
   rankingMaxMembers?: number;
   rankingShards?: number;
   timeoutMs?: number;
+  historyDays?: number;
 }
 
 export interface Backend {

@@ -1,6 +1,6 @@
-// Scripts by name: the increment family's Lua (one increment, a batch, the rate limits) and
-// the queued events' name their keys and arguments through the declared layouts (ITEM, MANY,
-// WINDOW, EVENTS, EVENT), and
+// Scripts by name: every script but the ranking helper (RANK_FN) names its keys and arguments
+// through declared layouts (ITEM, MANY, WINDOW, EVENTS, EVENT, the operator's SET, ERASE,
+// IMPORT...), and
 // their call sites build KEYS and ARGV from records of the same names. No hand-counted offset
 // is left in those bodies' source.
 
@@ -8,16 +8,18 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { layout } from "../../shared/stores/script-layout.ts";
 
-const SOURCE = readFileSync("shared/stores/scripts.ts", "utf8");
+const SOURCE = ["scripts.ts", "admin-scripts.ts"]
+  .map((file) => readFileSync(`shared/stores/${file}`, "utf8"))
+  .join("\n");
 
-/** The source of a template-literal constant of scripts.ts, as written (before expansion). */
+/** The source of a template-literal constant of scripts.ts or admin-scripts.ts, as written (before expansion). */
 function written(name: string): string {
   const start = SOURCE.indexOf(`const ${name} = \``);
   expect(start, name).toBeGreaterThanOrEqual(0);
   return SOURCE.slice(start, SOURCE.indexOf("`;\n", start));
 }
 
-describe("the increment family's scripts", () => {
+describe("the scripts", () => {
   it.each([
     "LIMIT_FN",
     "LIMIT_BODY",
@@ -36,6 +38,18 @@ describe("the increment family's scripts", () => {
     "FORMAT_RECORD_BODY",
     "READ_BODY",
     "RANK_MANY_BODY",
+    "HISTORY_FN",
+    "HISTORY_BODY",
+    // The operator's scripts (admin-scripts.ts).
+    "SET_BODY",
+    "SCORE_BODY",
+    "RESET_BODY",
+    "INDEX_PAGE_BODY",
+    "ERASE_BODY",
+    "ERASE_ONE_BODY",
+    "DUMP_BODY",
+    "IMPORT_BODY",
+    "IMPORT_HISTORY_BODY",
   ])("%s counts no offset by hand", (name) => {
     // A key or argument read by number, or by an offset plus a number; `KEYS[ix]`, a place
     // the call site passes as an argument, is not counted by hand.

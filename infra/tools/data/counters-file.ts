@@ -1,11 +1,13 @@
 // The NDJSON counters file of `npm run export` and `npm run import`: one line per counter,
-// `{"resource_id","counter_type","count","users"?}`. Both directions stream: a page of
+// `{"resource_id","counter_type","count","users"?,"history"?}` (history: each kept day's net
+// change, `{"2026-12-06": 7}`; files of 0.1.0 have none, and import keeps what the store has). Both directions stream: a page of
 // counters at a time out of the store, a batch of lines at a time into it, so memory stays
 // flat however long the file is.
 
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
+import { dateOf, dayFromDate } from "../../../shared/domain/history.ts";
 import {
   type CounterRecord,
   type CounterStore,
@@ -39,6 +41,10 @@ export function recordLine(record: CounterRecord): string {
     count: record.count,
   };
   if (record.users) line.users = record.users;
+  if (record.history) {
+    const days = [...record.history].sort(([a], [b]) => a - b);
+    line.history = Object.fromEntries(days.map(([day, delta]) => [dateOf(day), delta]));
+  }
   return `${JSON.stringify(line)}\n`;
 }
 
@@ -60,6 +66,19 @@ export async function exportCounters(
   return written;
 }
 
+/** A line's `history` as days, or what is wrong with it. */
+function historyOfLine(history: unknown): Map<number, number> | string {
+  const rule = 'history: must be an object of dates to integer changes, {"2026-12-06": 7}';
+  if (typeof history !== "object" || history === null || Array.isArray(history)) return rule;
+  const days = new Map<number, number>();
+  for (const [date, delta] of Object.entries(history)) {
+    const day = dayFromDate(date);
+    if (day === undefined || !Number.isSafeInteger(delta)) return `${rule}: ${date}`;
+    days.set(day, delta as number);
+  }
+  return days;
+}
+
 /** One line as a record, or what is wrong with it. */
 export function parseLine(text: string, types: CounterTypes): CounterRecord | string {
   let value: unknown;
@@ -69,18 +88,21 @@ export function parseLine(text: string, types: CounterTypes): CounterRecord | st
     return "not JSON";
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
-  const { resource_id, counter_type, count, users } = value as Record<string, unknown>;
+  const { resource_id, counter_type, count, users, history } = value as Record<string, unknown>;
   if (typeof resource_id !== "string" || !IDENTIFIER.test(resource_id))
     return `resource_id: ${IDENTIFIER_RULE}`;
   const kind = typeof counter_type === "string" ? types.get(counter_type) : undefined;
   if (kind === undefined) return `counter_type: must be one of ${[...types.keys()].join(", ")}`;
   if (!Number.isSafeInteger(count) || (count as number) < 0)
     return `count: must be an integer from 0 to ${MAX_EXACT_COUNT}`;
+  const days = history === undefined ? undefined : historyOfLine(history);
+  if (typeof days === "string") return days;
   const record: CounterRecord = {
     resourceId: resource_id,
     type: counter_type as string,
     kind,
     count: count as number,
+    ...(days ? { history: days } : {}),
   };
   if (kind === "total") return users === undefined ? record : `users: only unique types have users`;
   if (!Array.isArray(users))

@@ -181,6 +181,26 @@ export const SAMPLE_EVENTS: Record<string, Sample> = {
       query: { label: "likes", color: "green" },
     },
   },
+  history: {
+    route: "history",
+    input: {
+      method: "GET",
+      path: "/api/v1/counter/article_001/view/history",
+      routeKey: "GET /api/v1/counter/{resource_id}/{counter_type}/history",
+      pathParameters: { resource_id: "article_001", counter_type: "view" },
+      query: { days: "30" },
+    },
+  },
+  "history-svg": {
+    route: "historySvg",
+    input: {
+      method: "GET",
+      path: "/api/v1/counter/article_001/view/history.svg",
+      routeKey: "GET /api/v1/counter/{resource_id}/{counter_type}/history.svg",
+      pathParameters: { resource_id: "article_001", counter_type: "view" },
+      query: { days: "30" },
+    },
+  },
   "admin-set": {
     route: "setCounter",
     input: {

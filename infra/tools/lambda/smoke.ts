@@ -125,7 +125,7 @@ function incrementChecks(call: Call, resource: string, auth: Record<string, stri
   ];
 }
 
-/** Reads of what the increments wrote: the counter, a batch, the ranking, the badge. */
+/** Reads of what the increments wrote: the counter, a batch, the ranking, the badge, the history. */
 function readChecks(call: Call, resource: string): Check[] {
   return [
     {
@@ -175,6 +175,40 @@ function readChecks(call: Call, resource: string): Check[] {
         expect(res.status === 200 && type === "image/svg+xml", `${res.status} ${type}`);
         expect(svg.includes(">smoke<") && svg.includes(">4<"), `badge shows: ${svg.slice(0, 80)}`);
         return `${svg.length} bytes of SVG`;
+      },
+    },
+    ...historyChecks(call, resource),
+  ];
+}
+
+/** Today's change holds what the increments wrote; the sparkline draws a point a day. */
+function historyChecks(call: Call, resource: string): Check[] {
+  const params = { resource_id: resource, counter_type: "view" };
+  return [
+    {
+      name: "GET history",
+      routes: ["history"],
+      run: async () => {
+        const r = await call("GET", `${pathOf("history", params)}?days=2`);
+        const days = r.json.data?.days ?? [];
+        expect(
+          r.status === 200 && days.length === 2 && days[1]?.delta === 4,
+          `${r.status} ${JSON.stringify(r.json)}`,
+        );
+        return `today ${days[1].date}: +${days[1].delta}`;
+      },
+    },
+    {
+      name: "GET history.svg",
+      routes: ["historySvg"],
+      run: async () => {
+        const res = await fetch(`${call.base}${pathOf("historySvg", params)}?days=7`, {
+          signal: AbortSignal.timeout(10_000),
+        });
+        const svg = await res.text();
+        const points = /points="([^"]*)"/.exec(svg)?.[1]?.split(" ") ?? [];
+        expect(res.status === 200 && points.length === 7, `${res.status} ${svg.slice(0, 80)}`);
+        return `${points.length} days drawn`;
       },
     },
   ];

@@ -1,7 +1,8 @@
 // `npm run footprint`: what fills a store. Writes counters through the real Redis store into
 // a fresh redis-server and reads each key's size with MEMORY USAGE (SAMPLES 0: every
 // element counted), then prints bytes per like, per view counter, per idempotency record (a
-// single increment's, a keyed batch's) and per ranking member, as the docs' table shows them.
+// single increment's, a keyed batch's), per ranking member and per counter's history, as the
+// docs' table shows them.
 
 import { Redis } from "ioredis";
 import type { CounterStore, IncrementCommand } from "../../../shared/domain/model.ts";
@@ -161,6 +162,21 @@ async function rankings(store: CounterStore, redis: Redis, rows: Footprint["rows
   });
 }
 
+/** A counter's history: a hash of a field a day, written a day at a time, oldest first. */
+async function histories(store: CounterStore, redis: Redis, rows: Footprint["rows"]) {
+  const DAY = 24 * 3_600_000;
+  for (const days of [1, 30, 128, 400]) {
+    const resourceId = `history_${days}`;
+    for (let d = days - 1; d >= 0; d--)
+      await store.increment({ ...view(resourceId, "user_0"), now: NOW - d * DAY });
+    rows.push({
+      item: `a counter's history of ${days} day${days === 1 ? "" : "s"}`,
+      bytes: await usage(redis, keys.history(resourceId, "view")),
+      how: "MEMORY USAGE of its hash",
+    });
+  }
+}
+
 /** Measures on the Redis at `url`, into an empty database. */
 export async function measureFootprint(
   url: string,
@@ -177,6 +193,7 @@ export async function measureFootprint(
     await keyedBatches(store, redis, rows);
     await eventIds(store, redis, rows, scale.members);
     await rankings(store, redis, rows, scale.members);
+    await histories(store, redis, rows);
     return { rows };
   } finally {
     client.disconnect();

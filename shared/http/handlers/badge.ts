@@ -3,6 +3,9 @@
 import { respond } from "../pipeline.ts";
 import { BADGE_COLORS } from "../schemas.ts";
 import { type HandlerDeps, kindOf, type RouteHandlers } from "./context.ts";
+import { escapeXml, svgHeadersFor } from "./svg.ts";
+
+export { escapeXml };
 
 const UNITS = ["k", "M", "B", "T"] as const;
 
@@ -19,16 +22,6 @@ export function abbreviate(count: number): string {
   return `${shown}${UNITS[unit]}`;
 }
 
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-/** Text as SVG character data and attribute values: markup in it shows as text. */
-export const escapeXml = (text: string): string => text.replace(/[&<>"']/g, (ch) => ESCAPES[ch] as string);
-
 /** Verdana 11px averages about 7 px a character; each half gets 10 px of padding. */
 const widthOf = (text: string) => Math.round([...text].length * 7 + 10);
 
@@ -43,21 +36,9 @@ export function badgeSvg(label: string, value: string, color: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="20" role="img" aria-label="${l}: ${v}"><title>${l}: ${v}</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="${w}" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="${lw}" height="20" fill="#555"/><rect x="${lw}" width="${vw}" height="20" fill="${color}"/><rect width="${w}" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11">${text(lw / 2, l)}${text(lw + vw / 2, v)}</g></svg>\n`;
 }
 
-/**
- * An image, cached a minute by browsers and CDNs; its CSP allows no script at all. Under
- * READ_AUTH it is `private`: a shared cache must not hand what a key read to a caller without one.
- */
-const badgeHeaders = (cacheControl: string) => ({
-  "content-type": "image/svg+xml",
-  "cache-control": cacheControl,
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-});
-const PUBLIC_BADGE = badgeHeaders("public, max-age=60");
-const PRIVATE_BADGE = badgeHeaders("private, max-age=60");
-
 export function badgeHandlers(d: HandlerDeps): Pick<RouteHandlers, "badge"> {
   const { store, counterTypes, pipeline } = d;
-  const headers = d.readAuth ? PRIVATE_BADGE : PUBLIC_BADGE;
+  const headers = svgHeadersFor(d.readAuth);
   return {
     badge: async (c, { params, query }) => {
       const type = params.counter_type;
