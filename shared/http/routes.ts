@@ -274,7 +274,7 @@ const TABLE = {
     tag: "ranking",
     summary: "The hot ranking: highest first, ties by resource_id",
     description:
-      "`hour`, `day` and `week` are UTC calendar buckets (the ISO week): what was added in the current one. `all` ranks the counter values.",
+      "`hour`, `day` and `week` are UTC calendar buckets (the ISO week): what was added in the current one; `week` sums its days and is at most a minute behind. `all` ranks the counter values.",
     input: (s) => ({ params: s.rankingParams, query: s.rankingQuery }),
     rate: { per: "request" },
     answer: {

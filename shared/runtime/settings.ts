@@ -220,7 +220,7 @@ export const SETTINGS = [
     variable: "RANKING_MAX_MEMBERS",
     field: "rankingMaxMembers",
     parse: number,
-    meaning: "members each ranking of a counter type keeps (all-time, hour, day, week); the lowest go",
+    meaning: "members each ranking of a counter type keeps (all-time, each hour and day); the lowest go",
     fallback: String(DEFAULT_RANKING_MAX_MEMBERS),
     problem: integer(100, 10_000_000),
     where: { context: "rankingMaxMembers", kind: "integer" },

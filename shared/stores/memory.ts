@@ -3,7 +3,7 @@
 // idempotency records and rate-limit windows expire on the command's clock, and each is
 // capped besides, so a flood of distinct keys cannot grow the process without limit.
 
-import { bucketOf, WINDOW_PERIODS } from "../domain/buckets.ts";
+import { bucketOf, daysOfWeek, WRITTEN_PERIODS } from "../domain/buckets.ts";
 import { CURRENT_DATA_FORMAT } from "../domain/data-format.ts";
 import { CountLimitError, IdempotencyConflictError, RateLimitedError } from "../domain/errors.ts";
 import {
@@ -163,7 +163,7 @@ export class MemoryStore implements CounterStore {
     if (count <= 0) all.delete(resourceId);
     else all.set(resourceId, count);
     trimLowest(all, this.rankingCap);
-    for (const period of WINDOW_PERIODS) {
+    for (const period of WRITTEN_PERIODS) {
       const b = bucketOf(period, now);
       const scores = this.bucket(`${type}\n${b.id}`, b.expiresAt, now).scores;
       scores.set(resourceId, (scores.get(resourceId) ?? 0) + delta);
@@ -374,11 +374,20 @@ export class MemoryStore implements CounterStore {
   }
 
   async ranking(query: RankingQuery): Promise<RankedItem[]> {
-    const id = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
-    const found = this.rankings.get(`${query.type}\n${id}`);
-    if (!found || found.expiresAt <= query.now) return [];
+    const ids =
+      query.period === "week"
+        ? daysOfWeek(query.now)
+        : [query.period === "all" ? "all" : bucketOf(query.period, query.now).id];
+    // A week is the sum of its days, as the Redis store's (there within a minute).
+    const sums = new Map<string, number>();
+    for (const id of ids) {
+      const found = this.rankings.get(`${query.type}\n${id}`);
+      if (!found || found.expiresAt <= query.now) continue;
+      for (const [resourceId, count] of found.scores)
+        sums.set(resourceId, (sums.get(resourceId) ?? 0) + count);
+    }
     const items: RankedItem[] = [];
-    for (const [resourceId, count] of found.scores) if (count > 0) items.push({ resourceId, count });
+    for (const [resourceId, count] of sums) if (count > 0) items.push({ resourceId, count });
     return items.sort(compareRanked).slice(0, query.limit);
   }
 

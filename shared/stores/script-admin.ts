@@ -33,7 +33,7 @@ export interface AdminParts {
   /** The increment's own scripts: a cluster's erase and import reuse its ranking and index ones. */
   scripts: ScriptSet;
   exec(what: string, write: boolean, script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
-  /** The ranking keys of a type at an instant (all, hour, day, week) and the buckets' TTLs. */
+  /** The ranking keys of a type at an instant (all, hour, day) and the buckets' TTLs. */
   rankingKeys(type: string, now: number, resourceId: string): RankingKeys;
   /** The history arguments of a write at an instant. */
   historyArgs(now: number): HistoryArgs;

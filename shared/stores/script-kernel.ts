@@ -203,8 +203,8 @@ export interface RankingKeys {
   keys: string[];
   ttls: string[];
   named: {
-    keys: { rankAll: string; rankHour: string; rankDay: string; rankWeek: string };
-    ttls: { ttlHour: string; ttlDay: string; ttlWeek: string };
+    keys: { rankAll: string; rankHour: string; rankDay: string };
+    ttls: { ttlHour: string; ttlDay: string };
   };
 }
 
@@ -216,19 +216,17 @@ export function rankingKeysOf(keys: KeyLayout) {
     const slot = keys.rankingShards === 1 ? type : keys.ranking(type, "", resourceId);
     const cached = cache.get(slot);
     if (cached?.second === second) return cached;
-    const { hour, day, week } = windowBucketsAt(now);
+    const { hour, day } = windowBucketsAt(now);
     const start = second * 1000;
     const named = {
       keys: {
         rankAll: keys.ranking(type, "all", resourceId),
         rankHour: keys.ranking(type, hour.id, resourceId),
         rankDay: keys.ranking(type, day.id, resourceId),
-        rankWeek: keys.ranking(type, week.id, resourceId),
       },
       ttls: {
         ttlHour: String(hour.expiresAt - start),
         ttlDay: String(day.expiresAt - start),
-        ttlWeek: String(week.expiresAt - start),
       },
     };
     const entry = { second, keys: Object.values(named.keys), ttls: Object.values(named.ttls), named };

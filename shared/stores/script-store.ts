@@ -3,7 +3,7 @@
 // (batches, queued events, admin) over the kernel (script-kernel.ts: transport, parts,
 // deadlines, error mapping, encoding). A ScriptTransport only carries EVALSHA/EVAL.
 
-import { bucketOf } from "../domain/buckets.ts";
+import { bucketOf, daysOfWeek } from "../domain/buckets.ts";
 import { IdempotencyConflictError, StoreUnavailableError } from "../domain/errors.ts";
 import { type CounterHistory, daysEnding, type HistoryQuery, historyOf } from "../domain/history.ts";
 import {
@@ -35,7 +35,7 @@ import {
   type ScriptStoreOptions,
   type ScriptTransport,
 } from "./script-kernel.ts";
-import { CLAIM, FORMAT, HISTORY, type KeyLayout, QUERY, RANKING, STATUS } from "./scripts.ts";
+import { CLAIM, FORMAT, HISTORY, type KeyLayout, QUERY, RANKING, STATUS, WEEK } from "./scripts.ts";
 
 export type { ScriptStoreOptions, ScriptTransport };
 
@@ -210,21 +210,45 @@ function rankingCall(ranking: string, limit: number): [string[], string[]] {
   return [call.keys, call.args];
 }
 
+/** How long a week's sum of days is kept, and so how far behind a week's ranking may be. */
+export const WEEK_SUM_TTL_MS = 60_000;
+
+/** One shard's week, the sum of its days (kept a minute); from a store that refuses writes, the days' union read. */
+function weekCall(p: Parts, query: RankingQuery, shard: number) {
+  const sumBucket = `wsum:${bucketOf("week", query.now).id}:${Math.floor(query.now / WEEK_SUM_TTL_MS)}`;
+  const sum = p.keys.rankingShardKeys(query.type, sumBucket)[shard] as string;
+  const call = WEEK.encode({ sum }, { limit: String(query.limit), ttl: String(WEEK_SUM_TTL_MS) });
+  for (const day of daysOfWeek(query.now))
+    call.keys.push(p.keys.rankingShardKeys(query.type, day)[shard] as string);
+  return async (): Promise<unknown[][]> => {
+    try {
+      return (await p.exec("ranking", true, p.scripts.week, call.keys, call.args)) as unknown[][];
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError && error.refusal !== undefined)) throw error;
+      return (await p.exec("ranking", false, p.scripts.weekRead, call.keys, call.args)) as unknown[][];
+    }
+  };
+}
+
 function ranker(p: Parts) {
-  return async (query: RankingQuery): Promise<RankedItem[]> => {
+  const shardCalls = (query: RankingQuery) => {
+    if (query.period === "week")
+      return p.keys.rankingShardKeys(query.type, "").map((_, s) => weekCall(p, query, s));
     const bucket = query.period === "all" ? "all" : bucketOf(query.period, query.now).id;
-    const shardKeys = p.keys.rankingShardKeys(query.type, bucket);
-    const replies = await Promise.all(
-      shardKeys.map(
-        async (key) =>
+    return p.keys
+      .rankingShardKeys(query.type, bucket)
+      .map(
+        (key) => async () =>
           (await p.exec(
             "ranking",
             false,
             p.scripts.ranking,
             ...rankingCall(key, query.limit),
           )) as unknown[][],
-      ),
-    );
+      );
+  };
+  return async (query: RankingQuery): Promise<RankedItem[]> => {
+    const replies = await Promise.all(shardCalls(query).map((call) => call()));
     if (replies.length === 1) {
       const [reply] = replies as [unknown[][]];
       return [...pairs(reply[0]).sort(compareRanked), ...pairs(reply[1])].slice(0, query.limit);

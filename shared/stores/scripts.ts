@@ -119,8 +119,12 @@ local function trim(k, cap)
 end
 `;
 
-// Ranking update: KEYS[r] is the all-time ranking, KEYS[r+1..r+3] the hour, day and week
-// buckets, expiring ARGV[a+1..a+3] ms from now (relative, so the Redis clock and ours need
+/** The rankings a write updates (all-time, hour, day: a week is read as the sum of its days), and the buckets' TTLs, by the names every layout gives them. */
+export const RANKING_KEY_NAMES = ["rankAll", "rankHour", "rankDay"] as const;
+export const BUCKET_TTL_NAMES = ["ttlHour", "ttlDay"] as const;
+
+// Ranking update: KEYS[r] is the all-time ranking, KEYS[r+1..] the hour and day buckets,
+// expiring ARGV[a+1..] ms from now (relative, so the Redis clock and ours need
 // not agree). The all-time score is the counter's value itself (`count`), not a sum of
 // deltas, so a member trimmed away re-enters with its exact count; at 0 it leaves the key.
 // `mode` 'gt' (Redis Cluster, where this is a second call that may land out of order) only
@@ -143,7 +147,7 @@ local function score_all(k, member, count, cap, mode)
 end
 local function rank(r, a, member, delta, count, cap, mode)
   score_all(r, member, count, cap, delta > 0 and mode or 'set')
-  for i = 1, 3 do
+  for i = 1, ${BUCKET_TTL_NAMES.length} do
     if tonumber(redis.call('ZINCRBY', KEYS[r + i], delta, member)) == delta then
       redis.call('PEXPIRE', KEYS[r + i], ARGV[a + i])
       trim(r + i, cap)
@@ -206,19 +210,15 @@ local function over_limit(k, a)
 end
 `;
 
-/** The rankings a write updates (all-time, hour, day, week), and the buckets' TTLs, by the names every layout gives them. */
-export const RANKING_KEY_NAMES = ["rankAll", "rankHour", "rankDay", "rankWeek"] as const;
-export const BUCKET_TTL_NAMES = ["ttlHour", "ttlDay", "ttlWeek"] as const;
-
 /**
  * One increment's keys and arguments, by name, from the Lua offsets `k` and `a` (0 for a
  * single increment, the item's place in a batch): the counter (a set or a string), the
  * users' HyperLogLog, the Idempotency-Key's record, the user's index of unique counters, and
- * the counter's history, and the all-time, hour, day and week rankings (left out on Redis
+ * the counter's history, and the all-time, hour and day rankings (left out on Redis
  * Cluster, where they live in another slot and go in a call of their own: they come last).
  * Arguments: the kind (u|t), the user, the delta, the request's fingerprint ('' without a
- * key), the record's TTL ms ('0': checked, never written), the resource, the hour, day and
- * week buckets' TTLs ms, the ranking cap, the largest exact count, the index entry
+ * key), the record's TTL ms ('0': checked, never written), the resource, the hour and day
+ * buckets' TTLs ms, the ranking cap, the largest exact count, the index entry
  * (`type:resource`; '' on Cluster), the day (yyyymmdd), the first day kept and the days kept.
  */
 export const ITEM = layout(
@@ -612,15 +612,46 @@ return {count, redis.call('HMGET', ${HISTORY.key.history}, unpack(ARGV, ${HISTOR
 // above the lowest score of the top (fewer than the limit), and the ties at that score in
 // ascending order; the caller sorts the first and appends the second.
 export const RANKING = layout({ keys: "", args: "" }, { keys: ["ranking"], args: ["limit"] });
-const RANKING_BODY = `
-local limit = tonumber(${RANKING.arg.limit})
-local top = redis.call('ZREVRANGEBYSCORE', ${RANKING.key.ranking}, '+inf', '(0', 'WITHSCORES', 'LIMIT', 0, limit)
-if #top == 0 then return {{}, {}} end
-local lowest = top[#top]
-return {
-  redis.call('ZREVRANGEBYSCORE', ${RANKING.key.ranking}, '+inf', '(' .. lowest, 'WITHSCORES'),
-  redis.call('ZRANGEBYSCORE', ${RANKING.key.ranking}, lowest, lowest, 'WITHSCORES', 'LIMIT', 0, limit),
-}
+const TOP_FN = `
+local function top_of(key, limit)
+  local top = redis.call('ZREVRANGEBYSCORE', key, '+inf', '(0', 'WITHSCORES', 'LIMIT', 0, limit)
+  if #top == 0 then return {{}, {}} end
+  local lowest = top[#top]
+  return {
+    redis.call('ZREVRANGEBYSCORE', key, '+inf', '(' .. lowest, 'WITHSCORES'),
+    redis.call('ZRANGEBYSCORE', key, lowest, lowest, 'WITHSCORES', 'LIMIT', 0, limit),
+  }
+end
+`;
+const RANKING_BODY = `${TOP_FN}
+return top_of(${RANKING.key.ranking}, tonumber(${RANKING.arg.limit}))
+`;
+
+// The week's ranking, the sum of its day buckets (a write adds to the hour and the day only):
+// KEYS the sum, kept for ARGV's TTL ms (named by the minute: at most a minute behind), then
+// the week's days; the top as RANKING_BODY answers it. A writer (ZUNIONSTORE), so a store that
+// refuses writes is asked WEEK_READ_BODY instead: every positive member of the days' union
+// (ZUNION, a read), for the caller to sort.
+export const WEEK = layout({ keys: "", args: "" }, { keys: ["sum"], args: ["limit", "ttl"] });
+const WEEK_BODY = `${TOP_FN}
+if redis.call('EXISTS', ${WEEK.key.sum}) == 0 then
+  redis.call('ZUNIONSTORE', ${WEEK.key.sum}, #KEYS - ${WEEK.keyCount}, unpack(KEYS, ${WEEK.keyCount + 1}))
+  redis.call('PEXPIRE', ${WEEK.key.sum}, ${WEEK.arg.ttl})
+end
+return top_of(${WEEK.key.sum}, tonumber(${WEEK.arg.limit}))
+`;
+const WEEK_READ_BODY = `
+local command = {'ZUNION', #KEYS - ${WEEK.keyCount}}
+for day = ${WEEK.keyCount + 1}, #KEYS do command[#command + 1] = KEYS[day] end
+command[#command + 1] = 'WITHSCORES'
+local union, flat = redis.call(unpack(command)), {}
+for i = 1, #union, 2 do
+  if tonumber(union[i + 1]) > 0 then
+    flat[#flat + 1] = union[i]
+    flat[#flat + 1] = union[i + 1]
+  end
+end
+return {flat, {}}
 `;
 
 /**
@@ -665,6 +696,10 @@ export interface ScriptSet {
   /** Reads without 'T' queries: no-writes. */
   read: LuaScript;
   ranking: LuaScript;
+  /** The week's sum of days, made and kept a minute: a writer. */
+  week: LuaScript;
+  /** The same, for a store that refuses writes: no-writes. */
+  weekRead: LuaScript;
   history: LuaScript;
   probe: LuaScript;
   formatRead: LuaScript;
@@ -716,6 +751,8 @@ const BODIES: ScriptBodies<keyof ScriptSet> = {
   readWithUsers: ["write", READ_BODY],
   read: ["readOnly", READ_BODY],
   ranking: ["readOnly", RANKING_BODY],
+  week: ["write", WEEK_BODY],
+  weekRead: ["readOnly", WEEK_READ_BODY],
   history: ["readOnly", HISTORY_BODY],
   probe: ["write", PROBE_BODY],
   formatRead: ["readOnly", FORMAT_READ_BODY],

@@ -232,6 +232,24 @@ export function storeContract(backend: () => Backend): void {
       expect(await ids("all", T0 + 30 * DAY)).toEqual(["old:10", "earlier:5", "now:1"]);
     });
 
+    it("answers a week as the sum of its days, at most a minute behind what was written", async () => {
+      const s = backend().store();
+      await s.increment(view("monday", 3, "u", T0 - 2 * DAY));
+      await s.increment(view("today", 2, "u", T0));
+      await s.increment(view("today", 1, "u", T0 - 2 * DAY));
+      const week = async (now: number) =>
+        (await s.ranking({ type: "view", period: "week", limit: 10, now })).map(
+          (i) => `${i.resourceId}:${i.count}`,
+        );
+      expect(await week(T0)).toEqual(["monday:3", "today:3"]);
+      await s.increment(view("today", 5, "u", T0));
+      // Redis keeps the sum for a minute (memory sums at once): a minute on, every store has it.
+      expect(await week(T0 + 60_000)).toEqual(["today:8", "monday:3"]);
+      // Last week's days are not in this week's sum.
+      await s.increment(view("last_week", 50, "u", T0 - 7 * DAY));
+      expect(await week(T0 + 120_000)).toEqual(["today:8", "monday:3"]);
+    });
+
     it("lowers on an unlike, ignores no-ops, and drops resources that fall to 0", async () => {
       const s = backend().store();
       await s.increment(like("p", "u1"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf } from "../../shared/domain/buckets.ts";
+import { bucketOf, daysOfWeek } from "../../shared/domain/buckets.ts";
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -25,10 +25,30 @@ describe("bucketOf", () => {
     for (const [iso, id] of cases) expect(bucketOf("week", at(iso)).id, iso).toBe(id);
   });
 
+  it("lists a week's days, Monday to the day, across a year's end", () => {
+    expect(daysOfWeek(at("2026-11-26T10:20:00Z"))).toEqual([
+      "d20261123",
+      "d20261124",
+      "d20261125",
+      "d20261126",
+    ]);
+    expect(daysOfWeek(at("2026-11-23T00:00:00Z"))).toEqual(["d20261123"]);
+    expect(daysOfWeek(at("2027-01-03T23:59:59Z"))).toEqual([
+      "d20261228",
+      "d20261229",
+      "d20261230",
+      "d20261231",
+      "d20270101",
+      "d20270102",
+      "d20270103",
+    ]);
+  });
+
   it("expires each bucket a little after its window closes", () => {
     const now = at("2026-11-26T10:20:00Z");
     expect(bucketOf("hour", now).expiresAt).toBe(at("2026-11-26T11:10:00Z"));
-    expect(bucketOf("day", now).expiresAt).toBe(at("2026-11-27T01:00:00Z"));
+    // A day is kept while its week is summed from it.
+    expect(bucketOf("day", now).expiresAt).toBe(at("2026-11-30T01:00:00Z"));
     expect(bucketOf("week", now).expiresAt).toBe(at("2026-11-30T01:00:00Z"));
   });
 });

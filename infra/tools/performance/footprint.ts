@@ -156,7 +156,7 @@ async function rankings(store: CounterStore, redis: Redis, rows: Footprint["rows
   await apply(store, members, (i) => view(`article_${String(i).padStart(6, "0")}`, "user_0"));
   const all = await usage(redis, keys.ranking("view", "all"));
   rows.push({
-    item: `ranking member (one key of ${members.toLocaleString("en")}; ×4 keys: all, hour, day, week)`,
+    item: `ranking member (one key of ${members.toLocaleString("en")}; ×3 keys: all, hour, day; a week sums 7 days)`,
     bytes: round(all / members),
     how: `MEMORY USAGE / ${members}`,
   });
