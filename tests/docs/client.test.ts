@@ -105,6 +105,16 @@ describe("the typed client", () => {
       { resource_id: "c1", count: 5 },
     ]);
     expect(await client.health({ deep: true })).toMatchObject({ status: "ok", store: "memory" });
+    const history = await client.history("c1", "view", { days: 2 });
+    expect([history.count, history.days.length, history.days[1]?.delta]).toEqual([5, 2, 5]);
+    expect(history.days[1]?.date).toBe(new Date().toISOString().slice(0, 10));
+    expect((await client.history("c1", "like")).days).toHaveLength(30);
+    const svg = await fetchImpl(client.historyUrl("c1", "view", { days: 7 }));
+    expect(svg.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await svg.text()).toContain("<title>view of c1: +5 in 7 days</title>");
+    expect(client.historyUrl("post 1", "like")).toBe(
+      "http://highpress.test/api/v1/counter/post%201/like/history.svg",
+    );
   });
 
   it("throws HighPressError with the status, title and details", async () => {
