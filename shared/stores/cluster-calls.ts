@@ -4,8 +4,8 @@
 // already applied: a failure here is reported aside rather than failing (and inviting a
 // retry of) it. Single increments, batches, queued events and erasure all come through here.
 
+import { INDEX, INDEX_CHANGE, RANK_CHANGE, RANK_MANY } from "./lua/cluster.ts";
 import type { Parts } from "./script-kernel.ts";
-import { INDEX, INDEX_CHANGE, RANK_CHANGE, RANK_MANY } from "./scripts.ts";
 
 /** A counter's change its ranking shard must hear of: the delta and the count after it. */
 export interface RankingChange {

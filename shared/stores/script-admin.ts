@@ -4,6 +4,8 @@
 
 import { liveBucketIds } from "../domain/buckets.ts";
 import type { CounterAdmin, CounterKey, CounterRecord } from "../domain/model.ts";
+import { followUpOrFail } from "./cluster-calls.ts";
+import type { KeyLayout } from "./key-layout.ts";
 import {
   type AdminScripts,
   adminScriptsFor,
@@ -19,10 +21,9 @@ import {
   RESET,
   SCORE,
   SET,
-} from "./admin-scripts.ts";
-import { followUpOrFail } from "./cluster-calls.ts";
+} from "./lua/admin.ts";
 import { type HistoryArgs, num, type RankingKeys } from "./script-kernel.ts";
-import type { KeyLayout, LuaScript, ScriptSet } from "./scripts.ts";
+import type { LuaScript, ScriptSet } from "./scripts.ts";
 
 /** What the admin commands need of the script store. */
 export interface AdminParts {

@@ -8,8 +8,10 @@ import { IdempotencyConflictError } from "../domain/errors.ts";
 import type { IncrementCommand, IncrementOutcome, RateLimit } from "../domain/model.ts";
 import { followUp, groupBy } from "./cluster-calls.ts";
 import { batchFingerprint, decodeAnswers, encodeAnswers } from "./fingerprint.ts";
+import { BATCH_RECORD, MANY } from "./lua/batch.ts";
+import { ITEM } from "./lua/increment.ts";
 import { itemOf, limitArgs, num, outcomeOf, type Parts } from "./script-kernel.ts";
-import { BATCH_RECORD, ITEM, MANY, STATUS } from "./scripts.ts";
+import { STATUS } from "./scripts.ts";
 
 /** The reply of INCREMENT_MANY_BODY: outcomes, or the error of the item it names (0: the request). */
 function outcomesOf(reply: unknown[], limits: readonly RateLimit[], items: number[]): IncrementOutcome[] {

@@ -11,8 +11,9 @@ import {
   type QueuedEvent,
 } from "../domain/model.ts";
 import { followUp } from "./cluster-calls.ts";
+import { EVENT, EVENTS, QUEUE, QUEUE_PEEK } from "./lua/events.ts";
 import { num, type Parts } from "./script-kernel.ts";
-import { EVENT, EVENTS, QUEUE, QUEUE_PEEK, STATUS } from "./scripts.ts";
+import { STATUS } from "./scripts.ts";
 
 export function eventApplier(p: Parts) {
   const ttl = String(EVENT_DEDUPE_TTL_MS);

@@ -23,15 +23,10 @@ import {
   type StoreName,
 } from "../domain/model.ts";
 import { requestFingerprint } from "./fingerprint.ts";
-import {
-  ITEM,
-  KeyLayout,
-  type LuaScript,
-  type ScriptDialect,
-  STATUS,
-  scriptsFor,
-  WINDOW,
-} from "./scripts.ts";
+import { KeyLayout } from "./key-layout.ts";
+import { ITEM } from "./lua/increment.ts";
+import { WINDOW } from "./lua/limits.ts";
+import { type LuaScript, type ScriptDialect, STATUS, scriptsFor } from "./scripts.ts";
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
 export interface ScriptTransport {

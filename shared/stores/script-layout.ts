@@ -9,10 +9,6 @@ export interface Layout<K extends string, A extends string> {
   key: Record<K, string>;
   /** Each argument as the Lua expression that reads it. */
   arg: Record<A, string>;
-  /** A key's index as a Lua expression (`k + 5`), for a helper handed where a run of keys starts. */
-  keyAt(name: K): string;
-  /** The Lua offset just before an argument (`a + 6`). */
-  argBefore(name: A): string;
   keyCount: number;
   argCount: number;
   /** How many keys come before `name`: the keys a call that stops there sends. */
@@ -33,8 +29,6 @@ export function layout<const K extends string, const A extends string>(
   return {
     key: exprs(names.keys, "KEYS", offsets.keys),
     arg: exprs(names.args, "ARGV", offsets.args),
-    keyAt: (name) => at(offsets.keys, indexOf(names.keys, name) + 1),
-    argBefore: (name) => at(offsets.args, indexOf(names.args, name)),
     keyCount: names.keys.length,
     keysBefore: (name) => indexOf(names.keys, name),
     argCount: names.args.length,

@@ -22,6 +22,11 @@ import {
 } from "../domain/model.ts";
 import { followUp, groupBy } from "./cluster-calls.ts";
 import { eventsFingerprint } from "./fingerprint.ts";
+import type { KeyLayout } from "./key-layout.ts";
+import { CLAIM } from "./lua/events.ts";
+import { RANKING, WEEK } from "./lua/ranking.ts";
+import { HISTORY, QUERY } from "./lua/reads.ts";
+import { FORMAT } from "./lua/service.ts";
 import { batchIncrementer } from "./script-batch.ts";
 import { eventApplier, storeEventQueue } from "./script-events.ts";
 import {
@@ -35,7 +40,7 @@ import {
   type ScriptStoreOptions,
   type ScriptTransport,
 } from "./script-kernel.ts";
-import { CLAIM, FORMAT, HISTORY, type KeyLayout, QUERY, RANKING, STATUS, WEEK } from "./scripts.ts";
+import { STATUS } from "./scripts.ts";
 
 export type { ScriptStoreOptions, ScriptTransport };
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CounterStore } from "../../shared/domain/model.ts";
 import { DEFAULT_RANKING_SHARDS } from "../../shared/domain/model.ts";
 import { applyQueuedEvents } from "../../shared/runtime/events-consumer.ts";
-import { shardOf } from "../../shared/stores/scripts.ts";
+import { shardOf } from "../../shared/stores/key-layout.ts";
 import { clusterBackend, redisBackend, upstashBackend } from "../support/backends.ts";
 import { testApp } from "../support/test-app.ts";
 

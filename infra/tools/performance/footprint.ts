@@ -6,8 +6,8 @@
 
 import { Redis } from "ioredis";
 import type { CounterStore, IncrementCommand } from "../../../shared/domain/model.ts";
+import { KeyLayout } from "../../../shared/stores/key-layout.ts";
 import { createRedisClient, createRedisStore } from "../../../shared/stores/redis.ts";
-import { KeyLayout } from "../../../shared/stores/scripts.ts";
 import { startRedis } from "../../../tests/support/redis-server.ts";
 import { runWhenCommand } from "./servers.ts";
 

@@ -1,20 +1,12 @@
 // The Lua scripts of the operator's commands (admin routes, export and import), over the key
-// layout and the ranking and history functions of scripts.ts. Each touches one slot: on Redis
+// layout and the ranking and history functions (ranking-fn.ts, history-fn.ts). Each touches one slot: on Redis
 // Cluster the ranking keys ({type}) and a user's index ({user}) go in calls of their own.
 // Like the increment's, each script's keys and arguments are declared once, by name.
 
-import { layout } from "./script-layout.ts";
-import {
-  BUCKET_TTL_NAMES,
-  HISTORY_ARG_NAMES,
-  HISTORY_FN,
-  type LuaScript,
-  RANK_FN,
-  RANKING_KEY_NAMES,
-  type ScriptBodies,
-  type ScriptDialect,
-  scriptSetOf,
-} from "./scripts.ts";
+import { layout } from "../script-layout.ts";
+import { type LuaScript, type ScriptBodies, type ScriptDialect, scriptSetOf } from "../scripts.ts";
+import { HISTORY_ARG_NAMES, HISTORY_FN } from "./history-fn.ts";
+import { BUCKET_TTL_NAMES, RANK_FN, RANKING_KEY_NAMES, rankingArgs } from "./ranking-fn.ts";
 
 /**
  * Set a total counter: the counter, its history and its all-time ranking (left out on Redis
@@ -36,7 +28,7 @@ if count ~= before then
   record_day(${SET.key.history}, ${SET.arg.day}, count - before, ${SET.arg.keepFrom}, ${SET.arg.historyDays})
 end
 if #KEYS > ${SET.keysBefore("rankAll")} then
-  score_all(${SET.keyAt("rankAll")}, ${SET.arg.resource}, count, tonumber(${SET.arg.rankCap}), 'set')
+  score_all(${SET.key.rankAll}, ${SET.arg.resource}, count, tonumber(${SET.arg.rankCap}), 'set')
 end
 return 1
 `;
@@ -47,7 +39,7 @@ export const SCORE = layout(
   { keys: ["rankAll"], args: ["count", "resource", "rankCap"] },
 );
 const SCORE_BODY = `${RANK_FN}
-score_all(${SCORE.keyAt("rankAll")}, ${SCORE.arg.resource}, tonumber(${SCORE.arg.count}), tonumber(${SCORE.arg.rankCap}), 'set')
+score_all(${SCORE.key.rankAll}, ${SCORE.arg.resource}, tonumber(${SCORE.arg.count}), tonumber(${SCORE.arg.rankCap}), 'set')
 return 1
 `;
 
@@ -94,7 +86,7 @@ for i = 0, (#KEYS - ${ERASE.keyCount}) / ${EE.keyCount} - 1 do
   if redis.call('SREM', ${EE.key.counter}, user) == 1 then
     removed = removed + 1
     record_day(${EE.key.history}, ${ERASE.arg.day}, -1, keep_from, keep)
-    rank(${EE.keyAt("rankAll")}, ${ERASE.argBefore("ttlHour")}, ${EE.arg.resource}, -1, redis.call('SCARD', ${EE.key.counter}), cap, 'set')
+    rank(${rankingArgs(EE, ERASE)}, ${EE.arg.resource}, -1, redis.call('SCARD', ${EE.key.counter}), cap, 'set')
   end
   redis.call('SREM', ${ERASE.key.index}, ${EE.arg.entry})
 end
@@ -162,7 +154,7 @@ else
   for ix = ${IMPORT.keyCount + 1}, #KEYS do redis.call('SADD', KEYS[ix], ${I.indexEntry}) end
   count = redis.call('SCARD', ${IMPORT.key.counter})
 end
-if ${I.scored} == '1' then score_all(${IMPORT.keyAt("rankAll")}, ${I.resource}, count, tonumber(${I.rankCap}), 'set') end
+if ${I.scored} == '1' then score_all(${IMPORT.key.rankAll}, ${I.resource}, count, tonumber(${I.rankCap}), 'set') end
 return string.format('%.0f', count)
 `;
 
