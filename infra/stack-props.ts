@@ -4,14 +4,19 @@
 import type { StackProps } from "aws-cdk-lib";
 import { ConfigError } from "../shared/domain/errors.ts";
 import { loadConfig } from "../shared/runtime/config.ts";
-import { CONTEXT_SETTINGS, type ContextKey } from "../shared/runtime/settings.ts";
+import { CONTEXT_SETTINGS, type ContextKey, type ContextValues } from "../shared/runtime/settings.ts";
 
 export type StoreMode = "upstash" | "elasticache";
 
 /** What happens to the cache when the stack is deleted (or the cache replaced). */
 export type CacheRemoval = "retain" | "snapshot" | "destroy";
 
-export interface HighPressStackProps extends StackProps {
+/**
+ * What the stack is asked for: its own choices below, and the app's settings (ContextValues,
+ * from the settings table: counterTypes, keyPrefix, historyDays... as the functions'
+ * environment, defaults as the service's; see .env.example).
+ */
+export interface HighPressStackProps extends StackProps, ContextValues {
   /** Where counters live. Default upstash. */
   store?: StoreMode;
   /** Upstash REST URL. Default: the UpstashRestUrl parameter, asked at deploy. */
@@ -40,22 +45,6 @@ export interface HighPressStackProps extends StackProps {
   /** Alarms notify this address (a new encrypted SNS topic), or this existing topic. Default: alarms only. */
   alarmEmail?: string;
   alarmTopicArn?: string;
-  /** The app's own settings, as the functions' environment (defaults as the service's; see .env.example). */
-  counterTypes?: string;
-  keyPrefix?: string;
-  logLevel?: string;
-  storeTimeoutMs?: number;
-  maxBodyBytes?: number;
-  rankingMaxMembers?: number;
-  rankingShards?: number;
-  /** IDEMPOTENCY_TTL_MS: how long a keyed request's record answers its retry. Default 24 h. */
-  idempotencyTtlMs?: number;
-  /** HISTORY_DAYS: days of per-day history each counter keeps. Default 400. */
-  historyDays?: number;
-  rateLimitIp?: string;
-  rateLimitKey?: string;
-  rateLimitUser?: string;
-  readAuth?: boolean;
   /** ElastiCache Serverless limits, a ceiling on its bill. Default 10 GB, and the ECPUs the stage throttle lets through (14,000/s at 1000 rps). */
   cacheMaxStorageGb?: number;
   cacheMaxEcpuPerSecond?: number;

@@ -374,6 +374,19 @@ export const CONTEXT_SETTINGS: readonly (Setting & { where: { context: string; k
 type Entry = (typeof SETTINGS)[number];
 /** Every CDK context key a setting has: the stack's props take exactly these. */
 export type ContextKey = Extract<Entry["where"], { context: string }>["context"];
+/** What a context kind takes as a stack prop. */
+type ContextValue<K> = K extends "integer" ? number : K extends "flag" ? boolean : string;
+/**
+ * The stack's props for the app's settings, one optional value per context key, typed by its
+ * kind: made from the table, so a setting with a context key is a prop once its entry is.
+ */
+export type ContextValues = {
+  [S in Entry as S["where"] extends { context: infer C extends string } ? C : never]?: S["where"] extends {
+    kind: infer K;
+  }
+    ? ContextValue<K>
+    : never;
+};
 /** Every setting's field with its parsed type: the part of Config the table makes. */
 export type SettingValues = { [S in Entry as S["field"]]: ReturnType<S["parse"]> };
 
