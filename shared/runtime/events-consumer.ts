@@ -98,7 +98,7 @@ export function startLocalConsumer(
   queue: LocalEventQueue,
   logger: Logger,
   options: { intervalMs?: number; now?: () => number } = {},
-): { stop(): Promise<void>; retrying(): number } {
+): { stop(): Promise<void>; flush(deadline: number): Promise<boolean>; retrying(): number } {
   const now = options.now ?? Date.now;
   const busyMs = options.intervalMs ?? 200;
   const attempts = new Map<string, number>();
@@ -121,11 +121,24 @@ export function startLocalConsumer(
     timer.unref();
   };
   tick(busyMs);
+  const stop = async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
   return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+    stop,
+    /**
+     * Stops the loop and applies what the queue still holds, pass after pass, until a pass
+     * sees the whole queue (what stays then is failing, and waits in a shared store for the
+     * next process) or `deadline` (epoch ms) passes. True when the last pass saw it all.
+     */
+    async flush(deadline: number) {
+      await stop();
+      while (Date.now() < deadline) {
+        if ((await drainOnce(store, queue, logger, now(), attempts)) < TAKE) return true;
+      }
+      return false;
     },
     /** Messages being retried now (each forgotten once applied or dropped). */
     retrying: () => attempts.size,

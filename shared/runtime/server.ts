@@ -55,21 +55,39 @@ function serverOptions(config: Config) {
   };
 }
 
-function stopOnSignals(
-  server: { close(cb: () => void): unknown },
-  onClosed: () => Promise<void>,
+/**
+ * Drains on SIGTERM or SIGINT, as a container's stop or a scale-in sends them: stops accepting
+ * connections, answers what is in flight (each answer with `Connection: close`, so keep-alive
+ * clients go; idle connections are closed at once), then `finish` (the queued events still
+ * waiting applied, the store closed) and exit 0, all within SHUTDOWN_TIMEOUT_MS; past it, exit
+ * 1 with a line saying so.
+ */
+function drainOnSignals(
+  server: Server,
+  state: { draining: boolean },
+  finish: (deadline: number) => Promise<void>,
+  timeoutMs: number,
   logger: Logger,
 ) {
-  let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info("highpress stopping", { signal });
-    const force = setTimeout(() => process.exit(1), 5000);
+    if (state.draining) return;
+    state.draining = true;
+    const started = Date.now();
+    logger.info("highpress draining", { signal, timeout_ms: timeoutMs });
+    const force = setTimeout(() => {
+      logger.error("highpress stopped before it drained", { after_ms: Date.now() - started });
+      process.exit(1);
+    }, timeoutMs);
     force.unref();
     server.close(() => {
-      onClosed().finally(() => process.exit(0));
+      finish(started + timeoutMs)
+        .catch((error: unknown) => logger.error("highpress drain failed", { error }))
+        .finally(() => {
+          logger.info("highpress stopped", { after_ms: Date.now() - started });
+          process.exit(0);
+        });
     });
+    server.closeIdleConnections();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
@@ -114,8 +132,14 @@ async function main(): Promise<void> {
     { auth: "read" },
   );
 
+  const state = { draining: false };
   const options = {
-    fetch: app.fetch,
+    // While draining, every answer closes its connection: a keep-alive client goes after it.
+    fetch: async (request: Request, env: unknown) => {
+      const response = await app.fetch(request, env);
+      if (state.draining) response.headers.set("connection", "close");
+      return response;
+    },
     port: config.port,
     hostname: config.host,
     serverOptions: serverOptions(config),
@@ -152,12 +176,14 @@ async function main(): Promise<void> {
   });
   // Queued events (POST /api/v1/counter/events) wait in the local event queue; this process counts them.
   const consumer = startLocalConsumer(store, localQueue, logger);
-  stopOnSignals(
+  drainOnSignals(
     server,
-    async () => {
-      await consumer.stop();
+    state,
+    async (deadline) => {
+      if (!(await consumer.flush(deadline))) logger.warn("queued events left in the queue at shutdown");
       await store.close();
     },
+    config.shutdownTimeoutMs,
     logger,
   );
 }

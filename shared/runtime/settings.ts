@@ -330,6 +330,16 @@ export const SETTINGS = [
     where: "local",
   }),
   setting({
+    variable: "SHUTDOWN_TIMEOUT_MS",
+    field: "shutdownTimeoutMs",
+    parse: number,
+    meaning:
+      "the local server: on SIGTERM or SIGINT, answer what is in flight (each with Connection: close), apply the queued events still waiting and exit 0 within this many ms; past it, exit 1 naming what was left",
+    fallback: "25000",
+    problem: integer(1000, 600_000),
+    where: "local",
+  }),
+  setting({
     variable: "MAX_CONNECTIONS",
     field: "maxConnections",
     parse: number,

@@ -61,7 +61,8 @@ describe("npm start with no configuration", () => {
       server.child.kill("SIGTERM");
     }
     expect(await server.exited).toBe(0);
-    expect(server.stdout()).toContain("highpress stopping");
+    expect(server.stdout()).toContain("highpress draining");
+    expect(server.stdout()).toContain("highpress stopped");
   });
 });
 

@@ -72,6 +72,24 @@ describe("POST /api/v1/counter/events", () => {
     }
   });
 
+  it("waiting in the queue when the server stops are applied by the consumer's flush, not left behind", async () => {
+    const store = createMemoryStore();
+    const t = testApp(store);
+    // A long interval: the loop takes nothing before the flush does.
+    const consumer = startLocalConsumer(store, t.queue, memoryLogger(), { intervalMs: 60_000 });
+    const events = Array.from({ length: 500 }, (_, i) => view("f", { user_id: `u${i}`, event_id: `f${i}` }));
+    for (let start = 0; start < events.length; start += 2)
+      expect((await t.post(path, { events: events.slice(start, start + 2) })).status).toBe(202);
+    // 250 messages; a pass takes up to 200, so the flush makes passes until one sees the whole queue.
+    expect(await consumer.flush(Date.now() + 10_000)).toBe(true);
+    expect(await t.queue.peek(10)).toEqual([]);
+    expect((await json(await t.get("/api/v1/counter/f/view"))).data.count).toBe(500);
+    // Past its deadline a flush applies nothing more and says so.
+    await t.post(path, { events: [view("g")] });
+    expect(await consumer.flush(Date.now() - 1)).toBe(false);
+    expect(await t.queue.peek(10)).toHaveLength(1);
+  });
+
   it("refuse an Idempotency-Key reused with other events (422), and an event_id shaped as the service's own (400)", async () => {
     const store = createMemoryStore();
     const t = testApp(store);
