@@ -132,6 +132,8 @@ export interface LocalEventQueue {
   peek(max: number): Promise<string[]>;
   /** Removes these messages (those taken and applied). */
   remove(messages: readonly string[]): Promise<void>;
+  /** How many messages wait (the queue depth /metrics reports). */
+  length(): Promise<number>;
 }
 
 /**

@@ -3,6 +3,12 @@
 // lines on Lambda (one line: the request log and its metrics together).
 
 // A type, not an interface: it is passed as log fields, a Record<string, unknown>.
+/**
+ * How the store failed a request (a 503): it answered and refused it (out of memory,
+ * read-only...), or it did not answer (unreachable, or past STORE_TIMEOUT_MS).
+ */
+export type StoreFailure = "refused" | "unavailable";
+
 export type RequestRecord = {
   request_id: string;
   method: string;
@@ -12,6 +18,8 @@ export type RequestRecord = {
   latency_ms: number;
   /** Time spent waiting on the store; 0 when the request never reached it. */
   store_ms: number;
+  /** A 503 the store caused: whether it refused the request or did not answer. */
+  store_failure?: StoreFailure;
 };
 
 const BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -39,6 +47,7 @@ export class PrometheusMetrics {
   private readonly requests = new Map<string, { labels: string; count: number }>();
   private readonly latency = new Map<string, Histogram>();
   private readonly storeLatency = new Map<string, Histogram>();
+  private readonly storeFailures = new Map<string, { labels: string; count: number }>();
 
   record(r: RequestRecord): void {
     const key = `${r.method} ${r.status} ${r.route}`;
@@ -50,6 +59,14 @@ export class PrometheusMetrics {
     }
     this.histogram(this.latency, r.route).observe(r.latency_ms / 1000);
     if (r.store_ms > 0) this.histogram(this.storeLatency, r.route).observe(r.store_ms / 1000);
+    if (r.store_failure) this.count(this.storeFailures, r.route, r.store_failure);
+  }
+
+  private count(map: Map<string, { labels: string; count: number }>, route: string, kind: string): void {
+    const key = `${kind} ${route}`;
+    const series = map.get(key);
+    if (series) series.count++;
+    else map.set(key, { labels: `route="${quote(route)}",kind="${kind}"`, count: 1 });
   }
 
   private histogram(map: Map<string, Histogram>, route: string): Histogram {
@@ -61,12 +78,25 @@ export class PrometheusMetrics {
     return h;
   }
 
-  render(): string {
+  /** The metrics in Prometheus' text format; `queueDepth`, when known, as a gauge. */
+  render(gauges: { queueDepth?: number } = {}): string {
     const lines = [
       "# HELP highpress_requests_total Requests answered, by method, route and status.",
       "# TYPE highpress_requests_total counter",
       ...[...this.requests.values()].map((s) => `highpress_requests_total{${s.labels}} ${s.count}`),
+      "# HELP highpress_store_failures_total Requests the store failed (503), by route and kind: refused or unavailable.",
+      "# TYPE highpress_store_failures_total counter",
+      ...[...this.storeFailures.values()].map(
+        (s) => `highpress_store_failures_total{${s.labels}} ${s.count}`,
+      ),
     ];
+    if (gauges.queueDepth !== undefined) {
+      lines.push(
+        "# HELP highpress_event_queue_depth Queued events' messages waiting in the local event queue.",
+        "# TYPE highpress_event_queue_depth gauge",
+        `highpress_event_queue_depth ${gauges.queueDepth}`,
+      );
+    }
     const histogram = (name: string, help: string, map: Map<string, Histogram>) => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
       for (const [route, h] of map) {

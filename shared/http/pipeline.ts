@@ -9,9 +9,10 @@
 import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Hono } from "hono/tiny";
+import { StoreUnavailableError } from "../domain/errors.ts";
 import type { Logger } from "../domain/logger.ts";
 import { answerFor, type ErrorAnswer, envelope } from "./http-errors.ts";
-import type { RequestRecord } from "./observe.ts";
+import type { RequestRecord, StoreFailure } from "./observe.ts";
 import { ROUTES } from "./routes.ts";
 
 /** Runtime facts the app asks its adapter for (the local server's socket, Lambda's event): it never reads them itself. */
@@ -40,6 +41,8 @@ export type HighPressEnv = {
     route: string;
     /** The CORS headers its answer carries, when CORS_ORIGINS allows its Origin. */
     cors: Record<string, string> | undefined;
+    /** How the store failed it (a 503), for the record: see StoreFailure. */
+    storeFailure: StoreFailure | undefined;
   };
 };
 export type HighPressApp = Hono<HighPressEnv>;
@@ -127,6 +130,11 @@ export interface PipelineDeps {
   corsFor: ((origin: string | undefined) => Record<string, string>) | undefined;
 }
 
+function storeFailureOf(error: unknown): StoreFailure | undefined {
+  if (!(error instanceof StoreUnavailableError)) return undefined;
+  return error.refusal === undefined ? "unavailable" : "refused";
+}
+
 /** Status recorded for a request whose client went away before its answer (nginx's 499). */
 export const CLIENT_CLOSED = 499;
 
@@ -139,6 +147,7 @@ export function createPipeline({ platform, logger, observe, corsFor }: PipelineD
     if (corsFor) c.set("cors", corsFor(c.req.header("origin")));
   };
   const finish = (c: Context, route: string, res: Response): void => {
+    const failure = c.get("storeFailure") as StoreFailure | undefined;
     observe({
       request_id: c.get("requestId") as string,
       method: c.req.method,
@@ -146,6 +155,7 @@ export function createPipeline({ platform, logger, observe, corsFor }: PipelineD
       status: res.status,
       latency_ms: Math.round((performance.now() - (c.get("startedAt") as number)) * 1000) / 1000,
       store_ms: Math.round((c.get("storeMs") as number) * 1000) / 1000,
+      ...(failure ? { store_failure: failure } : {}),
     });
   };
   const answerError = (error: unknown, c: Context): Response => {
@@ -184,6 +194,11 @@ export function createPipeline({ platform, logger, observe, corsFor }: PipelineD
     const started = performance.now();
     try {
       return await work;
+    } catch (error) {
+      // Every store call comes through here: its failure is the request's, whoever answers it.
+      const failure = storeFailureOf(error);
+      if (failure) c.set("storeFailure", failure);
+      throw error;
     } finally {
       c.set("storeMs", (c.get("storeMs") as number) + performance.now() - started);
     }

@@ -128,7 +128,13 @@ async function main(): Promise<void> {
     app,
     "/metrics",
     "/metrics",
-    (c) => respond(c, metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+    // The queue depth is read at each scrape; a store that does not answer leaves it out.
+    async (c) => {
+      const queueDepth = await localQueue.length().catch(() => undefined);
+      return respond(c, metrics.render(queueDepth === undefined ? {} : { queueDepth }), 200, {
+        "content-type": "text/plain; version=0.0.4",
+      });
+    },
     { auth: "read" },
   );
 

@@ -514,6 +514,7 @@ export function createMemoryEventQueue(): LocalEventQueue {
       messages.push(message);
     },
     peek: async (max) => messages.slice(0, max),
+    length: async () => messages.length,
     remove: async (taken) => {
       for (const m of taken) {
         const at = messages.indexOf(m);

@@ -108,5 +108,15 @@ export function storeEventQueue(p: Parts): LocalEventQueue {
           ...messages,
         ]);
     },
+    length: async () =>
+      num(
+        await p.exec(
+          "event queue depth",
+          false,
+          p.scripts.queueLength,
+          QUEUE.encode({ queue: key }, {}).keys,
+          [],
+        ),
+      ),
   };
 }

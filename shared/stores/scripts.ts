@@ -9,6 +9,7 @@ import { INDEX_BODY, RANK_MANY_BODY } from "./lua/cluster.ts";
 import {
   CLAIM_BODY,
   EVENTS_BODY,
+  QUEUE_LENGTH_BODY,
   QUEUE_PEEK_BODY,
   QUEUE_PUSH_BODY,
   QUEUE_REMOVE_BODY,
@@ -55,6 +56,7 @@ export interface ScriptSet {
   queuePush: LuaScript;
   queuePeek: LuaScript;
   queueRemove: LuaScript;
+  queueLength: LuaScript;
 }
 
 export type ScriptDialect = "redis" | "upstash";
@@ -108,6 +110,7 @@ const BODIES: ScriptBodies<keyof ScriptSet> = {
   queuePush: ["write", QUEUE_PUSH_BODY],
   queuePeek: ["readOnly", QUEUE_PEEK_BODY],
   queueRemove: ["write", QUEUE_REMOVE_BODY],
+  queueLength: ["readOnly", QUEUE_LENGTH_BODY],
 };
 
 export const scriptsFor = (dialect: ScriptDialect): ScriptSet => scriptSetOf(dialect, BODIES);

@@ -673,11 +673,14 @@ export function storeContract(backend: () => Backend): void {
 
     it("queue messages in the backend's local event queue, in order, and remove only those taken", async () => {
       const q = backend().queue();
+      expect(await q.length()).toBe(0);
       for (const m of ["m1", "m2", "m3"]) await q.push(m);
       expect(await q.peek(2)).toEqual(["m1", "m2"]);
       await q.push("m4");
+      expect(await q.length()).toBe(4);
       await q.remove(["m1", "m2"]);
       expect(await q.peek(10)).toEqual(["m3", "m4"]);
+      expect(await q.length()).toBe(2);
     });
   });
 

@@ -74,6 +74,10 @@ describe("Redis killed", () => {
     expect(refused.body.may_have_applied).toBe(false);
     // The shallow health check does not touch the store and stays up.
     expect((await t.get("/health")).status).toBe(200);
+    // Each 503's record says the store did not answer: /metrics counts it under kind="unavailable".
+    const failed = t.logger.lines.filter((l) => l.msg === "request" && l.status === 503);
+    expect(failed.map((l) => l.store_failure)).toEqual(failed.map(() => "unavailable"));
+    expect(failed.length).toBeGreaterThanOrEqual(6);
 
     await server.restart();
     await waitFor200(() => incrementView("k2"));

@@ -82,6 +82,10 @@ async function expectWriteRefused(t: App, refusal: string, reply: RegExp): Promi
       `The counter store refused it (${refusal}): the write was not applied. Retry shortly.`,
     );
   }
+  // The request's record says the store refused it: /metrics counts it under kind="refused".
+  const records = t.logger.lines.filter((l) => l.msg === "request" && l.status === 503);
+  expect(records.length).toBeGreaterThanOrEqual(2);
+  for (const record of records) expect(record.store_failure).toBe("refused");
   const logged = t.logger.lines.filter((l) => l.msg === "store unavailable");
   expect(logged.length).toBeGreaterThanOrEqual(2);
   for (const line of logged.slice(-2)) {

@@ -93,6 +93,29 @@ describe("Prometheus text", () => {
     );
     expect(text).toContain('highpress_store_duration_seconds_count{route="/api/v1/counter/increment"} 2');
     expect(text).toMatch(/# TYPE highpress_request_duration_seconds histogram/);
+    // No failure yet: the family is declared, with no series; no queue depth given, no gauge.
+    expect(text).toContain("# TYPE highpress_store_failures_total counter");
+    expect(text).not.toContain("highpress_store_failures_total{");
+    expect(text).not.toContain("highpress_event_queue_depth");
+  });
+
+  it("counts the store's failures by route and kind, and reports the queue depth it is given", () => {
+    const metrics = new PrometheusMetrics();
+    const base = {
+      request_id: "x",
+      method: "GET",
+      route: "/health",
+      latency_ms: 3,
+      store_ms: 1,
+      status: 503,
+    };
+    metrics.record({ ...base, store_failure: "refused" });
+    metrics.record({ ...base, store_failure: "refused" });
+    metrics.record({ ...base, store_failure: "unavailable" });
+    const text = metrics.render({ queueDepth: 7 });
+    expect(text).toContain('highpress_store_failures_total{route="/health",kind="refused"} 2');
+    expect(text).toContain('highpress_store_failures_total{route="/health",kind="unavailable"} 1');
+    expect(text).toContain("# TYPE highpress_event_queue_depth gauge\nhighpress_event_queue_depth 7\n");
   });
 });
 

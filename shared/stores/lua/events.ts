@@ -112,7 +112,8 @@ return out
 `;
 
 // The local event queue, a list: KEYS 1 the list. Push: ARGV messages appended. Take: up to
-// ARGV[1] from the head (no-writes). Remove: each ARGV message once (taken, now applied).
+// ARGV[1] from the head (no-writes). Length: how many wait (no-writes). Remove: each ARGV
+// message once (taken, now applied).
 export const QUEUE = layout({ keys: "", args: "" }, { keys: ["queue"], args: [] });
 export const QUEUE_PEEK = layout({ keys: "", args: "" }, { keys: ["queue"], args: ["max"] });
 export const QUEUE_PUSH_BODY = `
@@ -120,6 +121,9 @@ return redis.call('RPUSH', ${QUEUE.key.queue}, unpack(ARGV))
 `;
 export const QUEUE_PEEK_BODY = `
 return redis.call('LRANGE', ${QUEUE_PEEK.key.queue}, 0, tonumber(${QUEUE_PEEK.arg.max}) - 1)
+`;
+export const QUEUE_LENGTH_BODY = `
+return redis.call('LLEN', ${QUEUE.key.queue})
 `;
 export const QUEUE_REMOVE_BODY = `
 for _, message in ipairs(ARGV) do redis.call('LREM', ${QUEUE.key.queue}, 1, message) end
