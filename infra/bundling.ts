@@ -2,8 +2,9 @@
 // (NodejsFunction with the local esbuild), by `npm run size` and by `npm run invoke`, so
 // what is measured and invoked locally is what is deployed.
 
-import { mkdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { BuildOptions } from "esbuild";
 import { FUNCTION_IDS, type FunctionId, FUNCTIONS as SHORT_NAMES } from "../shared/domain/functions.ts";
 import { ROUTES } from "../shared/http/routes.ts";
@@ -111,6 +112,51 @@ export function esbuildOptions(id: FunctionId, outfile: string, store: BundleSto
     banner: { js: ESM_REQUIRE_BANNER },
     logLevel: "warning",
   };
+}
+
+/** The local server as one file and its docs' assets: what the container image runs (Dockerfile, `npm run build:server`). */
+export const SERVER_DIR = "dist/server";
+export const SERVER_BUNDLE = `${SERVER_DIR}/server.mjs`;
+/** The directory beside the server's bundle that holds the /docs page's assets. */
+const SERVER_DOCS_ASSETS = "swagger-ui";
+
+/**
+ * The local server bundled as the functions are, but with every store (the image serves
+ * whichever COUNTER_STORE names) and nothing left external: the image needs no node_modules.
+ */
+export function serverBuildOptions(outfile: string): BuildOptions {
+  return {
+    entryPoints: ["shared/runtime/server.ts"],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: BUNDLE_TARGET,
+    mainFields: ["module", "main"],
+    minify: true,
+    sourcemap: "external",
+    sourcesContent: false,
+    legalComments: "none",
+    define: {
+      "process.env.HP_BUNDLED_VERSION": JSON.stringify(VERSION),
+      "process.env.HP_BUNDLED_DOCS_ASSETS": JSON.stringify(SERVER_DOCS_ASSETS),
+    },
+    banner: { js: ESM_REQUIRE_BANNER },
+    logLevel: "warning",
+  };
+}
+
+/** Builds the server's bundle into `dir` (server.mjs) with the docs' assets beside it; its size in bytes. */
+export async function buildServerBundle(dir = SERVER_DIR): Promise<number> {
+  const { build } = await import("esbuild");
+  const { DOCS_ASSETS } = await import("../shared/http/docs.ts");
+  const outfile = join(dir, "server.mjs");
+  const assets = join(dir, SERVER_DOCS_ASSETS);
+  mkdirSync(assets, { recursive: true });
+  await build(serverBuildOptions(outfile));
+  const from = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+  for (const file of DOCS_ASSETS.keys()) copyFileSync(join(from, file), join(assets, file));
+  return statSync(outfile).size;
 }
 
 export interface BuiltBundle {

@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { CounterTypes } from "../domain/model.ts";
 import { addRoute, type HighPressApp, respond } from "./http-app.ts";
 import { HttpError } from "./http-errors.ts";
@@ -12,7 +13,7 @@ import { buildOpenApiDocument } from "./openapi.ts";
 import { VERSION } from "./version.ts";
 
 /** The assets served, by name: a Map, so that `__proto__` or `constructor` is no asset. */
-const ASSETS = new Map<string, string>([
+export const DOCS_ASSETS: ReadonlyMap<string, string> = new Map<string, string>([
   ["swagger-ui.css", "text/css; charset=utf-8"],
   ["swagger-ui-bundle.js", "application/javascript; charset=utf-8"],
   ["swagger-ui-standalone-preset.js", "application/javascript; charset=utf-8"],
@@ -41,9 +42,21 @@ const PAGE = `<!doctype html>
 
 const READ = { auth: "read" } as const;
 
+/**
+ * Where the assets are read from: the swagger-ui-dist package, or, in the server's bundle
+ * (the container image), the directory beside it that HP_BUNDLED_DOCS_ASSETS names (a
+ * build-time constant: infra/bundling.ts copies the assets there).
+ */
+function docsAssetsDir(): string {
+  if (process.env.HP_BUNDLED_DOCS_ASSETS !== undefined) {
+    return fileURLToPath(new URL(`${process.env.HP_BUNDLED_DOCS_ASSETS}/`, import.meta.url));
+  }
+  return dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+}
+
 export function mountDocs(app: HighPressApp, counterTypes: CounterTypes): void {
   const document = JSON.stringify(buildOpenApiDocument(counterTypes, VERSION), null, 2);
-  const assetsDir = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+  const assetsDir = docsAssetsDir();
   // Behind READ_AUTH like the reads: the document names every route.
   addRoute(app, "/openapi.json", "/openapi.json", (c) => respond(c, document), READ);
   // The page runs Swagger UI's scripts: the API's deny-all CSP is not for it.
@@ -65,7 +78,7 @@ export function mountDocs(app: HighPressApp, counterTypes: CounterTypes): void {
     "/docs/assets/{file}",
     async (c) => {
       const file = c.req.param("file") ?? "";
-      const type = ASSETS.get(file);
+      const type = DOCS_ASSETS.get(file);
       if (!type) throw new HttpError(404, `No documentation asset ${file.slice(0, 100)}`);
       const content = await readFile(join(assetsDir, file));
       return respond(c, content, 200, {
