@@ -43,11 +43,13 @@ export type BundleStore = DeployedStore | "memory";
  * and scripts, and the operator's scripts by name, about 9 KiB; the operator's commands then
  * left every bundle but AdminFunction's, which took the others back to 195-199 KiB and leaves
  * AdminFunction the largest at about 205), 206 until the week's ranking became the sum of its
- * days (its two scripts, 1.4 KiB; AdminFunction 206.7). Redis was 300 until queued events (about 14 KiB
+ * days (its two scripts, 1.4 KiB; AdminFunction 206.7), 208 until the local server's drain and
+ * workers (their settings and checks ride in every bundle with the settings table, and the
+ * queue's length script with the store's: about 1 KiB; AdminFunction 208.2). Redis was 300 until queued events (about 14 KiB
  * with the ones before), 320 until per-day history. Load time, which is what a cold start
  * pays, is measured by `npm run size` beside it.
  */
-export const BUNDLE_BUDGET_KIB: Record<DeployedStore, number> = { upstash: 208, redis: 328 };
+export const BUNDLE_BUDGET_KIB: Record<DeployedStore, number> = { upstash: 210, redis: 330 };
 
 /** Lambda runs nodejs24.x, and so does every npm script here. */
 export const BUNDLE_TARGET = "node24";

@@ -38,6 +38,14 @@ class Histogram {
 
 const quote = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
+/** A process's metrics as plain data, to be sent between processes (node:cluster's IPC). */
+export interface MetricsSnapshot {
+  requests: { key: string; labels: string; count: number }[];
+  storeFailures: { key: string; labels: string; count: number }[];
+  latency: { route: string; counts: number[]; sum: number; count: number }[];
+  storeLatency: { route: string; counts: number[]; sum: number; count: number }[];
+}
+
 /**
  * Prometheus metrics kept in process: requests by method, route and status; latencies by
  * route. Recording is on every request's path, so series are found by plain keys and their
@@ -60,6 +68,46 @@ export class PrometheusMetrics {
     this.histogram(this.latency, r.route).observe(r.latency_ms / 1000);
     if (r.store_ms > 0) this.histogram(this.storeLatency, r.route).observe(r.store_ms / 1000);
     if (r.store_failure) this.count(this.storeFailures, r.route, r.store_failure);
+  }
+
+  /** What this process counted, as plain data: another process adds it to its own (`absorb`). */
+  snapshot(): MetricsSnapshot {
+    const histograms = (map: Map<string, Histogram>) =>
+      [...map].map(([route, h]) => ({ route, counts: [...h.counts], sum: h.sum, count: h.count }));
+    return {
+      requests: [...this.requests].map(([key, v]) => ({ key, ...v })),
+      storeFailures: [...this.storeFailures].map(([key, v]) => ({ key, ...v })),
+      latency: histograms(this.latency),
+      storeLatency: histograms(this.storeLatency),
+    };
+  }
+
+  /** Adds another process's counts (a worker's snapshot) to these. */
+  absorb(other: MetricsSnapshot): void {
+    const counters = (
+      map: Map<string, { labels: string; count: number }>,
+      rows: MetricsSnapshot["requests"],
+    ) => {
+      for (const { key, labels, count } of rows) {
+        const series = map.get(key);
+        if (series) series.count += count;
+        else map.set(key, { labels, count });
+      }
+    };
+    const histograms = (map: Map<string, Histogram>, rows: MetricsSnapshot["latency"]) => {
+      for (const row of rows) {
+        const h = this.histogram(map, row.route);
+        row.counts.forEach((n, i) => {
+          h.counts[i] = (h.counts[i] as number) + n;
+        });
+        h.sum += row.sum;
+        h.count += row.count;
+      }
+    };
+    counters(this.requests, other.requests);
+    counters(this.storeFailures, other.storeFailures);
+    histograms(this.latency, other.latency);
+    histograms(this.storeLatency, other.storeLatency);
   }
 
   private count(map: Map<string, { labels: string; count: number }>, route: string, kind: string): void {

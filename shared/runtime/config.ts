@@ -34,6 +34,8 @@ function crossProblems(
     problems.push("ADMIN_KEYS: a key must not also be in API_KEYS");
   if (values.readAuth && apiKeys.length === 0)
     problems.push("READ_AUTH: needs API_KEYS, or no one could read");
+  if (store === "memory" && values.workers !== undefined && values.workers > 1)
+    problems.push("WORKERS: the memory store counts inside one process: above 1 needs Redis or Upstash");
   return problems;
 }
 

@@ -131,12 +131,17 @@ export function startLocalConsumer(
     /**
      * Stops the loop and applies what the queue still holds, pass after pass, until a pass
      * sees the whole queue (what stays then is failing, and waits in a shared store for the
-     * next process) or `deadline` (epoch ms) passes. True when the last pass saw it all.
+     * next process) or `deadline` (epoch ms) passes, or the store fails. True when the last pass saw it all.
      */
     async flush(deadline: number) {
       await stop();
-      while (Date.now() < deadline) {
-        if ((await drainOnce(store, queue, logger, now(), attempts)) < TAKE) return true;
+      try {
+        while (Date.now() < deadline) {
+          if ((await drainOnce(store, queue, logger, now(), attempts)) < TAKE) return true;
+        }
+      } catch (error) {
+        // A store that does not answer keeps what it holds for the next process.
+        logger.warn("event consumer: store unavailable", { error });
       }
       return false;
     },

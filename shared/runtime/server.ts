@@ -3,6 +3,7 @@
 // This adapter hands the app what only it knows: the client's address and whether the
 // client went away. Slow clients are cut off (REQUEST_TIMEOUT_MS, MAX_CONNECTIONS).
 
+import cluster from "node:cluster";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
@@ -19,7 +20,8 @@ import { type Config, loadConfig } from "./config.ts";
 import { loadDotEnv } from "./env-file.ts";
 import { startLocalConsumer } from "./events-consumer.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { openStore } from "./store.ts";
+import { type OpenedStore, openStore } from "./store.ts";
+import { announceListening, clusterMetrics, runPrimary, workerCount } from "./workers.ts";
 
 const nodePlatform: Platform = {
   clientAddress: (c: Context) => getConnInfo(c).remote.address,
@@ -106,11 +108,11 @@ async function storeOrExit(config: Config, logger: Logger) {
   }
 }
 
-async function main(): Promise<void> {
-  const config = configOrExit();
-  const logger = createLogger(config.logLevel);
-  const { store, localQueue } = await storeOrExit(config, logger);
+/** The app with the local server's own routes: /docs, and /metrics (a worker's: every worker's counts). */
+function localApp(config: Config, logger: Logger, opened: OpenedStore, worker: boolean) {
+  const { store, localQueue } = opened;
   const metrics = new PrometheusMetrics();
+  const metricsNow = worker ? clusterMetrics(metrics) : async () => metrics;
   const app = createApp({
     store,
     eventQueue: sendingTo(localQueue),
@@ -130,14 +132,44 @@ async function main(): Promise<void> {
     "/metrics",
     // The queue depth is read at each scrape; a store that does not answer leaves it out.
     async (c) => {
-      const queueDepth = await localQueue.length().catch(() => undefined);
-      return respond(c, metrics.render(queueDepth === undefined ? {} : { queueDepth }), 200, {
+      const [counted, queueDepth] = await Promise.all([
+        metricsNow(),
+        localQueue.length().catch(() => undefined),
+      ]);
+      return respond(c, counted.render(queueDepth === undefined ? {} : { queueDepth }), 200, {
         "content-type": "text/plain; version=0.0.4",
       });
     },
     { auth: "read" },
   );
+  return app;
+}
 
+/** The start line: where it listens, who can reach it, what it counts in, who may write. */
+function startLine(config: Config, port: number) {
+  return {
+    url: `http://${config.host}:${port}`,
+    reachable: reachableFrom(config.host),
+    docs: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}/docs`,
+    port,
+    pid: process.pid,
+    store: config.store,
+    cluster: config.store === "redis" ? config.redisCluster : undefined,
+    counter_types: Object.fromEntries(config.counterTypes),
+    writes:
+      config.apiKeys.length > 0
+        ? "require an API key"
+        : `OPEN: no API_KEYS set, anyone who can reach ${config.host} can write`,
+    admin:
+      config.adminKeys.length > 0
+        ? "on: admin routes need an admin key"
+        : "off: no ADMIN_KEYS, no admin routes",
+  };
+}
+
+/** One server on the port: the whole service alone, or one worker of several (`worker`). */
+function serveApp(config: Config, logger: Logger, opened: OpenedStore, worker: boolean): void {
+  const app = localApp(config, logger, opened, worker);
   const state = { draining: false };
   const options = {
     // While draining, every answer closes its connection: a keep-alive client goes after it.
@@ -151,23 +183,8 @@ async function main(): Promise<void> {
     serverOptions: serverOptions(config),
   };
   const server = serve(options, (info) => {
-    logger.info("highpress listening", {
-      url: `http://${config.host}:${info.port}`,
-      reachable: reachableFrom(config.host),
-      docs: `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${info.port}/docs`,
-      port: info.port,
-      store: config.store,
-      cluster: config.store === "redis" ? config.redisCluster : undefined,
-      counter_types: Object.fromEntries(config.counterTypes),
-      writes:
-        config.apiKeys.length > 0
-          ? "require an API key"
-          : `OPEN: no API_KEYS set, anyone who can reach ${config.host} can write`,
-      admin:
-        config.adminKeys.length > 0
-          ? "on: admin routes need an admin key"
-          : "off: no ADMIN_KEYS, no admin routes",
-    });
+    logger.info("highpress listening", startLine(config, info.port));
+    if (worker) announceListening();
   }) as Server;
   server.maxConnections = config.maxConnections;
   server.on("error", (error: NodeJS.ErrnoException) => {
@@ -180,18 +197,31 @@ async function main(): Promise<void> {
     process.stderr.write(`highpress: ${why}\n`);
     process.exit(1);
   });
-  // Queued events (POST /api/v1/counter/events) wait in the local event queue; this process counts them.
-  const consumer = startLocalConsumer(store, localQueue, logger);
+  // Queued events (POST /api/v1/counter/events) wait in the local event queue: counted here,
+  // or by the primary when there are workers.
+  const consumer = worker ? undefined : startLocalConsumer(opened.store, opened.localQueue, logger);
   drainOnSignals(
     server,
     state,
     async (deadline) => {
-      if (!(await consumer.flush(deadline))) logger.warn("queued events left in the queue at shutdown");
-      await store.close();
+      if (consumer && !(await consumer.flush(deadline)))
+        logger.warn("queued events left in the queue at shutdown");
+      await opened.store.close();
     },
     config.shutdownTimeoutMs,
     logger,
   );
+  // A worker whose primary is gone (killed outright) drains and goes, rather than linger.
+  if (worker) process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config.logLevel);
+  const count = workerCount(config);
+  const opened = await storeOrExit(config, logger);
+  if (count > 1 && cluster.isPrimary) runPrimary({ config, count, ...opened, logger });
+  else serveApp(config, logger, opened, cluster.isWorker);
 }
 
 await main();

@@ -330,11 +330,19 @@ export const SETTINGS = [
     where: "local",
   }),
   setting({
+    variable: "WORKERS",
+    field: "workers",
+    parse: (value) => (value === undefined ? undefined : Number(value)),
+    meaning: "the local server: processes sharing its port; above 1 needs Redis or Upstash",
+    fallbackText: "the CPU count on Redis or Upstash, 1 on the memory store",
+    problem: integer(1, 256),
+    where: "local",
+  }),
+  setting({
     variable: "SHUTDOWN_TIMEOUT_MS",
     field: "shutdownTimeoutMs",
     parse: number,
-    meaning:
-      "the local server: on SIGTERM or SIGINT, answer what is in flight (each with Connection: close), apply the queued events still waiting and exit 0 within this many ms; past it, exit 1 naming what was left",
+    meaning: "the local server: on SIGTERM, drain and exit 0 within this many ms (else exit 1)",
     fallback: "25000",
     problem: integer(1000, 600_000),
     where: "local",

@@ -99,6 +99,32 @@ describe("Prometheus text", () => {
     expect(text).not.toContain("highpress_event_queue_depth");
   });
 
+  it("adds up workers' counts from their snapshots, as the primary hands them to a scrape", () => {
+    const record = {
+      request_id: "x",
+      method: "GET",
+      route: "/health",
+      latency_ms: 2,
+      store_ms: 1,
+      status: 200,
+    };
+    const [one, two, whole] = [new PrometheusMetrics(), new PrometheusMetrics(), new PrometheusMetrics()];
+    one.record(record);
+    one.record({ ...record, status: 503, store_failure: "unavailable" });
+    two.record(record);
+    two.record({ ...record, route: "/metrics", latency_ms: 400 });
+    whole.absorb(JSON.parse(JSON.stringify(one.snapshot())));
+    whole.absorb(JSON.parse(JSON.stringify(two.snapshot())));
+    const text = whole.render();
+    expect(text).toContain('highpress_requests_total{method="GET",route="/health",status="200"} 2');
+    expect(text).toContain('highpress_requests_total{method="GET",route="/metrics",status="200"} 1');
+    expect(text).toContain('highpress_store_failures_total{route="/health",kind="unavailable"} 1');
+    expect(text).toContain('highpress_request_duration_seconds_count{route="/health"} 3');
+    expect(text).toContain('highpress_request_duration_seconds_bucket{route="/metrics",le="0.25"} 0');
+    expect(text).toContain('highpress_request_duration_seconds_bucket{route="/metrics",le="0.5"} 1');
+    expect(text).toContain('highpress_store_duration_seconds_sum{route="/health"} 0.003');
+  });
+
   it("counts the store's failures by route and kind, and reports the queue depth it is given", () => {
     const metrics = new PrometheusMetrics();
     const base = {

@@ -328,7 +328,8 @@ async function lambdaPath(redisUrl: string) {
 
 /** The servers compared: HighPress, and the floors (or, with BENCH_AGAINST, the other checkout). */
 async function startTargets(redisUrl: string, servers: ChildProcess[]): Promise<Record<string, Target>> {
-  const common = { REDIS_URL: redisUrl, HOST: "127.0.0.1", LOG_LEVEL: "warn" };
+  // One process each: the floors are one process, and ratios compare like with like (WORKERS).
+  const common = { REDIS_URL: redisUrl, HOST: "127.0.0.1", LOG_LEVEL: "warn", WORKERS: "1" };
   const start = async (
     name: string,
     script: string,

@@ -68,7 +68,10 @@ async function startLocal(): Promise<{ url: string; stop: () => Promise<void> }>
   return {
     url,
     stop: async () => {
+      // The server drains (and applies its queued events) before its store goes.
+      const exited = new Promise((resolve) => server.once("exit", resolve));
       server.kill("SIGTERM");
+      await exited;
       await redis.stop();
     },
   };

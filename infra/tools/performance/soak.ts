@@ -124,7 +124,7 @@ export async function soak(options: {
   const port = await freePort();
   const server = await startServer(
     ["shared/runtime/server.ts"],
-    { REDIS_URL: redis.url, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" },
+    { REDIS_URL: redis.url, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", WORKERS: "1" },
     `http://127.0.0.1:${port}/health`,
   );
   const rows: SoakRow[] = [];
