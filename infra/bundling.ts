@@ -96,9 +96,10 @@ export function functionIdOf(name: string): FunctionId | undefined {
   return FUNCTION_IDS.find((id) => id.toLowerCase() === lower || FUNCTIONS[id].short === lower);
 }
 
-export function esbuildOptions(id: FunctionId, outfile: string, store: BundleStore): BuildOptions {
+/** What every bundle is built with: one minified ESM file for Node 24, an external source map. */
+function bundleOptions(entry: string, outfile: string, define: Record<string, string>): BuildOptions {
   return {
-    entryPoints: [FUNCTIONS[id].entry],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: "node",
@@ -109,11 +110,14 @@ export function esbuildOptions(id: FunctionId, outfile: string, store: BundleSto
     sourcemap: "external",
     sourcesContent: false,
     legalComments: "none",
-    external: EXTERNAL_MODULES,
-    define: bundleDefine(store, id),
+    define,
     banner: { js: ESM_REQUIRE_BANNER },
     logLevel: "warning",
   };
+}
+
+export function esbuildOptions(id: FunctionId, outfile: string, store: BundleStore): BuildOptions {
+  return { ...bundleOptions(FUNCTIONS[id].entry, outfile, bundleDefine(store, id)), external: EXTERNAL_MODULES };
 }
 
 /** The local server as one file and its docs' assets: what the container image runs (Dockerfile, `npm run build:server`). */
@@ -127,25 +131,10 @@ const SERVER_DOCS_ASSETS = "swagger-ui";
  * whichever COUNTER_STORE names) and nothing left external: the image needs no node_modules.
  */
 export function serverBuildOptions(outfile: string): BuildOptions {
-  return {
-    entryPoints: ["shared/runtime/server.ts"],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: BUNDLE_TARGET,
-    mainFields: ["module", "main"],
-    minify: true,
-    sourcemap: "external",
-    sourcesContent: false,
-    legalComments: "none",
-    define: {
-      "process.env.HP_BUNDLED_VERSION": JSON.stringify(VERSION),
-      "process.env.HP_BUNDLED_DOCS_ASSETS": JSON.stringify(SERVER_DOCS_ASSETS),
-    },
-    banner: { js: ESM_REQUIRE_BANNER },
-    logLevel: "warning",
-  };
+  return bundleOptions("shared/runtime/server.ts", outfile, {
+    "process.env.HP_BUNDLED_VERSION": JSON.stringify(VERSION),
+    "process.env.HP_BUNDLED_DOCS_ASSETS": JSON.stringify(SERVER_DOCS_ASSETS),
+  });
 }
 
 /** Builds the server's bundle into `dir` (server.mjs) with the docs' assets beside it; its size in bytes. */

@@ -156,6 +156,38 @@ function adminCalls(options: HighPressClientOptions, request: Request) {
   };
 }
 
+/** The URLs of the SVG answers (a badge, a history's sparkline), for an <img> or a README. */
+function imageUrls(base: string) {
+  return {
+    /** The URL of a counter's SVG badge, for an <img> or a README; label and color are optional. */
+    badgeUrl(resourceId: string, counterType: string, opts: { label?: string; color?: string } = {}): string {
+      const params = new URLSearchParams();
+      if (opts.label !== undefined) params.set("label", opts.label);
+      if (opts.color !== undefined) params.set("color", opts.color);
+      const query = params.size > 0 ? `?${params}` : "";
+      return `${base}${pathOf("badge", { resource_id: resourceId, counter_type: counterType })}${query}`;
+    },
+    /** The URL of a counter's history as an SVG sparkline. */
+    historyUrl(resourceId: string, counterType: string, opts: { days?: number } = {}): string {
+      const query = opts.days === undefined ? "" : `?days=${opts.days}`;
+      return `${base}${pathOf("historySvg", { resource_id: resourceId, counter_type: counterType })}${query}`;
+    },
+  };
+}
+
+/** A counter's count and its net change on each of the last `days` UTC days (default 30), oldest first. */
+function historyCall(request: Request) {
+  return async (
+    resourceId: string,
+    counterType: string,
+    opts: { days?: number } = {},
+  ): Promise<HistoryResult> => {
+    const query = opts.days === undefined ? "" : `?days=${opts.days}`;
+    const path = `${pathOf("history", { resource_id: resourceId, counter_type: counterType })}${query}`;
+    return (await request<{ data: HistoryResult }>(ROUTE.history.method, path)).body.data;
+  };
+}
+
 export function createHighPressClient(options: HighPressClientOptions) {
   const base = options.baseUrl.replace(/\/$/, "");
   const request = requester(options);
@@ -165,14 +197,9 @@ export function createHighPressClient(options: HighPressClientOptions) {
 
   return {
     admin,
-    /** The URL of a counter's SVG badge, for an <img> or a README; label and color are optional. */
-    badgeUrl(resourceId: string, counterType: string, opts: { label?: string; color?: string } = {}): string {
-      const params = new URLSearchParams();
-      if (opts.label !== undefined) params.set("label", opts.label);
-      if (opts.color !== undefined) params.set("color", opts.color);
-      const query = params.size > 0 ? `?${params}` : "";
-      return `${base}${pathOf("badge", { resource_id: resourceId, counter_type: counterType })}${query}`;
-    },
+    ...imageUrls(base),
+    /** A counter's count and its net change on each of the last `days` UTC days (default 30), oldest first. */
+    history: historyCall(request),
     /** Adds to a counter (or adds/removes a user of a unique one); applies once, whatever the retries. */
     async increment(
       input: IncrementInput,
@@ -229,21 +256,6 @@ export function createHighPressClient(options: HighPressClientOptions) {
       const query = opts.userId === undefined ? "" : `?user_id=${encodeURIComponent(opts.userId)}`;
       const path = `${pathOf("getCounter", { resource_id: resourceId, counter_type: counterType })}${query}`;
       return (await request<{ data: CounterResult }>(ROUTE.getCounter.method, path)).body.data;
-    },
-    /** A counter's count and its net change on each of the last `days` UTC days (default 30), oldest first. */
-    async history(
-      resourceId: string,
-      counterType: string,
-      opts: { days?: number } = {},
-    ): Promise<HistoryResult> {
-      const query = opts.days === undefined ? "" : `?days=${opts.days}`;
-      const path = `${pathOf("history", { resource_id: resourceId, counter_type: counterType })}${query}`;
-      return (await request<{ data: HistoryResult }>(ROUTE.history.method, path)).body.data;
-    },
-    /** The URL of a counter's history as an SVG sparkline, for an <img> or a README. */
-    historyUrl(resourceId: string, counterType: string, opts: { days?: number } = {}): string {
-      const query = opts.days === undefined ? "" : `?days=${opts.days}`;
-      return `${base}${pathOf("historySvg", { resource_id: resourceId, counter_type: counterType })}${query}`;
     },
     async batch(queries: BatchQuery[]): Promise<BatchResult> {
       return (await request<{ data: BatchResult }>(ROUTE.batch.method, pathOf("batch"), { queries })).body
