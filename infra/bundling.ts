@@ -117,7 +117,10 @@ function bundleOptions(entry: string, outfile: string, define: Record<string, st
 }
 
 export function esbuildOptions(id: FunctionId, outfile: string, store: BundleStore): BuildOptions {
-  return { ...bundleOptions(FUNCTIONS[id].entry, outfile, bundleDefine(store, id)), external: EXTERNAL_MODULES };
+  return {
+    ...bundleOptions(FUNCTIONS[id].entry, outfile, bundleDefine(store, id)),
+    external: EXTERNAL_MODULES,
+  };
 }
 
 /** The local server as one file and its docs' assets: what the container image runs (Dockerfile, `npm run build:server`). */
