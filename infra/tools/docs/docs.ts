@@ -1,8 +1,8 @@
 // `npm run docs`: writes the parts of docs/ that the code knows, between
 // `<!-- name:start -->` and `<!-- name:end -->` markers: the settings (from the settings
 // table, which also writes .env.example), the routes (from the route table), the functions
-// and what each serves, the alarms of both store modes (from the synthesised template) and
-// the stack's outputs. `--check` compares instead, and a test runs it, so a
+// and what each serves, the alarms of both store modes (from the synthesised template), the
+// stack's outputs and the cost of each target (costs.ts). `--check` compares instead, and a test runs it, so a
 // sentence the code could contradict cannot drift.
 
 import { readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { ROUTES } from "../../../shared/http/routes.ts";
 import { SETTINGS, type Setting } from "../../../shared/runtime/settings.ts";
 import { FUNCTION_IDS } from "../../bundling.ts";
 import { HighPressStack, type HighPressStackProps } from "../../stack.ts";
+import { targetsTable } from "./costs.ts";
 
 interface Block {
   file: string;
@@ -119,6 +120,7 @@ export const BLOCKS: Block[] = [
   { file: "docs/deploy.md", name: "functions", content: functionsTable },
   { file: "docs/deploy.md", name: "alarms", content: alarmsTable },
   { file: "docs/deploy.md", name: "outputs", content: outputsList },
+  { file: "docs/deploy.md", name: "targets", content: targetsTable },
 ];
 
 function replaced(text: string, block: Block, content: string): string {
