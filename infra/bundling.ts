@@ -133,7 +133,7 @@ const SERVER_DOCS_ASSETS = "swagger-ui";
  * The local server bundled as the functions are, but with every store (the image serves
  * whichever COUNTER_STORE names) and nothing left external: the image needs no node_modules.
  */
-export function serverBuildOptions(outfile: string): BuildOptions {
+function serverBuildOptions(outfile: string): BuildOptions {
   return bundleOptions("shared/runtime/server.ts", outfile, {
     "process.env.HP_BUNDLED_VERSION": JSON.stringify(VERSION),
     "process.env.HP_BUNDLED_DOCS_ASSETS": JSON.stringify(SERVER_DOCS_ASSETS),

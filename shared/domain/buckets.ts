@@ -16,7 +16,6 @@ export interface Bucket {
 }
 
 export type WindowPeriod = Exclude<Period, "all">;
-export const WINDOW_PERIODS: readonly WindowPeriod[] = ["hour", "day", "week"];
 /** The buckets a write adds to: the week is read as the sum of its days (daysOfWeek). */
 export const WRITTEN_PERIODS = ["hour", "day"] as const satisfies readonly WindowPeriod[];
 
@@ -60,8 +59,6 @@ export function windowBucketsAt(now: number): WindowBuckets {
   return cached;
 }
 
-const PERIOD_MS: Record<WindowPeriod, number> = { hour: HOUR, day: DAY, week: 7 * DAY };
-
 /** The days of the ISO week of an instant, Monday to that day, oldest first: what its week sums. */
 export function daysOfWeek(now: number): string[] {
   const weekday = (new Date(now).getUTCDay() + 6) % 7;
@@ -75,6 +72,6 @@ export function daysOfWeek(now: number): string[] {
  */
 export function liveBucketIds(now: number): string[] {
   const days = Array.from({ length: 8 }, (_, i) => bucketOf("day", now - i * DAY).id);
-  const weeks = [bucketOf("week", now).id, bucketOf("week", now - PERIOD_MS.week).id];
+  const weeks = [bucketOf("week", now).id, bucketOf("week", now - 7 * DAY).id];
   return [bucketOf("hour", now).id, bucketOf("hour", now - HOUR).id, ...days, ...weeks];
 }
