@@ -2,6 +2,7 @@
 // commands and readings that cross it. Nothing here knows about HTTP or Redis.
 
 import type { DataFormatPort } from "./data-format.ts";
+import type { ChangeFeed } from "./live.ts";
 
 /** `unique`: one per user (likes, follows), `total`: a plain sum (views). */
 export type CounterKind = "unique" | "total";
@@ -253,6 +254,8 @@ export interface CounterStore extends CounterAdmin {
   ping(): Promise<void>;
   /** The data format the store records (one key): see data-format.ts. */
   dataFormat: DataFormatPort;
+  /** New counts as writes (from any process on the store) announce them: live counts. */
+  readonly changes: ChangeFeed;
   close(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ import { eventHandlers } from "./handlers/events.ts";
 import { healthHandlers } from "./handlers/health.ts";
 import { historyHandlers } from "./handlers/history.ts";
 import { incrementHandlers } from "./handlers/increments.ts";
+import { liveHandlers } from "./handlers/live.ts";
 import { rankingHandlers } from "./handlers/ranking.ts";
 import { readHandlers } from "./handlers/reads.ts";
 import { type AppDeps, composeApp, type HandlerFactory, type HighPressApp } from "./http-app.ts";
@@ -23,6 +24,7 @@ export const ALL_HANDLERS: readonly HandlerFactory[] = [
   readHandlers,
   badgeHandlers,
   historyHandlers,
+  liveHandlers,
   adminHandlers,
 ];
 

@@ -21,6 +21,7 @@ import { refuseOversizedBody } from "./body.ts";
 import { executed, type RouteHandler, type RouteHandlers } from "./execute.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
 import type { HandlerDeps } from "./handlers/context.ts";
+import type { LiveStreams } from "./live-streams.ts";
 import type { RequestRecord } from "./observe.ts";
 import {
   createPipeline,
@@ -66,6 +67,8 @@ export interface AppDeps {
   observe?: (record: RequestRecord) => void;
   /** Runtime facts from the adapter. Default: none known (tests through app.request()). */
   platform?: Platform;
+  /** The live streams (the local server's, which ends them when it drains). Default: made over the store's changes. */
+  live?: LiveStreams;
 }
 
 /** The settings of the app that come from configuration: every entry point passes these alike. */
@@ -186,7 +189,13 @@ export function composeApp(
     pipeline,
     now,
   });
-  const handlerDeps: HandlerDeps = { ...deps, now, pipeline, readAuth: guards.readAuth };
+  const handlerDeps: HandlerDeps = {
+    ...deps,
+    now,
+    pipeline,
+    readAuth: guards.readAuth,
+    clientAddress: platform.clientAddress,
+  };
   const handlers: Partial<RouteHandlers> = Object.assign({}, ...factories.map((make) => make(handlerDeps)));
   const app: HighPressApp = new Hono<HighPressEnv>();
   parts.set(app, { guards });

@@ -92,6 +92,9 @@ export const HealthResponse = z.object({
   message: z.optional(z.string()),
 });
 
+/** One event of a live stream: its `data:` line. */
+export const LiveEventData = z.object({ count });
+
 /** Each route's answer schema by the name the route table gives it (and the document's components). */
 export const ANSWERS = {
   Health: HealthResponse,
@@ -104,6 +107,7 @@ export const ANSWERS = {
   Badge: BadgeResponse,
   HistoryResult: HistoryResponse,
   Sparkline: BadgeResponse,
+  LiveEvent: LiveEventData,
   AdminCounterResult: CounterResponse,
   EraseResult: EraseResponse,
 } as const;

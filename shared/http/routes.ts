@@ -8,6 +8,7 @@
 import type * as z from "zod/mini";
 import type { HttpFunctionId } from "../domain/functions.ts";
 import { DEFAULT_HISTORY_DAYS, MAX_HISTORY_QUERY_DAYS } from "../domain/history.ts";
+import { DEFAULT_LIVE_INTERVAL_MS } from "../domain/live.ts";
 import type { CounterTypes } from "../domain/model.ts";
 import { acceptBatch, acceptEvents, acceptIncrement, acceptIncrements } from "./fast-paths.ts";
 import type { AnswerName } from "./responses.ts";
@@ -19,6 +20,11 @@ export { HEALTH_DEEP };
 export const CATCH_ALL_FUNCTION: HttpFunctionId = "GetFunction";
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+/** Where a route no Lambda function can serve is answered: the local server only (a stream). */
+export const LOCAL_SERVER = "LocalServer" as const;
+/** What serves a route: a Lambda function (and the local server), or the local server only. */
+export type ServedBy = HttpFunctionId | typeof LOCAL_SERVER;
 
 /** What examples are made of: the first unique and total counter types configured, the version. */
 export interface ExampleTypes {
@@ -59,7 +65,7 @@ export interface RouteSpec<I extends InputSchemas = InputSchemas> {
   method: Method;
   /** OpenAPI template: `{name}` is one path segment. */
   path: string;
-  fn: HttpFunctionId;
+  fn: ServedBy;
   /**
    * Who may call it: `write` needs an API key when keys are set; `read` only with READ_AUTH;
    * `admin` an admin key (ADMIN_KEYS), and without ADMIN_KEYS the route does not exist.
@@ -85,7 +91,7 @@ export interface RouteSpec<I extends InputSchemas = InputSchemas> {
   answer: {
     name: AnswerName;
     example: (t: ExampleTypes) => unknown;
-    mediaType?: "image/svg+xml";
+    mediaType?: "image/svg+xml" | "text/event-stream";
     /** The success status when not 200 (202 for queued events). */
     status?: 202;
   };
@@ -391,6 +397,23 @@ const TABLE = {
       [400, `days: must be an integer from 1 to ${MAX_HISTORY_QUERY_DAYS}`],
       [429, "Too many requests"],
     ],
+  }),
+  live: route({
+    method: "GET",
+    path: "/api/v1/counter/{resource_id}/{counter_type}/live",
+    fn: LOCAL_SERVER,
+    auth: "read",
+    tag: "counters",
+    summary: "The count as it changes: Server-Sent Events (local server only)",
+    description: `A text/event-stream: first the current count, then one event per change, at most one per LIVE_INTERVAL_MS (default ${DEFAULT_LIVE_INTERVAL_MS} ms) per counter whatever the write path, each \`data: {"count":N}\` with an \`id:\`; a heartbeat comment every 15 s. A client that reconnects (with Last-Event-ID or not) gets the current count at once. Over LIVE_MAX_CONNECTIONS or LIVE_MAX_PER_ADDRESS streams, a JSON 429 before the stream starts. Served by the local server and the container only: API Gateway HTTP APIs cannot stream; on AWS the same counts go to the AppSync Events channel /counters/{counter_type}/{resource_id}.`,
+    input: (s) => ({ params: s.counter }),
+    rate: { per: "request" },
+    answer: {
+      name: "LiveEvent",
+      mediaType: "text/event-stream",
+      example: () => 'id: 1765015200000\nretry: 3000\ndata: {"count":1204}\n\n',
+    },
+    errors: [[429, "Too many live streams from one address: at most 20"]],
   }),
   setCounter: route({
     method: "PUT",

@@ -13,6 +13,7 @@ import { ConfigError } from "../domain/errors.ts";
 import { createApp } from "../http/app.ts";
 import { mountDocs } from "../http/docs.ts";
 import { addRoute, type Platform, respond, sendingTo } from "../http/http-app.ts";
+import { LiveStreams } from "../http/live-streams.ts";
 import { PrometheusMetrics } from "../http/observe.ts";
 import { CLIENT_CLOSED } from "../http/pipeline.ts";
 import { appSettings } from "./app-settings.ts";
@@ -60,13 +61,13 @@ function serverOptions(config: Config) {
 /**
  * Drains on SIGTERM or SIGINT, as a container's stop or a scale-in sends them: stops accepting
  * connections, answers what is in flight (each answer with `Connection: close`, so keep-alive
- * clients go; idle connections are closed at once), then `finish` (the queued events still
+ * clients go; idle connections are closed at once; live streams end), then `finish` (the queued events still
  * waiting applied, the store closed) and exit 0, all within SHUTDOWN_TIMEOUT_MS; past it, exit
  * 1 with a line saying so.
  */
 function drainOnSignals(
   server: Server,
-  state: { draining: boolean },
+  state: { draining: boolean; live: LiveStreams },
   finish: (deadline: number) => Promise<void>,
   timeoutMs: number,
   logger: Logger,
@@ -90,6 +91,8 @@ function drainOnSignals(
         });
     });
     server.closeIdleConnections();
+    // Live streams end (their clients reconnect to another server) so their connections close.
+    state.live.endAll();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
@@ -109,7 +112,7 @@ async function storeOrExit(config: Config, logger: Logger) {
 }
 
 /** The app with the local server's own routes: /docs, and /metrics (a worker's: every worker's counts). */
-function localApp(config: Config, logger: Logger, opened: OpenedStore, worker: boolean) {
+function localApp(config: Config, logger: Logger, opened: OpenedStore, live: LiveStreams, worker: boolean) {
   const { store, localQueue } = opened;
   const metrics = new PrometheusMetrics();
   const metricsNow = worker ? clusterMetrics(metrics) : async () => metrics;
@@ -119,6 +122,7 @@ function localApp(config: Config, logger: Logger, opened: OpenedStore, worker: b
     ...appSettings(config),
     logger,
     platform: nodePlatform,
+    live,
     observe: (record) => {
       metrics.record(record);
       if (record.status === CLIENT_CLOSED) logger.warn("request", record);
@@ -169,8 +173,13 @@ function startLine(config: Config, port: number) {
 
 /** One server on the port: the whole service alone, or one worker of several (`worker`). */
 function serveApp(config: Config, logger: Logger, opened: OpenedStore, worker: boolean): void {
-  const app = localApp(config, logger, opened, worker);
-  const state = { draining: false };
+  const live = new LiveStreams(opened.store.changes, {
+    intervalMs: config.liveIntervalMs,
+    maxConnections: config.liveMaxConnections,
+    maxPerAddress: config.liveMaxPerAddress,
+  });
+  const app = localApp(config, logger, opened, live, worker);
+  const state = { draining: false, live };
   const options = {
     // While draining, every answer closes its connection: a keep-alive client goes after it.
     fetch: async (request: Request, env: unknown) => {

@@ -6,6 +6,7 @@
 // (`npm run docs`; a test fails when they drift).
 
 import { DEFAULT_HISTORY_DAYS } from "../domain/history.ts";
+import { DEFAULT_LIVE_INTERVAL_MS } from "../domain/live.ts";
 import {
   type CounterKind,
   type CounterTypes,
@@ -215,6 +216,34 @@ export const SETTINGS = [
     fallback: String(DEFAULT_HISTORY_DAYS),
     problem: integer(1, 3_660),
     where: { context: "historyDays", kind: "integer" },
+  }),
+  setting({
+    variable: "LIVE_INTERVAL_MS",
+    field: "liveIntervalMs",
+    parse: number,
+    meaning:
+      "live counts: a counter's new count is pushed at most once per this many ms (the local server's streams, the AWS publisher)",
+    fallback: String(DEFAULT_LIVE_INTERVAL_MS),
+    problem: integer(100, 60_000),
+    where: { context: "liveIntervalMs", kind: "integer" },
+  }),
+  setting({
+    variable: "LIVE_MAX_CONNECTIONS",
+    field: "liveMaxConnections",
+    parse: number,
+    meaning: "the local server: live streams open at once, per process; more are answered 429",
+    fallback: "10000",
+    problem: integer(1, 1_000_000),
+    where: "local",
+  }),
+  setting({
+    variable: "LIVE_MAX_PER_ADDRESS",
+    field: "liveMaxPerAddress",
+    parse: number,
+    meaning: "the local server: live streams open at once from one client address, per process; more are answered 429",
+    fallback: "20",
+    problem: integer(1, 1_000_000),
+    where: "local",
   }),
   setting({
     variable: "RANKING_MAX_MEMBERS",

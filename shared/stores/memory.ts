@@ -39,6 +39,7 @@ import {
   eventsFingerprint,
   requestFingerprint,
 } from "./fingerprint.ts";
+import { MemoryChanges } from "./memory-changes.ts";
 import { DayHistories } from "./memory-history.ts";
 
 interface IdempotencyRecord {
@@ -123,6 +124,8 @@ export class MemoryStore implements CounterStore {
   /** The unique counters each user is in, for erasure. */
   private readonly userIndex = new Map<string, Set<string>>();
   private readonly histories: DayHistories;
+  /** Every write announces the counter's new count here (live counts). */
+  readonly changes = new MemoryChanges();
   private lastSweep = 0;
 
   constructor(options: MemoryStoreOptions) {
@@ -209,9 +212,14 @@ export class MemoryStore implements CounterStore {
 
   /**
    * Applies the change to the counter and, when it changed, to the history of the day of
-   * `at` (default: now): its count after, and whether anything changed.
+   * `at` (default: now) and (unless `announced` is false) the change feed: its count after,
+   * and whether anything changed.
    */
-  private apply(command: IncrementCommand, at = command.now): { count: number; applied: boolean } {
+  private apply(
+    command: IncrementCommand,
+    at = command.now,
+    announced = true,
+  ): { count: number; applied: boolean } {
     const { resourceId, type, kind, userId, delta } = command;
     const key = counterKey(resourceId, type);
     if (kind === "unique") {
@@ -220,7 +228,10 @@ export class MemoryStore implements CounterStore {
       if (delta > 0) this.join(set, key, userId);
       else this.leave(set, key, userId);
       const applied = delta > 0 ? !had : had;
-      if (applied) this.histories.record(key, delta, at, command.now);
+      if (applied) {
+        this.histories.record(key, delta, at, command.now);
+        if (announced) this.changes.announce({ resourceId, type, kind, count: set.size });
+      }
       return { count: set.size, applied };
     }
     const count = (this.totals.get(key) ?? 0) + delta;
@@ -228,6 +239,7 @@ export class MemoryStore implements CounterStore {
     this.totals.set(key, count);
     setOf(this.users, key).add(userId);
     this.histories.record(key, delta, at, command.now);
+    if (announced) this.changes.announce({ resourceId, type, kind, count });
     return { count, applied: true };
   }
 
@@ -289,10 +301,14 @@ export class MemoryStore implements CounterStore {
     let net = 0;
     for (const e of fresh) {
       setCapped(this.eventIds, `${key}\n${e.eventId}`, now + EVENT_DEDUPE_TTL_MS, this.maxRecords);
-      if (this.apply({ ...e, now }, e.acceptedAt ?? now).applied) net += e.delta;
+      if (this.apply({ ...e, now }, e.acceptedAt ?? now, false).applied) net += e.delta;
     }
     const count = first.kind === "unique" ? (this.members.get(key)?.size ?? 0) : (this.totals.get(key) ?? 0);
-    if (net !== 0) this.rank({ ...first, delta: net, now }, count);
+    // Announced once for the call, as the events script does.
+    if (net !== 0) {
+      this.rank({ ...first, delta: net, now }, count);
+      this.announceCount(first, count);
+    }
     return fresh.length;
   }
 
@@ -406,8 +422,14 @@ export class MemoryStore implements CounterStore {
 
   async setCount(counter: CounterKey, count: number, now: number): Promise<void> {
     const key = counterKey(counter.resourceId, counter.type);
-    this.histories.record(key, count - (this.totals.get(key) ?? 0), now, now);
+    const before = this.totals.get(key) ?? 0;
+    this.histories.record(key, count - before, now, now);
     this.setTotal(counter, count, now);
+    if (count !== before) this.announceCount(counter, count);
+  }
+
+  private announceCount(counter: CounterKey, count: number): void {
+    this.changes.announce({ resourceId: counter.resourceId, type: counter.type, kind: counter.kind, count });
   }
 
   /** A total set as it stands, its history untouched (import loads the file's own). */
@@ -427,6 +449,7 @@ export class MemoryStore implements CounterStore {
     this.histories.clear(key);
     for (const [name, bucket] of this.rankings)
       if (name.startsWith(`${counter.type}\n`)) bucket.scores.delete(counter.resourceId);
+    this.announceCount(counter, 0);
   }
 
   async eraseUser(userId: string, now: number): Promise<number> {
@@ -439,6 +462,7 @@ export class MemoryStore implements CounterStore {
         const [type = "", resourceId = ""] = key.split("\n");
         const command = { resourceId, type, kind: "unique" as const, userId, delta: -1, now };
         this.rank(command, set.size);
+        this.announceCount(command, set.size);
         removed++;
       }
     }
@@ -489,6 +513,7 @@ export class MemoryStore implements CounterStore {
       if (record.history) this.histories.replace(key, record.history);
       if (record.kind === "total") {
         this.setTotal(record, record.count, now);
+        this.announceCount(record, record.count);
         continue;
       }
       const set = setOf(this.members, key);
@@ -496,6 +521,7 @@ export class MemoryStore implements CounterStore {
       for (const user of record.users ?? []) this.join(set, key, user);
       if (set.size === 0) this.members.delete(key);
       this.scoreAllTime(record.type, record.resourceId, set.size, now);
+      this.announceCount(record, set.size);
     }
   }
 }

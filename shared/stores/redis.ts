@@ -7,6 +7,7 @@ import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
 import {
   createScriptEventQueue,
   createScriptStore,
+  type PubSubOpener,
   type ScriptStoreOptions,
   type ScriptTransport,
 } from "./script-store.ts";
@@ -133,6 +134,37 @@ async function* scanKeys(
   }
 }
 
+/**
+ * Pub/sub over a connection of its own (a subscribed connection serves nothing else), made on
+ * the first subscription. It may queue while disconnected (a subscription is safe to send
+ * late) and ioredis subscribes again after a reconnect; the change feed bounds the wait.
+ */
+function redisPubSub(client: RedisClient): PubSubOpener {
+  return (onMessage) => {
+    const sub: RedisClient =
+      client instanceof Cluster
+        ? client.duplicate(undefined, { enableOfflineQueue: true })
+        : client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+    // Errors are the store client's to report: this connection only reconnects.
+    sub.on("error", () => {});
+    sub.on("message", (channel: string, message: string) => onMessage(channel, message));
+    sub.on("pmessage", (pattern: string, channel: string, message: string) =>
+      onMessage(channel, message, pattern),
+    );
+    return {
+      subscribe: async (channel, pattern) => {
+        await (pattern ? sub.psubscribe(channel) : sub.subscribe(channel));
+      },
+      unsubscribe: async (channel, pattern) => {
+        await (pattern ? sub.punsubscribe(channel) : sub.unsubscribe(channel));
+      },
+      close: async () => {
+        await sub.quit().catch(() => sub.disconnect());
+      },
+    };
+  };
+}
+
 /** What carries scripts to this client: within the deadline, and never queued while disconnected. */
 function redisTransport(client: RedisClient, timeoutMs: number): ScriptTransport {
   // Connected (nearly always): the command goes out at once and commandTimeout is its
@@ -146,6 +178,7 @@ function redisTransport(client: RedisClient, timeoutMs: number): ScriptTransport
     eval: (source, keys, args) => whenReady(() => client.eval(source, keys.length, ...keys, ...args)),
     pfcount: (key) => whenReady(() => client.pfcount(key)),
     scan: (match) => scanKeys(client, match, whenReady),
+    pubsub: redisPubSub(client),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },

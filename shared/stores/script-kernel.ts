@@ -28,6 +28,20 @@ import { ITEM } from "./lua/increment.ts";
 import { WINDOW } from "./lua/limits.ts";
 import { type LuaScript, type ScriptDialect, STATUS, scriptsFor } from "./scripts.ts";
 
+/** Channels a change feed listens on (pub/sub), opened on its first use. */
+export interface PubSub {
+  /** Subscribes to a channel, or with `pattern` to every channel its glob matches; resolves once subscribed. */
+  subscribe(channel: string, pattern: boolean): Promise<void>;
+  unsubscribe(channel: string, pattern: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a PubSub whose messages go to `onMessage`: the channel, the message, and the pattern
+ * subscribed when it came through one.
+ */
+export type PubSubOpener = (onMessage: (channel: string, message: string, viaPattern?: string) => void) => PubSub;
+
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
 export interface ScriptTransport {
   evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>;
@@ -36,6 +50,8 @@ export interface ScriptTransport {
   pfcount(key: string): Promise<unknown>;
   /** Pages of keys matching a pattern, by SCAN (on a cluster, every master's), for export. */
   scan(match: string): AsyncIterable<string[]>;
+  /** Pub/sub on the same server, for the change feed (live counts). */
+  pubsub: PubSubOpener;
   close(): Promise<void>;
   /** Redis's error reply (`OOM command not allowed…`) when the error is the store refusing the command. */
   replyOf(error: unknown): string | undefined;

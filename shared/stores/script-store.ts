@@ -28,6 +28,7 @@ import { RANKING, WEEK } from "./lua/ranking.ts";
 import { HISTORY, QUERY } from "./lua/reads.ts";
 import { FORMAT } from "./lua/service.ts";
 import { batchIncrementer } from "./script-batch.ts";
+import { createScriptChanges } from "./script-changes.ts";
 import { eventApplier, storeEventQueue } from "./script-events.ts";
 import {
   itemOf,
@@ -35,6 +36,7 @@ import {
   num,
   outcomeOf,
   type Parts,
+  type PubSubOpener,
   partsOf,
   refusal,
   type ScriptStoreOptions,
@@ -42,7 +44,7 @@ import {
 } from "./script-kernel.ts";
 import { STATUS } from "./scripts.ts";
 
-export type { ScriptStoreOptions, ScriptTransport };
+export type { PubSubOpener, ScriptStoreOptions, ScriptTransport };
 
 /**
  * Rate limits on their own. A store that refuses writes (out of memory, read-only) cannot
@@ -341,6 +343,7 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
   const { keys } = parts;
   const limit = limiter(parts);
   const admin = lazyAdmin(() => loadAdmin(parts));
+  const changes = createScriptChanges(transport.pubsub, keys, options.timeoutMs);
   return {
     ...admin,
     name: options.name,
@@ -389,6 +392,10 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
           ),
         ),
     },
-    close: () => transport.close(),
+    changes,
+    close: async () => {
+      await changes.close();
+      await transport.close();
+    },
   };
 }

@@ -7,6 +7,7 @@ import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
 import {
   createScriptEventQueue,
   createScriptStore,
+  type PubSubOpener,
   type ScriptStoreOptions,
   type ScriptTransport,
 } from "./script-store.ts";
@@ -31,7 +32,7 @@ function upstashReply(error: unknown): string | undefined {
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 
 export function createUpstashClient(url: string, token: string, timeoutMs: number): Redis {
-  return new Redis({
+  const client = new Redis({
     url,
     token,
     // `retry: false` still sends twice (attempts are counted from 0 to 1 inclusive);
@@ -46,6 +47,87 @@ export function createUpstashClient(url: string, token: string, timeoutMs: numbe
     // Each script already reads what it wrote; the sync token only costs a header.
     readYourWrites: false,
   });
+  credentials.set(client, { url: url.replace(/\/+$/, ""), token });
+  return client;
+}
+
+/** The address and token each client was made with: the change feed's streams need them. */
+const credentials = new WeakMap<Redis, { url: string; token: string }>();
+
+/** Reads a stream of Server-Sent Events, calling `onData` with each `data:` line's text. */
+async function readDataLines(body: ReadableStream<Uint8Array>, onData: (data: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    for (const line of lines) if (line.startsWith("data: ")) onData(line.slice(6));
+  }
+}
+
+/** `message,<channel>,<message>` or `pmessage,<pattern>,<channel>,<message>`, as Upstash streams them. */
+function parseUpstashMessage(data: string): { channel: string; message: string; pattern?: string } | undefined {
+  const [type, ...rest] = data.split(",");
+  if (type === "message" && rest.length >= 2) return { channel: rest[0] as string, message: rest.slice(1).join(",") };
+  if (type === "pmessage" && rest.length >= 3)
+    return { pattern: rest[0] as string, channel: rest[1] as string, message: rest.slice(2).join(",") };
+  return undefined;
+}
+
+/**
+ * Pub/sub over Upstash's REST streams: one `POST /subscribe/<channel>` (or `/psubscribe/`)
+ * per channel, answered with Server-Sent Events. A stream that ends while still wanted is
+ * opened again a second later (a change in between is not heard; the next one is).
+ */
+function upstashPubSub(client: Redis): PubSubOpener {
+  return (onMessage) => {
+    const made = credentials.get(client);
+    const streams = new Map<string, AbortController>();
+    const connect = async (channel: string, pattern: boolean, controller: AbortController) => {
+      if (!made) throw new Error("this Upstash client was not made by createUpstashClient");
+      const path = `${pattern ? "psubscribe" : "subscribe"}/${encodeURIComponent(channel)}`;
+      const response = await fetch(`${made.url}/${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${made.token}`, accept: "text/event-stream" },
+        signal: controller.signal,
+      });
+      if (!response.ok || !response.body) throw new Error(`Upstash answered ${response.status} to ${path}`);
+      return response.body;
+    };
+    const follow = (channel: string, body: ReadableStream<Uint8Array>, pattern: boolean, controller: AbortController) => {
+      readDataLines(body, (data) => {
+        const parsed = parseUpstashMessage(data);
+        if (parsed) onMessage(parsed.channel, parsed.message, parsed.pattern);
+      })
+        .catch(() => {})
+        .finally(() => {
+          if (streams.get(channel) !== controller) return;
+          setTimeout(() => {
+            if (streams.get(channel) !== controller) return;
+            connect(channel, pattern, controller)
+              .then((again) => follow(channel, again, pattern, controller))
+              .catch(() => follow(channel, new ReadableStream({ start: (c) => c.close() }), pattern, controller));
+          }, 1000).unref();
+        });
+    };
+    return {
+      subscribe: async (channel, pattern) => {
+        const controller = new AbortController();
+        const body = await connect(channel, pattern, controller);
+        streams.set(channel, controller);
+        follow(channel, body, pattern, controller);
+      },
+      unsubscribe: async (channel) => {
+        streams.get(channel)?.abort();
+        streams.delete(channel);
+      },
+      close: async () => {
+        for (const controller of streams.values()) controller.abort();
+        streams.clear();
+      },
+    };
+  };
 }
 
 /** What carries scripts to Upstash over REST. */
@@ -62,6 +144,7 @@ function upstashTransport(client: Redis): ScriptTransport {
         yield keys;
       } while (cursor !== "0");
     },
+    pubsub: upstashPubSub(client),
     async close() {},
     replyOf: upstashReply,
     isNotSent: (error) => {

@@ -14,6 +14,7 @@ import { applyQueuedEvents } from "../../shared/runtime/events-consumer.ts";
 import type { Backend } from "../support/backends.ts";
 import { json, testApp } from "../support/test-app.ts";
 import { historyContract } from "./history-contract.ts";
+import { liveContract } from "./live-contract.ts";
 
 const T0 = Date.parse("2026-11-25T10:15:00Z"); // a Wednesday
 const HOUR = 3_600_000;
@@ -771,6 +772,7 @@ export function storeContract(backend: () => Backend): void {
   });
 
   historyContract(backend);
+  liveContract(backend);
 }
 
 /** Every record of an export, sorted, users sorted: comparable across stores. */

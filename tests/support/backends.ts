@@ -48,6 +48,7 @@ export function memoryBackend(): Backend {
 
 function redisLike(name: string, url: string, cluster: boolean, stopServer: () => Promise<void>) {
   const clients: RedisClient[] = [];
+  const stores: CounterStore[] = [];
   return {
     name,
     clients,
@@ -56,7 +57,9 @@ function redisLike(name: string, url: string, cluster: boolean, stopServer: () =
       const client = createRedisClient(url, cluster, timeoutMs);
       client.on("error", () => {});
       clients.push(client);
-      return createRedisStore(client, { keyPrefix: randomPrefix(), timeoutMs, ...o });
+      const store = createRedisStore(client, { keyPrefix: randomPrefix(), timeoutMs, ...o });
+      stores.push(store);
+      return store;
     },
     queue() {
       const client = createRedisClient(url, cluster, 2000);
@@ -64,6 +67,8 @@ function redisLike(name: string, url: string, cluster: boolean, stopServer: () =
       return createRedisEventQueue(client, { keyPrefix: randomPrefix(), timeoutMs: 2000 });
     },
     async stop() {
+      // The change feeds' own connections (live counts), then the stores' clients.
+      for (const store of stores) await store.changes.close();
       for (const c of clients) c.disconnect();
       await stopServer();
     },
@@ -85,17 +90,20 @@ export async function upstashBackend(): Promise<
 > {
   const server = await startRedis();
   const endpoint = await startUpstashEndpoint(server.url);
+  const upstashStores: CounterStore[] = [];
   return {
     name: "upstash",
     server,
     endpoint,
     store(o: StoreOptions = {}) {
       const timeoutMs = o.timeoutMs ?? 2000;
-      return createUpstashStore(createUpstashClient(endpoint.url, endpoint.token, timeoutMs), {
+      const store = createUpstashStore(createUpstashClient(endpoint.url, endpoint.token, timeoutMs), {
         keyPrefix: randomPrefix(),
         timeoutMs,
         ...o,
       });
+      upstashStores.push(store);
+      return store;
     },
     queue: () =>
       createUpstashEventQueue(createUpstashClient(endpoint.url, endpoint.token, 2000), {
@@ -103,6 +111,7 @@ export async function upstashBackend(): Promise<
         timeoutMs: 2000,
       }),
     async stop() {
+      for (const store of upstashStores) await store.changes.close();
       await endpoint.close();
       await server.stop();
     },

@@ -57,6 +57,8 @@ export async function startUpstashEndpoint(redisUrl: string, token = "test-token
   let hang = 0;
   let drop = 0;
   const hung: ServerResponse[] = [];
+  /** Subscription streams open now (closed with the endpoint). */
+  const streams = new Set<ServerResponse>();
 
   const endpoint: UpstashEndpoint = {
     url: "",
@@ -71,7 +73,7 @@ export async function startUpstashEndpoint(redisUrl: string, token = "test-token
       drop = n;
     },
     close: async () => {
-      for (const res of hung) res.destroy();
+      for (const res of [...hung, ...streams]) res.destroy();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       redis.disconnect();
@@ -107,6 +109,28 @@ export async function startUpstashEndpoint(redisUrl: string, token = "test-token
     }
   }
 
+  /**
+   * Upstash's SUBSCRIBE over REST: Server-Sent Events, `data: subscribe,<channel>,1` and then
+   * `data: message,<channel>,<message>` (`pmessage,<pattern>,<channel>,<message>` for a
+   * pattern), on a connection of its own to Redis, closed with the request.
+   */
+  async function streamMessages(res: ServerResponse, pattern: boolean, channel: string): Promise<void> {
+    endpoint.commands.push([pattern ? "psubscribe" : "subscribe", channel]);
+    const sub = await connect(redis.duplicate());
+    streams.add(res);
+    res.on("close", () => {
+      streams.delete(res);
+      sub.disconnect();
+    });
+    sub.on("message", (ch: string, message: string) => res.write(`data: message,${ch},${message}\n\n`));
+    sub.on("pmessage", (p: string, ch: string, message: string) =>
+      res.write(`data: pmessage,${p},${ch},${message}\n\n`),
+    );
+    await (pattern ? sub.psubscribe(channel) : sub.subscribe(channel));
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    res.write(`data: ${pattern ? "psubscribe" : "subscribe"},${channel},1\n\n`);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     endpoint.requests++;
     const chunks: Buffer[] = [];
@@ -127,6 +151,8 @@ export async function startUpstashEndpoint(redisUrl: string, token = "test-token
     };
     if (req.method !== "POST") return send(405, { error: "Method not allowed" });
     if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: "Unauthorized" });
+    const stream = /^\/(p?subscribe)\/(.+)$/.exec((req.url ?? "/").split("?")[0] ?? "/");
+    if (stream) return streamMessages(res, stream[1] === "psubscribe", decodeURIComponent(stream[2] as string));
     let body: unknown;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
@@ -135,7 +161,7 @@ export async function startUpstashEndpoint(redisUrl: string, token = "test-token
     }
     const base64 = String(req.headers["upstash-encoding"]).toLowerCase() === "base64";
     const out = (r: Outcome) => ("error" in r ? { error: r.error } : { result: encode(r.result, base64) });
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (path === "/" || path === "") {
       if (!Array.isArray(body)) return send(400, { error: "ERR command must be an array" });
       const reply = await run(body);

@@ -2,8 +2,10 @@
 // once per app. Auth, input and rate limits are the mount loop's (execute.ts): a handler is
 // handed its input checked and typed.
 
+import type { Context } from "hono";
 import type { Logger } from "../../domain/logger.ts";
 import type { CounterKind, CounterStore, CounterTypes, EventQueue } from "../../domain/model.ts";
+import type { LiveStreams } from "../live-streams.ts";
 import type { Pipeline } from "../pipeline.ts";
 
 export type { RouteHandler, RouteHandlers } from "../execute.ts";
@@ -18,6 +20,10 @@ export interface HandlerDeps {
   pipeline: Pipeline;
   /** Whether reads need a key (READ_AUTH): what they answer is then private. */
   readAuth: boolean;
+  /** The client's address, as the platform knows it. */
+  clientAddress: (c: Context) => string | undefined;
+  /** The live streams and their limits (the local server's); default: made over the store's changes. */
+  live?: LiveStreams;
 }
 
 /** The kind of a counter type the route's schema accepted (so it is a configured one). */

@@ -6,6 +6,7 @@
 import { layout } from "../script-layout.ts";
 import { type LuaScript, type ScriptBodies, type ScriptDialect, scriptSetOf } from "../scripts.ts";
 import { HISTORY_ARG_NAMES, HISTORY_FN } from "./history-fn.ts";
+import { announce } from "./live.ts";
 import { BUCKET_TTL_NAMES, RANK_FN, RANKING_KEY_NAMES, rankingArgs } from "./ranking-fn.ts";
 
 /**
@@ -26,6 +27,7 @@ local before = tonumber(redis.call('GET', ${SET.key.counter}) or '0')
 if count == 0 then redis.call('DEL', ${SET.key.counter}) else redis.call('SET', ${SET.key.counter}, ${SET.arg.count}) end
 if count ~= before then
   record_day(${SET.key.history}, ${SET.arg.day}, count - before, ${SET.arg.keepFrom}, ${SET.arg.historyDays})
+  ${announce(SET.key.counter, SET.arg.count)}
 end
 if #KEYS > ${SET.keysBefore("rankAll")} then
   score_all(${SET.key.rankAll}, ${SET.arg.resource}, count, tonumber(${SET.arg.rankCap}), 'set')
@@ -44,8 +46,8 @@ return 1
 `;
 
 /**
- * Reset: KEYS are the keys deleted (the counter, its HyperLogLog, its history: `dropped` of
- * them) and then the ranking keys the member is removed from.
+ * Reset: KEYS are the keys deleted (the counter first, its HyperLogLog, its history:
+ * `dropped` of them) and then the ranking keys the member is removed from.
  */
 export const RESET = layout({ keys: "", args: "" }, { keys: [], args: ["member", "dropped"] });
 const RESET_BODY = `
@@ -53,6 +55,7 @@ local dropped = tonumber(${RESET.arg.dropped})
 for key = 1, #KEYS do
   if key <= dropped then redis.call('DEL', KEYS[key]) else redis.call('ZREM', KEYS[key], ${RESET.arg.member}) end
 end
+if dropped > 0 then ${announce("KEYS[1]", "'0'")} end
 return 1
 `;
 
@@ -86,7 +89,9 @@ for i = 0, (#KEYS - ${ERASE.keyCount}) / ${EE.keyCount} - 1 do
   if redis.call('SREM', ${EE.key.counter}, user) == 1 then
     removed = removed + 1
     record_day(${EE.key.history}, ${ERASE.arg.day}, -1, keep_from, keep)
-    rank(${rankingArgs(EE, ERASE)}, ${EE.arg.resource}, -1, redis.call('SCARD', ${EE.key.counter}), cap, 'set')
+    local count = redis.call('SCARD', ${EE.key.counter})
+    ${announce(EE.key.counter, "count")}
+    rank(${rankingArgs(EE, ERASE)}, ${EE.arg.resource}, -1, count, cap, 'set')
   end
   redis.call('SREM', ${ERASE.key.index}, ${EE.arg.entry})
 end
@@ -101,10 +106,12 @@ export const ERASE_ONE = layout(
 // {removed (0|1), count after}.
 const ERASE_ONE_BODY = `${HISTORY_FN}
 local removed = redis.call('SREM', ${ERASE_ONE.key.counter}, ${ERASE_ONE.arg.user})
+local count = redis.call('SCARD', ${ERASE_ONE.key.counter})
 if removed == 1 then
   record_day(${ERASE_ONE.key.history}, ${ERASE_ONE.arg.day}, -1, ${ERASE_ONE.arg.keepFrom}, ${ERASE_ONE.arg.historyDays})
+  ${announce(ERASE_ONE.key.counter, "count")}
 end
-return {removed, redis.call('SCARD', ${ERASE_ONE.key.counter})}
+return {removed, count}
 `;
 
 /** Read counters for export (a read: no-writes): '1' to include the members of sets; then per counter DUMP_ITEM. */
@@ -155,7 +162,9 @@ else
   count = redis.call('SCARD', ${IMPORT.key.counter})
 end
 if ${I.scored} == '1' then score_all(${IMPORT.key.rankAll}, ${I.resource}, count, tonumber(${I.rankCap}), 'set') end
-return string.format('%.0f', count)
+local exact = string.format('%.0f', count)
+${announce(IMPORT.key.counter, "exact")}
+return exact
 `;
 
 /** Import a counter's history: the hash is replaced by the pairs of day and change that follow. */

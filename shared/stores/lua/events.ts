@@ -3,6 +3,7 @@
 
 import { layout } from "../script-layout.ts";
 import { HISTORY_ARG_NAMES, HISTORY_FN } from "./history-fn.ts";
+import { announce } from "./live.ts";
 import { BUCKET_TTL_NAMES, RANK_FN, RANKING_KEY_NAMES, rankingArgs } from "./ranking-fn.ts";
 
 // An Idempotency-Key claimed for queued events: KEYS the record, ARGV its fingerprint and TTL
@@ -106,7 +107,9 @@ end
 if net ~= 0 and ${EA.ranked} == '1' then
   rank(${rankingArgs(EVENTS, EVENTS)}, ${EA.resource}, net, count, tonumber(${EA.rankCap}), 'set')
 end
-local out = {#fresh, string.format('%.0f', count), 0, net}
+local exact = string.format('%.0f', count)
+if net ~= 0 then ${announce(EK.counter, "exact")} end
+local out = {#fresh, exact, 0, net}
 for _, c in ipairs(changed) do out[#out + 1] = c end
 return out
 `;

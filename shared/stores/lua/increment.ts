@@ -4,6 +4,7 @@
 import { layout } from "../script-layout.ts";
 import { HISTORY_ARG_NAMES, HISTORY_FN } from "./history-fn.ts";
 import { LIMIT_FN } from "./limits.ts";
+import { announce } from "./live.ts";
 import { BUCKET_TTL_NAMES, RANK_FN, RANKING_KEY_NAMES, rankingArgs } from "./ranking-fn.ts";
 
 /**
@@ -78,10 +79,11 @@ local function apply(k, a, ranked)
     redis.call('PFADD', ${K.users}, user)
     applied = 1
   end
+  local exact = string.format('%.0f', count)
   if applied == 1 then
     record_day(${K.history}, ${A.day}, delta, ${A.keepFrom}, ${A.historyDays})
+    ${announce(K.counter, "exact")}
   end
-  local exact = string.format('%.0f', count)
   if ${A.fingerprint} ~= '' and ${A.recordTtl} ~= '0' then
     redis.call('SET', ${K.record}, ${A.fingerprint} .. '\\n' .. exact .. '\\n' .. applied, 'PX', ${A.recordTtl})
   end
