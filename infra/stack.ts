@@ -20,7 +20,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import { CATCH_ALL_FUNCTION, LOCAL_SERVER, ROUTES } from "../shared/http/routes.ts";
+import { CATCH_ALL_FUNCTION, LAMBDA_ROUTES } from "../shared/http/routes.ts";
 import { logLevelOf } from "../shared/runtime/logger.ts";
 import { FUNCTION_IDS, type FunctionId } from "./bundling.ts";
 import { type CounterCache, cacheMaxEcpuPerSecond, cacheMaxStorageGb, counterCache } from "./cache.ts";
@@ -248,8 +248,7 @@ export class HighPressStack extends Stack {
         : {}),
     });
     // A route only the local server serves (a stream) is left to the catch-all's 404.
-    for (const route of ROUTES) {
-      if (route.fn === LOCAL_SERVER) continue;
+    for (const route of LAMBDA_ROUTES) {
       api.addRoutes({
         path: route.path,
         methods: [apigwv2.HttpMethod[route.method]],

@@ -1,32 +1,10 @@
-// Live counts: what the store announces when a counter changes (ChangeFeed, a part of the
-// store port), and LiveCounts, which shares one subscription per counter among all its
+// Live counts: LiveCounts, over what the store announces when a counter changes (ChangeFeed,
+// a part of the store port, model.ts), which shares one subscription per counter among all its
 // viewers and pushes each counter's latest count at most once per interval, however hot it is.
 
-import type { CounterKey } from "./model.ts";
+import type { ChangeFeed, CounterKey, Unwatch } from "./model.ts";
 
-/** Stops a subscription; safe to call twice. */
-export type Unwatch = () => void;
-
-/** A counter's new count, as announced by whichever process changed it. */
-export interface CounterChange {
-  resourceId: string;
-  type: string;
-  kind: CounterKey["kind"];
-  count: number;
-}
-
-/**
- * New counts, announced by every write to the store (on Redis, by every process on it, in
- * the write's own script). Nothing is opened until the first watch.
- */
-export interface ChangeFeed {
-  /** Hears one counter's new counts; resolves once subscribed, so a change after that is heard. */
-  watch(counter: CounterKey, onCount: (count: number) => void): Promise<Unwatch>;
-  /** Hears every counter's new counts (the AWS publisher). */
-  watchAll(onChange: (change: CounterChange) => void): Promise<Unwatch>;
-  /** Closes whatever the feed opened. */
-  close(): Promise<void>;
-}
+export type { ChangeFeed, CounterChange, Unwatch } from "./model.ts";
 
 /** The longest a push may wait: the interval a counter's pushes keep (LIVE_INTERVAL_MS). */
 export const DEFAULT_LIVE_INTERVAL_MS = 1000;
@@ -60,12 +38,15 @@ export interface LiveHoldings {
  */
 export class LiveCounts {
   private readonly followed = new Map<string, Followed>();
+  private readonly feed: ChangeFeed;
+  private readonly intervalMs: number;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly feed: ChangeFeed,
-    private readonly intervalMs: number = DEFAULT_LIVE_INTERVAL_MS,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(feed: ChangeFeed, intervalMs = DEFAULT_LIVE_INTERVAL_MS, now: () => number = Date.now) {
+    this.feed = feed;
+    this.intervalMs = intervalMs;
+    this.now = now;
+  }
 
   /** Follows a counter; resolves once its changes are heard. The returned function stops. */
   async follow(counter: CounterKey, viewer: Viewer): Promise<Unwatch> {
@@ -98,12 +79,18 @@ export class LiveCounts {
   }
 
   private subscribe(id: string, counter: CounterKey): Followed {
-    const entry: Followed = { viewers: new Set(), lastPushAt: Number.NEGATIVE_INFINITY, subscribed: Promise.resolve() };
-    entry.subscribed = this.feed.watch(counter, (count) => this.heard(entry, count)).then((unwatch) => {
-      // Every viewer left while the subscription was being made.
-      if (this.followed.get(id) !== entry) unwatch();
-      else entry.unwatch = unwatch;
-    });
+    const entry: Followed = {
+      viewers: new Set(),
+      lastPushAt: Number.NEGATIVE_INFINITY,
+      subscribed: Promise.resolve(),
+    };
+    entry.subscribed = this.feed
+      .watch(counter, (count) => this.heard(entry, count))
+      .then((unwatch) => {
+        // Every viewer left while the subscription was being made.
+        if (this.followed.get(id) !== entry) unwatch();
+        else entry.unwatch = unwatch;
+      });
     this.followed.set(id, entry);
     return entry;
   }

@@ -2,7 +2,6 @@
 // commands and readings that cross it. Nothing here knows about HTTP or Redis.
 
 import type { DataFormatPort } from "./data-format.ts";
-import type { ChangeFeed } from "./live.ts";
 
 /** `unique`: one per user (likes, follows), `total`: a plain sum (views). */
 export type CounterKind = "unique" | "total";
@@ -201,6 +200,30 @@ export interface CounterAdmin {
    * the history when the record has one (it replaces the counter's; without one it is kept).
    */
   importCounters(records: readonly CounterRecord[], now: number): Promise<void>;
+}
+
+/** Stops a subscription; safe to call twice. */
+export type Unwatch = () => void;
+
+/** A counter's new count, as announced by whichever process changed it. */
+export interface CounterChange {
+  resourceId: string;
+  type: string;
+  kind: CounterKey["kind"];
+  count: number;
+}
+
+/**
+ * New counts, announced by every write to the store (on Redis, by every process on it, in
+ * the write's own script). Nothing is opened until the first watch.
+ */
+export interface ChangeFeed {
+  /** Hears one counter's new counts; resolves once subscribed, so a change after that is heard. */
+  watch(counter: CounterKey, onCount: (count: number) => void): Promise<Unwatch>;
+  /** Hears every counter's new counts (the AWS publisher). */
+  watchAll(onChange: (change: CounterChange) => void): Promise<Unwatch>;
+  /** Closes whatever the feed opened. */
+  close(): Promise<void>;
 }
 
 /**

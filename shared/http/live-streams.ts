@@ -51,9 +51,13 @@ export class LiveStreams {
       });
     }
     if (fromHere >= this.limits.maxPerAddress) {
-      throw new HttpError(429, `Too many live streams from one address: at most ${this.limits.maxPerAddress}`, {
-        headers: { "retry-after": "5" },
-      });
+      throw new HttpError(
+        429,
+        `Too many live streams from one address: at most ${this.limits.maxPerAddress}`,
+        {
+          headers: { "retry-after": "5" },
+        },
+      );
     }
     this.open++;
     this.byAddress.set(from, fromHere + 1);

@@ -92,8 +92,9 @@ export const HealthResponse = z.object({
   message: z.optional(z.string()),
 });
 
-/** One event of a live stream: its `data:` line. */
+/** One event of a live stream: its `data:` line (the stream itself is text/event-stream, LiveStream). */
 export const LiveEventData = z.object({ count });
+export const LiveStream = z.string();
 
 /** Each route's answer schema by the name the route table gives it (and the document's components). */
 export const ANSWERS = {
@@ -107,7 +108,7 @@ export const ANSWERS = {
   Badge: BadgeResponse,
   HistoryResult: HistoryResponse,
   Sparkline: BadgeResponse,
-  LiveEvent: LiveEventData,
+  LiveStream,
   AdminCounterResult: CounterResponse,
   EraseResult: EraseResponse,
 } as const;

@@ -409,11 +409,14 @@ const TABLE = {
     input: (s) => ({ params: s.counter }),
     rate: { per: "request" },
     answer: {
-      name: "LiveEvent",
+      name: "LiveStream",
       mediaType: "text/event-stream",
       example: () => 'id: 1765015200000\nretry: 3000\ndata: {"count":1204}\n\n',
     },
-    errors: [[429, "Too many live streams from one address: at most 20"]],
+    errors: [
+      [400, "counter_type: must be one of like, follow, view"],
+      [429, "Too many live streams from one address: at most 20"],
+    ],
   }),
   setCounter: route({
     method: "PUT",
@@ -492,6 +495,10 @@ export const ROUTES: readonly TableRoute[] = Object.entries(TABLE).map(([id, spe
   ...(spec as unknown as RouteSpec),
   id: id as RouteId,
 }));
+/** The routes a Lambda function serves: every one but those only the local server can (streams). */
+export const LAMBDA_ROUTES = ROUTES.filter(
+  (r): r is TableRoute & { fn: HttpFunctionId } => r.fn !== LOCAL_SERVER,
+);
 export const ROUTE: Readonly<Record<RouteId, TableRoute>> = Object.fromEntries(
   ROUTES.map((r) => [r.id, r]),
 ) as Record<RouteId, TableRoute>;

@@ -11,6 +11,7 @@ import type { Context } from "hono";
 import { DataFormatError } from "../domain/data-format.ts";
 import { ConfigError } from "../domain/errors.ts";
 import { createApp } from "../http/app.ts";
+import { mountDemo } from "../http/demo.ts";
 import { mountDocs } from "../http/docs.ts";
 import { addRoute, type Platform, respond, sendingTo } from "../http/http-app.ts";
 import { LiveStreams } from "../http/live-streams.ts";
@@ -130,6 +131,7 @@ function localApp(config: Config, logger: Logger, opened: OpenedStore, live: Liv
     },
   });
   mountDocs(app, config.counterTypes);
+  mountDemo(app, config.counterTypes);
   addRoute(
     app,
     "/metrics",

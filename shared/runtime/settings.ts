@@ -240,7 +240,8 @@ export const SETTINGS = [
     variable: "LIVE_MAX_PER_ADDRESS",
     field: "liveMaxPerAddress",
     parse: number,
-    meaning: "the local server: live streams open at once from one client address, per process; more are answered 429",
+    meaning:
+      "the local server: live streams open at once from one client address, per process; more are answered 429",
     fallback: "20",
     problem: integer(1, 1_000_000),
     where: "local",

@@ -92,7 +92,8 @@ function resetter(p: AdminParts, s: AdminScripts) {
       p.keys.ranking(counter.type, b, counter.resourceId),
     );
     const args = (dropping: string[]) =>
-      RESET.encode({}, { member: counter.resourceId, dropped: String(dropping.length) }).args;
+      RESET.encode({ counter: counterKey }, { member: counter.resourceId, dropped: String(dropping.length) })
+        .args;
     if (!p.cluster) {
       await p.exec("reset", true, s.reset, [...dropped, ...rankings], args(dropped));
       return;

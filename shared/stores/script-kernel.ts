@@ -40,7 +40,9 @@ export interface PubSub {
  * Opens a PubSub whose messages go to `onMessage`: the channel, the message, and the pattern
  * subscribed when it came through one.
  */
-export type PubSubOpener = (onMessage: (channel: string, message: string, viaPattern?: string) => void) => PubSub;
+export type PubSubOpener = (
+  onMessage: (channel: string, message: string, viaPattern?: string) => void,
+) => PubSub;
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
 export interface ScriptTransport {

@@ -55,7 +55,10 @@ export function createUpstashClient(url: string, token: string, timeoutMs: numbe
 const credentials = new WeakMap<Redis, { url: string; token: string }>();
 
 /** Reads a stream of Server-Sent Events, calling `onData` with each `data:` line's text. */
-async function readDataLines(body: ReadableStream<Uint8Array>, onData: (data: string) => void): Promise<void> {
+async function readDataLines(
+  body: ReadableStream<Uint8Array>,
+  onData: (data: string) => void,
+): Promise<void> {
   const decoder = new TextDecoder();
   let buffer = "";
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
@@ -67,9 +70,12 @@ async function readDataLines(body: ReadableStream<Uint8Array>, onData: (data: st
 }
 
 /** `message,<channel>,<message>` or `pmessage,<pattern>,<channel>,<message>`, as Upstash streams them. */
-function parseUpstashMessage(data: string): { channel: string; message: string; pattern?: string } | undefined {
+function parseUpstashMessage(
+  data: string,
+): { channel: string; message: string; pattern?: string } | undefined {
   const [type, ...rest] = data.split(",");
-  if (type === "message" && rest.length >= 2) return { channel: rest[0] as string, message: rest.slice(1).join(",") };
+  if (type === "message" && rest.length >= 2)
+    return { channel: rest[0] as string, message: rest.slice(1).join(",") };
   if (type === "pmessage" && rest.length >= 3)
     return { pattern: rest[0] as string, channel: rest[1] as string, message: rest.slice(2).join(",") };
   return undefined;
@@ -95,7 +101,12 @@ function upstashPubSub(client: Redis): PubSubOpener {
       if (!response.ok || !response.body) throw new Error(`Upstash answered ${response.status} to ${path}`);
       return response.body;
     };
-    const follow = (channel: string, body: ReadableStream<Uint8Array>, pattern: boolean, controller: AbortController) => {
+    const follow = (
+      channel: string,
+      body: ReadableStream<Uint8Array>,
+      pattern: boolean,
+      controller: AbortController,
+    ) => {
       readDataLines(body, (data) => {
         const parsed = parseUpstashMessage(data);
         if (parsed) onMessage(parsed.channel, parsed.message, parsed.pattern);
@@ -107,7 +118,9 @@ function upstashPubSub(client: Redis): PubSubOpener {
             if (streams.get(channel) !== controller) return;
             connect(channel, pattern, controller)
               .then((again) => follow(channel, again, pattern, controller))
-              .catch(() => follow(channel, new ReadableStream({ start: (c) => c.close() }), pattern, controller));
+              .catch(() =>
+                follow(channel, new ReadableStream({ start: (c) => c.close() }), pattern, controller),
+              );
           }, 1000).unref();
         });
     };

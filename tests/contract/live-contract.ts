@@ -8,7 +8,11 @@ import type { CounterKey, CounterStore, IncrementCommand } from "../../shared/do
 import type { Backend } from "../support/backends.ts";
 
 const T0 = Date.parse("2026-12-06T10:00:00Z");
-const view = (resourceId: string, delta: number, extra: Partial<IncrementCommand> = {}): IncrementCommand => ({
+const view = (
+  resourceId: string,
+  delta: number,
+  extra: Partial<IncrementCommand> = {},
+): IncrementCommand => ({
   resourceId,
   type: "view",
   kind: "total",

@@ -9,6 +9,7 @@ import { buildOpenApiDocument } from "../../shared/http/openapi.ts";
 import { VERSION } from "../../shared/http/version.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
 import type { JsonSchema } from "../support/schema-values.ts";
+import { firstEventText } from "../support/sse.ts";
 import { DEFAULT_TYPES, json, testApp } from "../support/test-app.ts";
 
 const ADMIN_KEY = "admin-key-for-document-tests";
@@ -105,8 +106,11 @@ async function send(operation: Operation, request: Request) {
     headers,
     ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
   });
-  const isJson = res.headers.get("content-type")?.startsWith("application/json");
-  return { status: res.status, body: isJson ? await json(res) : { text: await res.text() } };
+  const type = res.headers.get("content-type") ?? "";
+  if (type.startsWith("application/json")) return { status: res.status, body: await json(res) };
+  // A stream never ends: its first event is the answer.
+  const text = type === "text/event-stream" ? await firstEventText(res) : await res.text();
+  return { status: res.status, body: { text } };
 }
 
 const where = { path: "params", query: "query", header: "headers" } as const;

@@ -9,45 +9,21 @@ import * as z from "zod/mini";
 import { type BuiltBundle, buildBundles } from "../../infra/bundling.ts";
 import { mountDocs } from "../../shared/http/docs.ts";
 import { buildOpenApiDocument } from "../../shared/http/openapi.ts";
-import {
-  AcceptedResponse,
-  BadgeResponse,
-  BatchResponse,
-  CounterResponse,
-  EraseResponse,
-  ErrorResponse,
-  HealthResponse,
-  HistoryResponse,
-  HotResponse,
-  IncrementResponse,
-  IncrementsResponse,
-} from "../../shared/http/responses.ts";
+import { ANSWERS, ErrorResponse, LiveEventData } from "../../shared/http/responses.ts";
 import { ROUTES } from "../../shared/http/routes.ts";
 import { requestSchemas } from "../../shared/http/schemas.ts";
 import { VERSION } from "../../shared/http/version.ts";
 import { createMemoryStore } from "../../shared/stores/memory.ts";
+import { firstEventText } from "../support/sse.ts";
 import { DEFAULT_TYPES, json, testApp } from "../support/test-app.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is walked as plain JSON.
 type Doc = Record<string, any>;
 const doc = buildOpenApiDocument(DEFAULT_TYPES, VERSION) as Doc;
-const SCHEMAS: Record<string, z.core.$ZodType> = {
-  IncrementResult: IncrementResponse,
-  CounterResult: CounterResponse,
-  BatchResult: BatchResponse,
-  HotResult: HotResponse,
-  Health: HealthResponse,
-  Error: ErrorResponse,
-  AdminCounterResult: CounterResponse,
-  EraseResult: EraseResponse,
-  Badge: BadgeResponse,
-  Sparkline: BadgeResponse,
-  HistoryResult: HistoryResponse,
-  IncrementsResult: IncrementsResponse,
-  AcceptedResult: AcceptedResponse,
-};
+// The answers' schemas by the names the document gives them, and the error envelope.
+const SCHEMAS: Record<string, z.core.$ZodType> = { ...ANSWERS, Error: ErrorResponse };
 const ADMIN_KEY = "admin-key-0123456789";
-const MEDIA_TYPES = ["application/json", "image/svg+xml"];
+const MEDIA_TYPES = ["application/json", "image/svg+xml", "text/event-stream"];
 /** A documented response's content: its one media type's entry. */
 const contentOf = (response: Doc): Doc | undefined =>
   MEDIA_TYPES.map((type) => response.content?.[type]).find((c) => c !== undefined);
@@ -65,7 +41,7 @@ describe("the OpenAPI document", () => {
   it("is valid OpenAPI 3.1", async () => {
     expect(doc.openapi).toBe("3.1.0");
     const validated = await SwaggerParser.validate(structuredClone(doc) as never);
-    expect(Object.keys((validated as Doc).paths)).toHaveLength(12);
+    expect(Object.keys((validated as Doc).paths)).toHaveLength(13);
   });
 
   it("documents every route of the app, and only those", () => {
@@ -138,6 +114,8 @@ describe("the running app answers as documented", () => {
       t.get("/api/v1/counter/article_001/view/history?days=30"),
     "GET /api/v1/counter/{resource_id}/{counter_type}/history.svg": () =>
       t.get("/api/v1/counter/article_001/view/history.svg?days=30"),
+    "GET /api/v1/counter/{resource_id}/{counter_type}/live": () =>
+      t.get("/api/v1/counter/article_001/view/live"),
     "POST /api/v1/counter/increments": () =>
       t.post(
         "/api/v1/counter/increments",
@@ -167,6 +145,7 @@ describe("the running app answers as documented", () => {
       t.get("/api/v1/counter/a/view/history?days=366"),
     "GET /api/v1/counter/{resource_id}/{counter_type}/history.svg": () =>
       t.get("/api/v1/counter/a/view/history.svg?days=0"),
+    "GET /api/v1/counter/{resource_id}/{counter_type}/live": () => t.get("/api/v1/counter/a/nope/live"),
     "POST /api/v1/counter/increments": () => t.post("/api/v1/counter/increments", { increments: [] }),
     "POST /api/v1/counter/events": () => t.post("/api/v1/counter/events", { events: [{ resource_id: "a" }] }),
     "PUT /api/v1/admin/counter/{resource_id}/{counter_type}": () =>
@@ -184,12 +163,22 @@ describe("the running app answers as documented", () => {
       const res = await send();
       const documented = op.responses[String(res.status)];
       expect(documented, `${key} answered ${res.status}, which is not documented`).toBeDefined();
-      const svg = res.headers.get("content-type") === "image/svg+xml";
-      expect(contentOf(documented), `${key}: documented media type`).toBe(
-        documented.content[svg ? "image/svg+xml" : "application/json"],
-      );
-      const parsed = z.safeParse(schemaOf(documented), svg ? await res.text() : await json(res));
+      const type = res.headers.get("content-type");
+      const media = type === "image/svg+xml" || type === "text/event-stream" ? type : "application/json";
+      expect(contentOf(documented), `${key}: documented media type`).toBe(documented.content[media]);
+      const body =
+        media === "text/event-stream"
+          ? await firstEventText(res)
+          : media === "image/svg+xml"
+            ? await res.text()
+            : await json(res);
+      const parsed = z.safeParse(schemaOf(documented), body);
       expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+      // A stream's events carry the data the document describes.
+      if (media === "text/event-stream") {
+        const data = /^data: (.*)$/m.exec(String(body))?.[1] ?? "";
+        expect(z.safeParse(LiveEventData, JSON.parse(data)).success, data).toBe(true);
+      }
       const fail = failures[key];
       if (fail) {
         const bad = await fail();

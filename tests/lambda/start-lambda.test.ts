@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpChecks } from "../../infra/tools/lambda/smoke.ts";
 import { createInvokeServer } from "../../infra/tools/lambda/start-lambda.ts";
 import { encodeEvents } from "../../shared/domain/events.ts";
-import { ROUTES } from "../../shared/http/routes.ts";
+import { LAMBDA_ROUTES } from "../../shared/http/routes.ts";
 import { apiGatewayEvent } from "../support/apigw.ts";
 import { randomPrefix } from "../support/backends.ts";
 import { type NodeProcess, runNode } from "../support/node-process.ts";
@@ -263,7 +263,7 @@ describe("the smoke test's checks", () => {
   it("cover every route of the route table, with an admin key", () => {
     const call = Object.assign(async () => ({ status: 0, headers: new Headers(), json: {} }), { base: "" });
     const covered = new Set(httpChecks(call, "smoke-x", {}, "an-admin-key").flatMap((c) => c.routes));
-    expect(ROUTES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);
+    expect(LAMBDA_ROUTES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);
   });
 });
 

@@ -13,7 +13,10 @@ import { json, testApp } from "../support/test-app.ts";
 
 const LIVE = "/api/v1/counter/a1/view/live";
 
-function liveApp(limits: ConstructorParameters<typeof LiveStreams>[1] = {}, extra: Parameters<typeof testApp>[1] = {}) {
+function liveApp(
+  limits: ConstructorParameters<typeof LiveStreams>[1] = {},
+  extra: Parameters<typeof testApp>[1] = {},
+) {
   const store = createMemoryStore();
   const live = new LiveStreams(store.changes, { intervalMs: 10_000, ...limits });
   const t = testApp(store, { live, ...extra });
@@ -61,7 +64,7 @@ describe("GET …/live", () => {
     const t = liveApp({ intervalMs: 1 }, { adminKeys: [admin] });
     const sse = readSse(await t.get(LIVE));
     await sse.until(1);
-    const step = async (n: number, write: () => Promise<Response>) => {
+    const step = async (n: number, write: () => Promise<Response> | Response) => {
       const res = await write();
       expect(res.status, await res.clone().text()).toBeLessThan(300);
       await sse.until(n);
@@ -73,7 +76,8 @@ describe("GET …/live", () => {
       const res = await t.post("/api/v1/counter/events", { events: [{ ...item, event_id: "e1" }] });
       const { applyQueuedEvents } = await import("../../shared/runtime/events-consumer.ts");
       const { decodeEvents } = await import("../../shared/domain/events.ts");
-      for (const message of await t.queue.peek(10)) await applyQueuedEvents(t.store, decodeEvents(message), Date.now());
+      for (const message of await t.queue.peek(10))
+        await applyQueuedEvents(t.store, decodeEvents(message), Date.now());
       return res;
     });
     const auth = { authorization: `Bearer ${admin}`, "content-type": "application/json" };

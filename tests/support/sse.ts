@@ -81,3 +81,18 @@ export function readSse(res: Response): SseReader {
     },
   };
 }
+
+/** A stream's first event as sent (its lines up to the blank line), the stream then cancelled. */
+export async function firstEventText(res: Response): Promise<string> {
+  if (!res.body) throw new Error("no body to read");
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes("\n\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel();
+  return text.slice(0, text.indexOf("\n\n") + 2);
+}

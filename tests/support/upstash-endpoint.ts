@@ -152,7 +152,8 @@ export async function startUpstashEndpoint(redisUrl: string, token = "test-token
     if (req.method !== "POST") return send(405, { error: "Method not allowed" });
     if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: "Unauthorized" });
     const stream = /^\/(p?subscribe)\/(.+)$/.exec((req.url ?? "/").split("?")[0] ?? "/");
-    if (stream) return streamMessages(res, stream[1] === "psubscribe", decodeURIComponent(stream[2] as string));
+    if (stream)
+      return streamMessages(res, stream[1] === "psubscribe", decodeURIComponent(stream[2] as string));
     let body: unknown;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8"));

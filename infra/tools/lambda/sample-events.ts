@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { encodeEvents } from "../../../shared/domain/events.ts";
 import type { QueuedEvent } from "../../../shared/domain/model.ts";
-import { ROUTES, type RouteId } from "../../../shared/http/routes.ts";
+import { LAMBDA_ROUTES, type RouteId } from "../../../shared/http/routes.ts";
 import type { ApiGatewayEvent as LambdaEvent } from "../../../shared/runtime/lambda-adapter.ts";
 
 /** When every sample was "sent": 2026-11-26T10:15:00Z. */
@@ -296,7 +296,7 @@ export function sampleFiles(): Record<string, string> {
 
 /** The routes no sample covers (empty when every route has one). */
 export const routesWithoutSample = (): RouteId[] =>
-  ROUTES.map((r) => r.id).filter((id) => !Object.values(SAMPLE_EVENTS).some((s) => s.route === id));
+  LAMBDA_ROUTES.map((r) => r.id).filter((id) => !Object.values(SAMPLE_EVENTS).some((s) => s.route === id));
 
 /** What differs between events/ and the samples: missing, stale or left-over files. */
 export function sampleDrift(dir: string): string[] {

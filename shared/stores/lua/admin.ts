@@ -47,15 +47,16 @@ return 1
 
 /**
  * Reset: KEYS are the keys deleted (the counter first, its HyperLogLog, its history:
- * `dropped` of them) and then the ranking keys the member is removed from.
+ * `dropped` of them) and then the ranking keys the member is removed from; the counter is
+ * announced at 0 when it is among them (Cluster's second call drops none).
  */
-export const RESET = layout({ keys: "", args: "" }, { keys: [], args: ["member", "dropped"] });
+export const RESET = layout({ keys: "", args: "" }, { keys: ["counter"], args: ["member", "dropped"] });
 const RESET_BODY = `
 local dropped = tonumber(${RESET.arg.dropped})
 for key = 1, #KEYS do
   if key <= dropped then redis.call('DEL', KEYS[key]) else redis.call('ZREM', KEYS[key], ${RESET.arg.member}) end
 end
-if dropped > 0 then ${announce("KEYS[1]", "'0'")} end
+if dropped > 0 then ${announce(RESET.key.counter, "'0'")} end
 return 1
 `;
 
