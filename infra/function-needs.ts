@@ -3,6 +3,7 @@
 // grants exactly these, puts them in each function's environment, and in a VPC gives each
 // service a path (an interface endpoint); a stack test checks the template agrees.
 
+import { STORELESS_FUNCTION_IDS } from "../shared/domain/functions.ts";
 import { ROUTES } from "../shared/http/routes.ts";
 import type { FunctionId } from "./bundling.ts";
 import type { VpcService } from "./cache.ts";
@@ -21,8 +22,8 @@ const authsOf = (fid: FunctionId) => new Set(ROUTES.filter((r) => r.fn === fid).
 /**
  * API keys: a function serving writes (or admin routes, which tell a write key, 403, from no
  * key, 401), or reads under readAuth. Admin keys: the admin routes' function alone. The
- * Upstash token: every function, the consumer included. The queued-events route's function
- * alone sends to SQS.
+ * Upstash token: every function that reads the store, the consumer included (not the live
+ * publisher). The queued-events route's function and the live watcher send to SQS.
  */
 export function functionNeeds(
   fid: FunctionId,
@@ -30,7 +31,9 @@ export function functionNeeds(
   given: Set<SecretKind>,
 ): FunctionNeeds {
   const auths = authsOf(fid);
-  const wanted = new Set<SecretKind>(["UPSTASH_REDIS_REST_TOKEN"]);
+  const wanted = new Set<SecretKind>(
+    STORELESS_FUNCTION_IDS.includes(fid) ? [] : ["UPSTASH_REDIS_REST_TOKEN"],
+  );
   if (auths.has("write") || auths.has("admin") || (props.readAuth === true && auths.has("read"))) {
     wanted.add("API_KEYS");
   }
@@ -39,5 +42,7 @@ export function functionNeeds(
   const services = new Set<VpcService>();
   if (secrets.size > 0) services.add("secretsmanager");
   if (ROUTES.some((r) => r.fn === fid && r.id === "queueEvents")) services.add("sqs");
+  // The watcher sends each interval's counts to the live queue.
+  if (fid === "WatchFunction") services.add("sqs");
   return { secrets, services };
 }

@@ -20,6 +20,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
+import { NON_HTTP_FUNCTION_IDS, STORELESS_FUNCTION_IDS } from "../shared/domain/functions.ts";
 import { CATCH_ALL_FUNCTION, LAMBDA_ROUTES } from "../shared/http/routes.ts";
 import { logLevelOf } from "../shared/runtime/logger.ts";
 import { FUNCTION_IDS, type FunctionId } from "./bundling.ts";
@@ -27,6 +28,7 @@ import { type CounterCache, cacheMaxEcpuPerSecond, cacheMaxStorageGb, counterCac
 import { CounterFunction } from "./counter-function.ts";
 import { CONSUMER_TIMEOUT, type EventsQueue, eventsQueue } from "./events-queue.ts";
 import { type FunctionNeeds, functionNeeds, type SecretKind } from "./function-needs.ts";
+import { liveCounts, WATCH_TIMEOUT } from "./live.ts";
 import { monitoring } from "./monitoring.ts";
 import {
   appSettingsEnvironment,
@@ -108,6 +110,11 @@ export class HighPressStack extends Stack {
           }
         : {}),
     });
+    liveCounts(
+      this,
+      { watcher: this.functions.WatchFunction, publisher: this.functions.PublishFunction },
+      { readAuth: props.readAuth === true, stackName: props.stackName ?? id },
+    );
     this.outputs(events, dashboard);
     this.acknowledgeAuth(props);
   }
@@ -143,9 +150,13 @@ export class HighPressStack extends Stack {
         environment: environmentOf(fid),
         sourceMaps: props.sourceMaps ?? false,
         tracing: props.tracing ?? false,
-        ...cache?.network,
+        // The live publisher reads no store: it sits outside the VPC, where AppSync is reached.
+        ...(STORELESS_FUNCTION_IDS.includes(fid) ? {} : cache?.network),
         logLevel: logLevelOf(props.logLevel),
-        ...(fid === "ConsumerFunction" ? { timeout: CONSUMER_TIMEOUT, queueConsumer: true } : {}),
+        ...(fid === "ConsumerFunction" || fid === "PublishFunction"
+          ? { timeout: CONSUMER_TIMEOUT, queueConsumer: true }
+          : {}),
+        ...(fid === "WatchFunction" ? { timeout: WATCH_TIMEOUT, queueConsumer: true, memorySize: 256 } : {}),
       });
     return Object.fromEntries(FUNCTION_IDS.map((fid) => [fid, make(fid)])) as Record<
       FunctionId,
@@ -221,7 +232,7 @@ export class HighPressStack extends Stack {
   private httpApi(props: HighPressStackProps): apigwv2.HttpApi {
     const integrations = Object.fromEntries(
       Object.entries(this.functions)
-        .filter(([fid]) => fid !== "ConsumerFunction")
+        .filter(([fid]) => !(NON_HTTP_FUNCTION_IDS as readonly string[]).includes(fid))
         .map(([fid, fn]) => [fid, new HttpLambdaIntegration(`${fid}Integration`, fn)]),
     ) as Record<FunctionId, HttpLambdaIntegration>;
     const api = new apigwv2.HttpApi(this, "Api", {
