@@ -405,7 +405,7 @@ const TABLE = {
     auth: "read",
     tag: "counters",
     summary: "The count as it changes: Server-Sent Events (local server only)",
-    description: `A text/event-stream: first the current count, then one event per change, at most one per LIVE_INTERVAL_MS (default ${DEFAULT_LIVE_INTERVAL_MS} ms) per counter whatever the write path, each \`data: {"count":N}\` with an \`id:\`; a heartbeat comment every 15 s. A client that reconnects (with Last-Event-ID or not) gets the current count at once. Over LIVE_MAX_CONNECTIONS or LIVE_MAX_PER_ADDRESS streams, a JSON 429 before the stream starts. Served by the local server and the container only: API Gateway HTTP APIs cannot stream; on AWS the same counts go to the AppSync Events channel /counters/{counter_type}/{resource_id}.`,
+    description: `Server-Sent Events: the current count, then each change, at most one per LIVE_INTERVAL_MS (default ${DEFAULT_LIVE_INTERVAL_MS}) per counter, each \`data: {"count":N}\` with an \`id:\`; a heartbeat every 15 s; a reconnect gets the current count at once. Past LIVE_MAX_CONNECTIONS or LIVE_MAX_PER_ADDRESS, a JSON 429. Local server only (API Gateway cannot stream): on AWS, AppSync Events' channel /counters/{counter_type}/{resource_id}.`,
     input: (s) => ({ params: s.counter }),
     rate: { per: "request" },
     answer: {

@@ -85,16 +85,22 @@ export interface PublisherOptions {
 export function createLivePublisher(options: PublisherOptions = {}) {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger(logLevelOf(env.LOG_LEVEL));
-  const publish =
-    options.publish ??
-    createAppSyncPublisher({
-      endpoint: String(env.LIVE_EVENTS_ENDPOINT),
-      region: String(env.AWS_REGION),
+  // Made at the first batch: a function without its endpoint fails there, naming it.
+  let publish = options.publish;
+  const publisher = (): Publish => {
+    if (!env.LIVE_EVENTS_ENDPOINT || !env.AWS_REGION)
+      throw new Error("LIVE_EVENTS_ENDPOINT and AWS_REGION must be set");
+    publish ??= createAppSyncPublisher({
+      endpoint: env.LIVE_EVENTS_ENDPOINT,
+      region: env.AWS_REGION,
       credentials: () => credentialsFromEnv(env),
       timeoutMs: 2000,
     });
+    return publish;
+  };
   return async (event: unknown): Promise<SqsBatchResponse> => {
     const records = sqsRecordsOf(event);
+    const send = publisher();
     const messages: LiveMessage[] = [];
     for (const record of records) {
       try {
@@ -104,7 +110,7 @@ export function createLivePublisher(options: PublisherOptions = {}) {
         logger.error("unreadable live counts message", { message_id: record.messageId, error });
       }
     }
-    const failed = await publishLatest(await latestByChannel(messages), publish);
+    const failed = await publishLatest(await latestByChannel(messages), send);
     for (const { channel, error } of failed) logger.warn("live count not published", { channel, error });
     logger.info("live counts published", { records: records.length, failed: failed.length });
     // A later message carries each counter's next count: a failed publish is not retried.

@@ -4,6 +4,7 @@
 
 import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from "ioredis";
 import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
+import { NO_PUBSUB } from "./script-kernel.ts";
 import {
   createScriptEventQueue,
   createScriptStore,
@@ -178,7 +179,8 @@ function redisTransport(client: RedisClient, timeoutMs: number): ScriptTransport
     eval: (source, keys, args) => whenReady(() => client.eval(source, keys.length, ...keys, ...args)),
     pfcount: (key) => whenReady(() => client.pfcount(key)),
     scan: (match) => scanKeys(client, match, whenReady),
-    pubsub: redisPubSub(client),
+    // A constant where it stands, so esbuild drops the reader from bundles that carry no feed.
+    pubsub: process.env.HP_BUNDLED_CHANGES === "0" ? NO_PUBSUB : redisPubSub(client),
     async close() {
       await client.quit().catch(() => client.disconnect());
     },

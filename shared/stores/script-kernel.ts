@@ -12,6 +12,7 @@ import {
   StoreUnavailableError,
 } from "../domain/errors.ts";
 import { DEFAULT_HISTORY_DAYS, historyWindow } from "../domain/history.ts";
+import type { ChangeFeed } from "../domain/live.ts";
 import {
   DEFAULT_RANKING_MAX_MEMBERS,
   IDEMPOTENCY_TTL_MS,
@@ -43,6 +44,21 @@ export interface PubSub {
 export type PubSubOpener = (
   onMessage: (channel: string, message: string, viaPattern?: string) => void,
 ) => PubSub;
+
+/**
+ * The pub/sub of a bundle that carries none (every Lambda function but the live watcher:
+ * HP_BUNDLED_CHANGES is "0"), so that the stream readers stay out of it: a watch fails.
+ */
+const noFeed = async (): Promise<never> => {
+  throw new Error("this function's bundle carries no change feed: WatchFunction's does");
+};
+export const NO_PUBSUB: PubSubOpener = () => ({
+  subscribe: noFeed,
+  unsubscribe: noFeed,
+  close: async () => {},
+});
+/** The change feed of such a bundle: a watch fails. */
+export const NO_CHANGES: ChangeFeed = { watch: noFeed, watchAll: noFeed, close: async () => {} };
 
 /** Carries scripts to the server. Every call settles (answers or fails) within the deadline. */
 export interface ScriptTransport {

@@ -33,6 +33,7 @@ import { eventApplier, storeEventQueue } from "./script-events.ts";
 import {
   itemOf,
   limitArgs,
+  NO_CHANGES,
   num,
   outcomeOf,
   type Parts,
@@ -343,7 +344,10 @@ export function createScriptStore(transport: ScriptTransport, options: ScriptSto
   const { keys } = parts;
   const limit = limiter(parts);
   const admin = lazyAdmin(() => loadAdmin(parts));
-  const changes = createScriptChanges(transport.pubsub, keys, options.timeoutMs);
+  const changes =
+    process.env.HP_BUNDLED_CHANGES === "0"
+      ? NO_CHANGES
+      : createScriptChanges(transport.pubsub, keys, options.timeoutMs);
   return {
     ...admin,
     name: options.name,

@@ -4,6 +4,7 @@
 
 import { errors, Redis } from "@upstash/redis";
 import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
+import { NO_PUBSUB } from "./script-kernel.ts";
 import {
   createScriptEventQueue,
   createScriptStore,
@@ -157,7 +158,7 @@ function upstashTransport(client: Redis): ScriptTransport {
         yield keys;
       } while (cursor !== "0");
     },
-    pubsub: upstashPubSub(client),
+    pubsub: process.env.HP_BUNDLED_CHANGES === "0" ? NO_PUBSUB : upstashPubSub(client),
     async close() {},
     replyOf: upstashReply,
     isNotSent: (error) => {
