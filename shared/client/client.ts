@@ -24,9 +24,11 @@ import type {
 } from "../http/responses.ts";
 import { type Method, pathOf, ROUTE } from "../http/routes.ts";
 import type { BatchQuery, EventInput, IncrementInput } from "../http/schemas.ts";
+import { type AppSyncLiveOptions, appSyncLive, type LiveSubscription, sseLive } from "./live.ts";
 
 export type {
   AcceptedResult,
+  AppSyncLiveOptions,
   BatchQuery,
   BatchResult,
   CounterResult,
@@ -38,6 +40,7 @@ export type {
   IncrementInput,
   IncrementResult,
   IncrementsResult,
+  LiveSubscription,
 };
 
 export interface HighPressClientOptions {
@@ -53,6 +56,11 @@ export interface HighPressClientOptions {
   retries?: number;
   /** Default: the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Live counts on AWS (the stack's LiveRealtimeUrl, LiveHttpHost and subscribers' key):
+   * live() then follows AppSync Events. Without it, live() reads the local server's stream.
+   */
+  appsync?: AppSyncLiveOptions;
 }
 
 /** A non-2xx answer: the API's error envelope, with the HTTP status. */
@@ -200,6 +208,14 @@ export function createHighPressClient(options: HighPressClientOptions) {
     ...imageUrls(base),
     /** A counter's count and its net change on each of the last `days` UTC days (default 30), oldest first. */
     history: historyCall(request),
+    /**
+     * Calls `onCount` with a counter's count as it changes (at most about once a second),
+     * first the current one on the local server; reconnects until `close()`.
+     */
+    live(resourceId: string, counterType: string, onCount: (count: number) => void): LiveSubscription {
+      if (options.appsync) return appSyncLive(options.appsync, resourceId, counterType, onCount);
+      return sseLive(base, resourceId, counterType, onCount, writeHeaders(), options.fetch);
+    },
     /** Adds to a counter (or adds/removes a user of a unique one); applies once, whatever the retries. */
     async increment(
       input: IncrementInput,
