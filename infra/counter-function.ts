@@ -45,6 +45,8 @@ export interface CounterFunctionProps {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Fed by a queue, not by API Gateway: its alarms follow its timeout, not the store deadline. */
   queueConsumer?: boolean;
+  /** Runs until shortly before its timeout on purpose (the live watcher): its duration alarm sits just under it. */
+  runsToDeadline?: boolean;
 }
 
 /** LOG_LEVEL's names as Lambda's application log levels. */
@@ -74,6 +76,7 @@ export const VPC_ENI_ACTIONS = [
 
 export class CounterFunction extends NodejsFunction {
   readonly queueConsumer: boolean;
+  readonly runsToDeadline: boolean;
   readonly timeoutDuration: Duration;
 
   constructor(scope: Construct, id: FunctionId, props: CounterFunctionProps) {
@@ -136,6 +139,7 @@ export class CounterFunction extends NodejsFunction {
       },
     });
     this.queueConsumer = props.queueConsumer ?? false;
+    this.runsToDeadline = props.runsToDeadline ?? false;
     this.timeoutDuration = props.timeout ?? DEFAULT_TIMEOUT;
   }
 }

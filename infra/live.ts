@@ -32,7 +32,8 @@ export function liveCounts(
     ? appsync.AppSyncAuthorizationType.IAM
     : appsync.AppSyncAuthorizationType.API_KEY;
   const api = new appsync.EventApi(scope, "LiveApi", {
-    apiName: `${options.stackName}-live`,
+    // AppSync takes at most 50 characters.
+    apiName: `${options.stackName.slice(0, 45)}-live`,
     authorizationConfig: {
       authProviders: [
         { authorizationType: appsync.AppSyncAuthorizationType.IAM },

@@ -90,10 +90,13 @@ function apiMetrics(api: apigwv2.HttpApi) {
 
 /**
  * The p99 duration that alarms, per function: an HTTP function's answers wait at most the
- * store deadline (storeTimeoutMs, 1 s by default); the consumer's batches take about a second
- * each, so it alarms at 80% of its timeout, before batches start timing out.
+ * store deadline (storeTimeoutMs, 1 s by default); the consumers' batches take about a second
+ * each, so they alarm at 80% of their timeout, before batches start timing out; the live
+ * watcher runs to 5 s before its deadline on purpose, so it alarms at 95%, when a watch ran
+ * into that margin.
  */
 export function p99AlarmMs(fn: CounterFunction, props: HighPressStackProps): number {
+  if (fn.runsToDeadline) return Math.round(fn.timeoutDuration.toMilliseconds() * 0.95);
   if (fn.queueConsumer) return Math.round(fn.timeoutDuration.toMilliseconds() * 0.8);
   return props.storeTimeoutMs ?? 1000;
 }
@@ -123,9 +126,11 @@ function functionAlarms(
       .createAlarm(scope, `${fid}P99DurationAlarm`, {
         ...alarmDefaults,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        alarmDescription: fn.queueConsumer
-          ? `${fid} p99 duration above ${p99AlarmMs(fn, props)} ms (80% of its timeout) for 3 of 5 periods`
-          : `${fid} p99 duration above ${p99AlarmMs(fn, props)} ms (the store deadline) for 3 of 5 periods`,
+        alarmDescription: fn.runsToDeadline
+          ? `${fid} p99 duration above ${p99AlarmMs(fn, props)} ms (95% of its timeout: past the watch's margin) for 3 of 5 periods`
+          : fn.queueConsumer
+            ? `${fid} p99 duration above ${p99AlarmMs(fn, props)} ms (80% of its timeout) for 3 of 5 periods`
+            : `${fid} p99 duration above ${p99AlarmMs(fn, props)} ms (the store deadline) for 3 of 5 periods`,
         threshold: p99AlarmMs(fn, props),
         evaluationPeriods: 5,
         datapointsToAlarm: 3,

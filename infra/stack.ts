@@ -80,15 +80,18 @@ export class HighPressStack extends Stack {
     ) as Record<FunctionId, FunctionNeeds>;
     const services = new Set(Object.values(needs).flatMap((n) => [...n.services]));
     const cache = store === "elasticache" ? counterCache(this, props, services) : undefined;
+    const settings = appSettingsEnvironment(props);
     const shared = {
       COUNTER_STORE: store === "upstash" ? "upstash" : "redis",
-      ...appSettingsEnvironment(props),
+      ...settings,
       ...(store === "upstash" ? { UPSTASH_REDIS_REST_URL: this.upstashUrl(props) } : {}),
       ...cache?.environment,
     };
+    // A function that reads no store is told nothing of it.
     this.functions = this.makeFunctions(
       props,
-      (fid) => functionEnvironment(shared, needs[fid], secrets),
+      (fid) =>
+        functionEnvironment(STORELESS_FUNCTION_IDS.includes(fid) ? settings : shared, needs[fid], secrets),
       cache,
     );
     for (const fid of FUNCTION_IDS) this.grantSecrets(this.functions[fid], needs[fid], secrets, props);
@@ -113,7 +116,7 @@ export class HighPressStack extends Stack {
     liveCounts(
       this,
       { watcher: this.functions.WatchFunction, publisher: this.functions.PublishFunction },
-      { readAuth: props.readAuth === true, stackName: props.stackName ?? id },
+      { readAuth: props.readAuth === true, stackName: this.stackName },
     );
     this.outputs(events, dashboard);
     this.acknowledgeAuth(props);
@@ -156,7 +159,7 @@ export class HighPressStack extends Stack {
         ...(fid === "ConsumerFunction" || fid === "PublishFunction"
           ? { timeout: CONSUMER_TIMEOUT, queueConsumer: true }
           : {}),
-        ...(fid === "WatchFunction" ? { timeout: WATCH_TIMEOUT, queueConsumer: true, memorySize: 256 } : {}),
+        ...(fid === "WatchFunction" ? { timeout: WATCH_TIMEOUT, runsToDeadline: true, memorySize: 256 } : {}),
       });
     return Object.fromEntries(FUNCTION_IDS.map((fid) => [fid, make(fid)])) as Record<
       FunctionId,

@@ -117,7 +117,7 @@ describe("the README", () => {
     const { synth } = await import("../support/synth-stack.ts");
     const outputs = Object.keys(synth({}).template.toJSON().Outputs as object);
     const step = README.slice(README.indexOf("**Read the outputs**"), README.indexOf("**Smoke it**"));
-    const named = [...step.matchAll(/`([A-Za-z]+(?:Url|Name))`/g)].map((m) => m[1]).sort();
+    const named = [...step.matchAll(/`([A-Za-z]+(?:Url|Name|Host))`/g)].map((m) => m[1]).sort();
     expect(named).toEqual([...outputs].sort());
   });
 

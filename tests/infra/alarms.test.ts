@@ -35,6 +35,14 @@ function expectedAlarms(store: "upstash" | "elasticache"): Record<string, Expect
     ConsumerFunctionErrorsAlarm: [1, GE, 3, 2, 60, "Sum"],
     ConsumerFunctionThrottlesAlarm: [1, GE, 3, 2, 60, "Sum"],
     ConsumerFunctionP99DurationAlarm: [24000, GT, 5, 3, 300, "p99"],
+    // The live publisher: a queue consumer of 30 s too.
+    PublishFunctionErrorsAlarm: [1, GE, 3, 2, 60, "Sum"],
+    PublishFunctionThrottlesAlarm: [1, GE, 3, 2, 60, "Sum"],
+    PublishFunctionP99DurationAlarm: [24000, GT, 5, 3, 300, "p99"],
+    // The live watcher runs to 5 s before its 70 s timeout on purpose: 95% of it.
+    WatchFunctionErrorsAlarm: [1, GE, 3, 2, 60, "Sum"],
+    WatchFunctionThrottlesAlarm: [1, GE, 3, 2, 60, "Sum"],
+    WatchFunctionP99DurationAlarm: [66500, GT, 5, 3, 300, "p99"],
   };
   for (const fn of HTTP_FUNCTIONS) {
     table[`${fn}ErrorsAlarm`] = [1, GE, 3, 2, 60, "Sum"];
@@ -80,9 +88,9 @@ describe("alarms", () => {
     expect(actual.CacheEcpuAlarm?.[0]).toBe(1600);
   });
 
-  it("number 21 on Upstash and 24 with ElastiCache", () => {
-    expect(Object.keys(actualAlarms({}))).toHaveLength(21);
-    expect(Object.keys(actualAlarms({ store: "elasticache" }))).toHaveLength(24);
+  it("number 27 on Upstash and 30 with ElastiCache", () => {
+    expect(Object.keys(actualAlarms({}))).toHaveLength(27);
+    expect(Object.keys(actualAlarms({ store: "elasticache" }))).toHaveLength(30);
   });
 });
 
@@ -110,13 +118,15 @@ describe("the dashboard", () => {
 });
 
 describe("outputs", () => {
-  it("give the API URL, both queues' URLs and the dashboard's name", () => {
+  it("give the API URL, both queues' URLs, the dashboard's name and live counts' endpoints", () => {
     const outputs = synth({}).template.toJSON().Outputs as Record<string, Json>;
     expect(Object.keys(outputs).sort()).toEqual([
       "ApiUrl",
       "DashboardName",
       "EventsDeadLetterQueueUrl",
       "EventsQueueUrl",
+      "LiveHttpHost",
+      "LiveRealtimeUrl",
     ]);
     expect(JSON.stringify(outputs.EventsQueueUrl.Value)).toContain("EventsQueue");
     expect(JSON.stringify(outputs.EventsDeadLetterQueueUrl.Value)).toContain("EventsDeadLetterQueue");
@@ -126,7 +136,9 @@ describe("outputs", () => {
 
 describe("the consumer", () => {
   const mapping = (props: HighPressStackProps) =>
-    Object.values(resourcesOf(synth(props).template, "AWS::Lambda::EventSourceMapping"))[0]?.Properties;
+    Object.values(resourcesOf(synth(props).template, "AWS::Lambda::EventSourceMapping")).find((m) =>
+      JSON.stringify(m.Properties.FunctionName).includes("ConsumerFunction"),
+    )?.Properties;
 
   it("applies at most 2 batches at once by default, or consumerMaxConcurrency", () => {
     expect(mapping({})?.ScalingConfig).toEqual({ MaximumConcurrency: 2 });

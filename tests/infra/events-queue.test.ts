@@ -33,8 +33,9 @@ describe.each([
     });
     expect(main.VisibilityTimeout).toBe(180);
     expect(queues[deadId]?.Properties.SqsManagedSseEnabled).toBe(true);
+    // enforceSSL on both, and on the live queue (tests/infra/live.test.ts).
     const policies = Object.values(resourcesOf(template, "AWS::SQS::QueuePolicy"));
-    expect(policies).toHaveLength(2); // enforceSSL on both
+    expect(policies).toHaveLength(3);
     for (const p of policies)
       expect(JSON.stringify(p.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
   });
@@ -44,12 +45,19 @@ describe.each([
     expect(events?.Properties.Environment.Variables.EVENTS_QUEUE_URL).toEqual({ Ref: mainId });
     for (const [id, fn] of Object.entries(functions)) {
       const sends = statementsOf(template, roleOf(fn)).some((s) => s.actions.includes("sqs:SendMessage"));
-      expect(sends, id).toBe(id.startsWith("EventsFunction"));
+      const sendsHere = statementsOf(template, roleOf(fn)).some(
+        (s) => s.actions.includes("sqs:SendMessage") && JSON.stringify(s.resources).includes(mainId),
+      );
+      expect(sendsHere, id).toBe(id.startsWith("EventsFunction"));
+      // The live watcher sends too, to the live queue only.
+      expect(sends, id).toBe(id.startsWith("EventsFunction") || id.startsWith("WatchFunction"));
     }
   });
 
   it("feeds the consumer in batches of up to 1,000 with a 5 s window, reporting failed records only", () => {
-    const mappings = Object.values(resourcesOf(template, "AWS::Lambda::EventSourceMapping"));
+    const mappings = Object.values(resourcesOf(template, "AWS::Lambda::EventSourceMapping")).filter((m) =>
+      JSON.stringify(m.Properties.EventSourceArn).includes(mainId),
+    );
     expect(mappings).toHaveLength(1);
     expect(mappings[0]?.Properties).toMatchObject({
       BatchSize: 1000,
@@ -59,8 +67,11 @@ describe.each([
       FunctionName: { Ref: idOf("ConsumerFunction") },
     });
     expect(functions[idOf("ConsumerFunction")]?.Properties.Timeout).toBe(30);
+    // The other queue consumer (the live publisher) and the live watcher have their own timeouts.
+    const own: Record<string, number> = { ConsumerFunction: 30, PublishFunction: 30, WatchFunction: 70 };
     for (const [id, fn] of Object.entries(functions)) {
-      if (!id.startsWith("ConsumerFunction")) expect(fn.Properties.Timeout, id).toBe(10);
+      const fid = Object.keys(own).find((f) => id.startsWith(f));
+      expect(fn.Properties.Timeout, id).toBe(fid ? own[fid] : 10);
     }
   });
 

@@ -45,8 +45,12 @@ describe("functions in a VPC", () => {
     ["existing VPC", { store: "elasticache", existingVpc: EXISTING_VPC } as HighPressStackProps],
   ])("may create, describe and delete their network interfaces (%s)", (_name, props) => {
     const { template } = synth(props);
-    const functions = Object.values(counterFunctions(template));
-    expect(functions).toHaveLength(6);
+    const all = Object.entries(counterFunctions(template));
+    expect(all).toHaveLength(8);
+    // The live publisher reads no store: it alone stays outside the VPC, to reach AppSync.
+    const outside = all.filter(([id]) => id.startsWith("PublishFunction"));
+    expect(outside.map(([, fn]) => fn.Properties.VpcConfig)).toEqual([undefined]);
+    const functions = all.filter(([id]) => !id.startsWith("PublishFunction")).map(([, fn]) => fn);
     for (const fn of functions) {
       expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
       const granted = statementsOf(template, roleOf(fn)).filter((s) => s.resources.includes("*"));
@@ -327,6 +331,7 @@ describe("secrets", () => {
 
   const TOKEN = "highpress/upstash-token";
   const KEYS = "highpress/api-keys";
+  // Every function that reads the store (not the live publisher).
   const ALL = [
     "IncrementFunction",
     "GetFunction",
@@ -334,7 +339,9 @@ describe("secrets", () => {
     "AdminFunction",
     "EventsFunction",
     "ConsumerFunction",
+    "WatchFunction",
   ];
+  const SERVING = ALL.filter((f) => f !== "ConsumerFunction" && f !== "WatchFunction");
   const WRITERS = ["IncrementFunction", "AdminFunction", "EventsFunction"];
   it.each<[string, HighPressStackProps, Record<string, string[]>]>([
     [
@@ -345,14 +352,14 @@ describe("secrets", () => {
     [
       "upstash with API keys and readAuth",
       { upstashTokenSecret: SECRET_ARN, apiKeysSecret: API_KEYS_ARN, readAuth: true },
-      { [TOKEN]: ALL, [KEYS]: ALL.filter((f) => f !== "ConsumerFunction") },
+      { [TOKEN]: ALL, [KEYS]: SERVING },
     ],
     ["upstash, token by parameter", {}, { UpstashTokenSecretArn: ALL }],
     ["elasticache with API keys", ELASTICACHE, { [KEYS]: WRITERS }],
   ])("may be read only by the functions that serve what needs them (%s)", (_name, props, readers) => {
     const { template } = synth(props);
     const functions = Object.entries(counterFunctions(template));
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(8);
     for (const [id, fn] of functions) {
       const granted = secretArnsOf(template, fn);
       for (const [secret, expected] of Object.entries(readers)) {
@@ -373,7 +380,7 @@ describe("secrets", () => {
     for (const props of [{ adminKeysSecret: ADMIN_ARN }, { ...ELASTICACHE, adminKeysSecret: ADMIN_ARN }]) {
       const { template } = synth(props);
       const functions = Object.entries(counterFunctions(template));
-      expect(functions).toHaveLength(6);
+      expect(functions).toHaveLength(8);
       for (const [id, fn] of functions) {
         const admin = id.startsWith("AdminFunction");
         const reads = secretArnsOf(template, fn).some((g) => g.includes("highpress/admin-keys"));
@@ -385,8 +392,13 @@ describe("secrets", () => {
 
   it("under a customer-managed key may be decrypted through Secrets Manager only", () => {
     const { template } = synth({ upstashTokenSecret: SECRET_ARN, secretsKmsKey: KMS_KEY_ARN });
-    expect(Object.values(counterFunctions(template))).toHaveLength(6);
-    for (const fn of Object.values(counterFunctions(template))) {
+    expect(Object.values(counterFunctions(template))).toHaveLength(8);
+    for (const [id, fn] of Object.entries(counterFunctions(template))) {
+      // The live publisher reads no secret, so decrypts none.
+      if (id.startsWith("PublishFunction")) {
+        expect(statementsOf(template, roleOf(fn)).some((s) => s.actions.includes("kms:Decrypt"))).toBe(false);
+        continue;
+      }
       const decrypt = only(
         statementsOf(template, roleOf(fn)).filter((s) => s.actions.includes("kms:Decrypt")),
       );
@@ -437,8 +449,9 @@ describe("app settings", () => {
         RATE_LIMIT_KEY: "1000/60",
         RATE_LIMIT_USER: "10/1",
       });
-      // The consumer serves no read and reads no API keys: READ_AUTH would stop it from starting.
-      const consumer = id.startsWith("ConsumerFunction");
+      // The consumer and the live functions serve no read and read no API keys: READ_AUTH would
+      // stop them from starting.
+      const consumer = ["ConsumerFunction", "WatchFunction", "PublishFunction"].some((f) => id.startsWith(f));
       expect(variables.READ_AUTH, id).toBe(consumer ? undefined : "true");
       expect(variables.API_KEYS_SECRET, id).toBe(consumer ? undefined : API_KEYS_ARN);
     }

@@ -42,14 +42,15 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
   const { stack, template } = synth(props);
   const functions = counterFunctions(template);
 
-  it("has the six functions with the team's defaults, under their construct ids", () => {
-    expect(Object.keys(functions)).toHaveLength(6);
-    for (const fn of Object.values(functions)) {
+  it("has the eight functions with the team's defaults, under their construct ids", () => {
+    expect(Object.keys(functions)).toHaveLength(8);
+    for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
-        MemorySize: 512,
+        // The live watcher mostly waits: 256 MB.
+        MemorySize: id.startsWith("WatchFunction") ? 256 : 512,
         LoggingConfig: { LogFormat: "JSON" },
       });
     }
@@ -63,10 +64,12 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
       "HighPressStack/EventsFunction/Resource",
       "HighPressStack/GetFunction/Resource",
       "HighPressStack/IncrementFunction/Resource",
+      "HighPressStack/PublishFunction/Resource",
+      "HighPressStack/WatchFunction/Resource",
     ]);
     template.resourceCountIs(
       "AWS::Logs::LogGroup",
-      props.store === "elasticache" && !props.existingVpc ? 8 : 7,
+      props.store === "elasticache" && !props.existingVpc ? 10 : 9,
     );
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
   });
@@ -75,7 +78,10 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
     for (const [id, fn] of Object.entries(functions)) {
       const env = fn.Properties.Environment.Variables as Record<string, unknown>;
       const names = Object.keys(env).sort();
-      if (props.store === "elasticache") {
+      if (id.startsWith("PublishFunction")) {
+        // The live publisher reads no store: told nothing of it.
+        expect(names.filter((n) => /^(COUNTER_STORE|REDIS|UPSTASH)/.test(n))).toEqual([]);
+      } else if (props.store === "elasticache") {
         expect(names).toEqual(
           expect.arrayContaining(["COUNTER_STORE", "REDIS_URL", "REDIS_CLUSTER", "LOG_LEVEL"]),
         );
@@ -164,14 +170,14 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
 
   it("alarms on 5xx rate, function errors, throttles and p99 duration (and the cache), with a dashboard", () => {
     const cache = props.store === "elasticache";
-    template.resourceCountIs("AWS::CloudWatch::Alarm", cache ? 24 : 21);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", cache ? 30 : 27);
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
     const metrics = alarms.map((a) => a.Properties.MetricName ?? "expression");
     expect(metrics.sort()).toEqual(
       [
-        ...Array(6).fill("Duration"),
-        ...Array(6).fill("Errors"),
-        ...Array(6).fill("Throttles"),
+        ...Array(8).fill("Duration"),
+        ...Array(8).fill("Errors"),
+        ...Array(8).fill("Throttles"),
         "ApproximateNumberOfMessagesVisible",
         "ApproximateAgeOfOldestMessage",
         "expression",
@@ -219,8 +225,11 @@ describe.each(MODES)("HighPressStack, %s", (_name, props) => {
       for (const group of Object.values(resourcesOf(template, "AWS::EC2::SecurityGroup"))) {
         expect(JSON.stringify(group.Properties.SecurityGroupIngress ?? [])).not.toContain("0.0.0.0/0");
       }
-      for (const fn of Object.values(functions))
-        expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+      // Every function but the live publisher, which reads no store and reaches AppSync outside.
+      for (const [id, fn] of Object.entries(functions)) {
+        if (id.startsWith("PublishFunction")) expect(fn.Properties.VpcConfig, id).toBeUndefined();
+        else expect(fn.Properties.VpcConfig.SubnetIds.length, id).toBeGreaterThan(0);
+      }
       if (!props.existingVpc) {
         template.resourceCountIs("AWS::EC2::NatGateway", 0);
         template.hasResourceProperties("AWS::EC2::FlowLog", { TrafficType: "REJECT" });

@@ -14,6 +14,7 @@ import { SETTINGS, type Setting } from "../../../shared/runtime/settings.ts";
 import { FUNCTION_IDS } from "../../bundling.ts";
 import { HighPressStack, type HighPressStackProps } from "../../stack.ts";
 import { targetsTable } from "./costs.ts";
+import { liveCostsTable } from "./live-costs.ts";
 
 interface Block {
   file: string;
@@ -121,6 +122,7 @@ export const BLOCKS: Block[] = [
   { file: "docs/deploy.md", name: "alarms", content: alarmsTable },
   { file: "docs/deploy.md", name: "outputs", content: outputsList },
   { file: "docs/deploy.md", name: "targets", content: targetsTable },
+  { file: "docs/deploy.md", name: "live-costs", content: liveCostsTable },
 ];
 
 function replaced(text: string, block: Block, content: string): string {
