@@ -61,10 +61,12 @@ async function delays(writer: string, reader: string, resource: string, everyMs:
     const at = sentAt.get(n);
     if (at !== undefined) delay.push(performance.now() - at);
   });
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
+  // Writes one at a time to a counter that starts at 0: the i-th makes the count i. Its time
+  // is taken before it is sent (the event may arrive before the write's own answer).
+  for (let i = 1; i <= count; i++) {
+    sentAt.set(i, performance.now());
     const { data } = await increment(writer, resource);
-    sentAt.set(data.count, started);
+    if (data.count !== i) throw new Error(`expected count ${i}, got ${data.count}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
   await new Promise((r) => setTimeout(r, 1500));
