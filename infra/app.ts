@@ -80,6 +80,10 @@ const optional: Partial<Record<keyof HighPressStackProps, unknown>> = {
   cacheMaxEcpuPerSecond: integer("cacheMaxEcpuPerSecond"),
   cacheSnapshotRetentionDays: integer("cacheSnapshotRetentionDays"),
   cacheRemoval: oneOf("cacheRemoval", ["retain", "snapshot", "destroy"] as const),
+  target: oneOf("target", ["lambda", "fargate", "both"] as const),
+  fargateMinTasks: integer("fargateMinTasks"),
+  fargateMaxTasks: integer("fargateMaxTasks"),
+  certificateArn: text("certificateArn"),
   sourceMaps: flag("sourceMaps"),
   tracing: flag("tracing"),
 };

@@ -18,6 +18,8 @@ export interface CounterCache {
   network: { vpc: ec2.IVpc; vpcSubnets: ec2.SubnetSelection; securityGroups: ec2.ISecurityGroup[] };
   /** REDIS_URL and REDIS_CLUSTER of the functions. */
   environment: Record<string, string>;
+  /** Lets another security group (a container service's tasks) reach the cache, as the functions do. */
+  allowFrom(peer: ec2.SecurityGroup, description: string): void;
 }
 
 /** 40 characters at most, lowercase letters, digits and single hyphens, no hyphen at the end. */
@@ -42,11 +44,15 @@ export function cacheName(stack: Stack, replacing: Record<string, unknown>): str
   return `${base || "highpress"}-${hash}`;
 }
 
-function newVpc(scope: Construct): ec2.Vpc {
+/** Isolated subnets for the cache and the functions; public ones too for a container service's load balancer and tasks. */
+function newVpc(scope: Construct, publicSubnets: boolean): ec2.Vpc {
   const vpc = new ec2.Vpc(scope, "Vpc", {
     maxAzs: 2,
     natGateways: 0,
-    subnetConfiguration: [{ name: "private", subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+    subnetConfiguration: [
+      { name: "private", subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ...(publicSubnets ? [{ name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }] : []),
+    ],
   });
   // Rejected traffic only: what a security review needs, at a fraction of the cost.
   vpc.addFlowLog("FlowLog", {
@@ -63,7 +69,7 @@ function newVpc(scope: Construct): ec2.Vpc {
 
 function vpcOf(scope: Construct, props: HighPressStackProps): ec2.IVpc {
   const existing = props.existingVpc;
-  if (!existing) return newVpc(scope);
+  if (!existing) return newVpc(scope, (props.target ?? "lambda") !== "lambda");
   return ec2.Vpc.fromVpcAttributes(scope, "Vpc", {
     vpcId: existing.vpcId,
     availabilityZones: existing.availabilityZones,
@@ -186,6 +192,10 @@ export function counterCache(
     environment: {
       REDIS_URL: `rediss://${cache.attrEndpointAddress}:${cache.attrEndpointPort}`,
       REDIS_CLUSTER: "true",
+    },
+    allowFrom: (peer, description) => {
+      cacheSg.addIngressRule(peer, ec2.Port.tcpRange(6379, 6380), description);
+      peer.addEgressRule(cacheSg, ec2.Port.tcpRange(6379, 6380), description);
     },
   };
 }

@@ -12,6 +12,8 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type { Construct } from "constructs";
 import type { CounterFunction } from "./counter-function.ts";
+import type { ContainerService } from "./fargate.ts";
+import { serviceAlarms, serviceWidgets } from "./service-monitoring.ts";
 import type { HighPressStackProps } from "./stack-props.ts";
 
 const PERIOD = Duration.minutes(1);
@@ -259,11 +261,47 @@ function cacheWidgets(cache: CacheLimits): cloudwatch.IWidget[] {
 }
 
 export interface MonitoringInputs {
-  api: apigwv2.HttpApi;
+  /** The HTTP API and the functions (target lambda or both; none with target fargate). */
+  api?: apigwv2.HttpApi;
   functions: Record<string, CounterFunction>;
+  /** The container service (target fargate or both). */
+  service?: ContainerService;
   cache?: CacheLimits;
   /** Alarms made elsewhere (the events queue's) that notify the same topic. */
   extraAlarms?: cloudwatch.Alarm[];
+}
+
+/** The API's 5xx rate alarm. */
+function apiAlarm(scope: Construct, httpApi: apigwv2.HttpApi): cloudwatch.Alarm {
+  return apiMetrics(httpApi).errorRate.createAlarm(scope, "Api5xxRateAlarm", {
+    ...alarmDefaults,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    alarmDescription: `More than 1% of requests answered 5xx for 3 of the last 5 minutes (minutes with fewer than ${ALARM_MIN_REQUESTS_PER_MINUTE} requests count as fine)`,
+    threshold: 1,
+    evaluationPeriods: 5,
+    datapointsToAlarm: 3,
+  });
+}
+
+/** The API's row of the dashboard: requests and errors, latency. */
+function apiWidgets(httpApi: apigwv2.HttpApi): cloudwatch.IWidget[] {
+  const api = apiMetrics(httpApi);
+  return [
+    new cloudwatch.GraphWidget({
+      title: "API requests and errors",
+      left: [api.requests, httpApi.metricClientError({ period: PERIOD, statistic: "Sum" }), api.errors5xx],
+      right: [api.errorRate],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: "API latency",
+      left: [
+        httpApi.metricLatency({ period: PERIOD, statistic: "p50" }),
+        httpApi.metricLatency({ period: PERIOD, statistic: "p99" }),
+      ],
+      width: 12,
+    }),
+  ];
 }
 
 /** Alarms (to the topic, when there is one) and the dashboard, which it returns. */
@@ -277,17 +315,10 @@ export function monitoring(
     : props.alarmEmail
       ? alarmTopic(scope, props.alarmEmail)
       : undefined;
-  const api = apiMetrics(inputs.api);
   const alarms = [
-    api.errorRate.createAlarm(scope, "Api5xxRateAlarm", {
-      ...alarmDefaults,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      alarmDescription: `More than 1% of requests answered 5xx for 3 of the last 5 minutes (minutes with fewer than ${ALARM_MIN_REQUESTS_PER_MINUTE} requests count as fine)`,
-      threshold: 1,
-      evaluationPeriods: 5,
-      datapointsToAlarm: 3,
-    }),
+    ...(inputs.api ? [apiAlarm(scope, inputs.api)] : []),
     ...functionAlarms(scope, inputs.functions, props),
+    ...(inputs.service ? serviceAlarms(scope, inputs.service, props) : []),
     ...(inputs.cache ? cacheAlarms(scope, inputs.cache) : []),
     ...(inputs.extraAlarms ?? []),
   ];
@@ -296,26 +327,8 @@ export function monitoring(
   return new cloudwatch.Dashboard(scope, "Dashboard", {
     dashboardName: Fn.join("-", [Stack.of(scope).stackName, Aws.REGION, "highpress"]),
     widgets: [
-      [
-        new cloudwatch.GraphWidget({
-          title: "API requests and errors",
-          left: [
-            api.requests,
-            inputs.api.metricClientError({ period: PERIOD, statistic: "Sum" }),
-            api.errors5xx,
-          ],
-          right: [api.errorRate],
-          width: 12,
-        }),
-        new cloudwatch.GraphWidget({
-          title: "API latency",
-          left: [
-            inputs.api.metricLatency({ period: PERIOD, statistic: "p50" }),
-            inputs.api.metricLatency({ period: PERIOD, statistic: "p99" }),
-          ],
-          width: 12,
-        }),
-      ],
+      ...(inputs.api ? [apiWidgets(inputs.api)] : []),
+      ...(inputs.service ? [serviceWidgets(inputs.service)] : []),
       appMetricWidgets(inputs.functions),
       functionWidgets(inputs.functions),
       ...(inputs.cache ? [cacheWidgets(inputs.cache)] : []),

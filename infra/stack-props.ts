@@ -56,7 +56,20 @@ export interface HighPressStackProps extends StackProps, ContextValues {
   sourceMaps?: boolean;
   /** Lambda active tracing (X-Ray). Default false. */
   tracing?: boolean;
+  /**
+   * What serves the API: `lambda` (API Gateway and the functions), `fargate` (the server's
+   * container on ECS behind a load balancer: for steady traffic, docs/deploy.md "Which
+   * target when"), or `both`. Default lambda.
+   */
+  target?: DeployTarget;
+  /** The container service's tasks: at least, and at most. Default 2 and 10. */
+  fargateMinTasks?: number;
+  fargateMaxTasks?: number;
+  /** An ACM certificate (ARN) for the load balancer: HTTPS on 443, HTTP redirected. Default HTTP only. */
+  certificateArn?: string;
 }
+
+export type DeployTarget = "lambda" | "fargate" | "both";
 
 /**
  * ElastiCache Serverless usage limits: 1,000-15,000,000 ECPU per second
@@ -273,6 +286,32 @@ function formatProblems(props: HighPressStackProps): string[] {
 }
 
 /** Every problem with these props, each naming its context key; empty when the stack can deploy. */
+/** The container target's context: what it can be, its task bounds, its certificate, its network. */
+function targetProblems(props: HighPressStackProps): string[] {
+  const problems: string[] = [];
+  const target = props.target ?? "lambda";
+  if (!["lambda", "fargate", "both"].includes(target))
+    problems.push(`target: must be lambda, fargate or both, got ${target}`);
+  const min = props.fargateMinTasks ?? 2;
+  const max = props.fargateMaxTasks ?? 10;
+  if (!Number.isInteger(min) || min < 1 || min > 1000)
+    problems.push(`fargateMinTasks: must be an integer from 1 to 1000, got ${min}`);
+  if (!Number.isInteger(max) || max < min || max > 1000)
+    problems.push(`fargateMaxTasks: must be an integer from fargateMinTasks (${min}) to 1000, got ${max}`);
+  if (
+    props.certificateArn &&
+    !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(props.certificateArn)
+  )
+    problems.push(
+      `certificateArn: must be an ACM certificate ARN (arn:aws:acm:region:account:certificate/id), got ${props.certificateArn}`,
+    );
+  if (target !== "lambda" && props.existingVpc)
+    problems.push(
+      `target: ${target} with an existing VPC is not supported: the service needs public subnets this stack does not know (use a new VPC)`,
+    );
+  return problems;
+}
+
 export function stackPropsProblems(props: HighPressStackProps): string[] {
   return [
     ...appSettingProblems(props),
@@ -280,6 +319,7 @@ export function stackPropsProblems(props: HighPressStackProps): string[] {
     ...rangeProblems(props),
     ...networkProblems(props),
     ...otherProblems(props),
+    ...targetProblems(props),
   ];
 }
 

@@ -27,6 +27,7 @@ import { FUNCTION_IDS, type FunctionId } from "./bundling.ts";
 import { type CounterCache, cacheMaxEcpuPerSecond, cacheMaxStorageGb, counterCache } from "./cache.ts";
 import { CounterFunction } from "./counter-function.ts";
 import { CONSUMER_TIMEOUT, type EventsQueue, eventsQueue } from "./events-queue.ts";
+import { type ContainerService, containerService } from "./fargate.ts";
 import { type FunctionNeeds, functionNeeds, type SecretKind } from "./function-needs.ts";
 import { liveCounts, WATCH_TIMEOUT } from "./live.ts";
 import { monitoring } from "./monitoring.ts";
@@ -61,8 +62,11 @@ const CORS_HEADERS = {
 type GivenSecrets = Partial<Record<SecretKind, secretsmanager.ISecret>>;
 
 export class HighPressStack extends Stack {
-  readonly api: apigwv2.HttpApi;
-  readonly functions: Record<FunctionId, CounterFunction>;
+  /** The HTTP API and the functions: target lambda (the default) or both. */
+  readonly api?: apigwv2.HttpApi;
+  readonly functions?: Record<FunctionId, CounterFunction>;
+  /** The container service: target fargate or both. */
+  readonly service?: ContainerService;
 
   constructor(scope: Construct, id: string, props: HighPressStackProps = {}) {
     // Stack tags: CloudFormation puts them on every resource that takes tags (with the
@@ -72,13 +76,17 @@ export class HighPressStack extends Stack {
     const problems = stackPropsProblems(props);
     if (problems.length > 0) throw new StackConfigError(problems);
 
+    const target = props.target ?? "lambda";
     const store = props.store ?? "upstash";
     const secrets = this.secrets(props);
     const given = new Set(Object.keys(secrets) as SecretKind[]);
     const needs = Object.fromEntries(
       FUNCTION_IDS.map((fid) => [fid, functionNeeds(fid, props, given)]),
     ) as Record<FunctionId, FunctionNeeds>;
-    const services = new Set(Object.values(needs).flatMap((n) => [...n.services]));
+    // The functions' AWS services, reached in a VPC by interface endpoints (the service's tasks use their public address).
+    const services = new Set(
+      target === "fargate" ? [] : Object.values(needs).flatMap((n) => [...n.services]),
+    );
     const cache = store === "elasticache" ? counterCache(this, props, services) : undefined;
     const settings = appSettingsEnvironment(props);
     const shared = {
@@ -87,22 +95,34 @@ export class HighPressStack extends Stack {
       ...(store === "upstash" ? { UPSTASH_REDIS_REST_URL: this.upstashUrl(props) } : {}),
       ...cache?.environment,
     };
-    // A function that reads no store is told nothing of it.
-    this.functions = this.makeFunctions(
-      props,
-      (fid) =>
-        functionEnvironment(STORELESS_FUNCTION_IDS.includes(fid) ? settings : shared, needs[fid], secrets),
-      cache,
-    );
-    for (const fid of FUNCTION_IDS) this.grantSecrets(this.functions[fid], needs[fid], secrets, props);
-    this.api = this.httpApi(props);
-    const events = eventsQueue(this, this.functions.EventsFunction, this.functions.ConsumerFunction, {
-      maxConcurrency: props.consumerMaxConcurrency ?? CONSUMER_CONCURRENCY.fallback,
-    });
+    let events: EventsQueue | undefined;
+    if (target !== "fargate") {
+      // A function that reads no store is told nothing of it.
+      this.functions = this.makeFunctions(
+        props,
+        (fid) =>
+          functionEnvironment(STORELESS_FUNCTION_IDS.includes(fid) ? settings : shared, needs[fid], secrets),
+        cache,
+      );
+      for (const fid of FUNCTION_IDS) this.grantSecrets(this.functions[fid], needs[fid], secrets, props);
+      this.api = this.httpApi(this.functions, props);
+      events = eventsQueue(this, this.functions.EventsFunction, this.functions.ConsumerFunction, {
+        maxConcurrency: props.consumerMaxConcurrency ?? CONSUMER_CONCURRENCY.fallback,
+      });
+      liveCounts(
+        this,
+        { watcher: this.functions.WatchFunction, publisher: this.functions.PublishFunction },
+        { readAuth: props.readAuth === true, stackName: this.stackName },
+      );
+    }
+    // The container reads its secrets' values as its variables (ECS fetches them at start).
+    if (target !== "lambda")
+      this.service = containerService(this, props, { cache, environment: shared, secrets });
     const dashboard = monitoring(this, props, {
-      extraAlarms: events.alarms,
-      api: this.api,
-      functions: this.functions,
+      ...(this.api ? { api: this.api } : {}),
+      functions: this.functions ?? {},
+      ...(this.service ? { service: this.service } : {}),
+      extraAlarms: events?.alarms ?? [],
       ...(cache
         ? {
             cache: {
@@ -113,29 +133,26 @@ export class HighPressStack extends Stack {
           }
         : {}),
     });
-    liveCounts(
-      this,
-      { watcher: this.functions.WatchFunction, publisher: this.functions.PublishFunction },
-      { readAuth: props.readAuth === true, stackName: this.stackName },
-    );
     this.outputs(events, dashboard);
     this.acknowledgeAuth(props);
   }
 
   /** What a first deploy reads back: where to send requests, where events wait, where to look. */
-  private outputs(events: EventsQueue, dashboard: cloudwatch.Dashboard): void {
-    new CfnOutput(this, "ApiUrl", {
-      value: this.api.apiEndpoint,
-      description: "Base URL of the counter API",
-    });
-    new CfnOutput(this, "EventsQueueUrl", {
-      value: events.queue.queueUrl,
-      description: "The queue of accepted events (POST /api/v1/counter/events)",
-    });
-    new CfnOutput(this, "EventsDeadLetterQueueUrl", {
-      value: events.deadLetters.queueUrl,
-      description: "Events not applied after 5 deliveries: npm run replay-dead-letters",
-    });
+  private outputs(events: EventsQueue | undefined, dashboard: cloudwatch.Dashboard): void {
+    if (this.api && events) {
+      new CfnOutput(this, "ApiUrl", {
+        value: this.api.apiEndpoint,
+        description: "Base URL of the counter API",
+      });
+      new CfnOutput(this, "EventsQueueUrl", {
+        value: events.queue.queueUrl,
+        description: "The queue of accepted events (POST /api/v1/counter/events)",
+      });
+      new CfnOutput(this, "EventsDeadLetterQueueUrl", {
+        value: events.deadLetters.queueUrl,
+        description: "Events not applied after 5 deliveries: npm run replay-dead-letters",
+      });
+    }
     new CfnOutput(this, "DashboardName", {
       value: dashboard.dashboardName,
       description: "The CloudWatch dashboard of this stack",
@@ -232,9 +249,12 @@ export class HighPressStack extends Stack {
   }
 
   /** The API: each route to its function; whatever no route matches goes to the get function, which answers the spec's JSON 404 or 405. */
-  private httpApi(props: HighPressStackProps): apigwv2.HttpApi {
+  private httpApi(
+    functions: Record<FunctionId, CounterFunction>,
+    props: HighPressStackProps,
+  ): apigwv2.HttpApi {
     const integrations = Object.fromEntries(
-      Object.entries(this.functions)
+      Object.entries(functions)
         .filter(([fid]) => !(NON_HTTP_FUNCTION_IDS as readonly string[]).includes(fid))
         .map(([fid, fn]) => [fid, new HttpLambdaIntegration(`${fid}Integration`, fn)]),
     ) as Record<FunctionId, HttpLambdaIntegration>;
@@ -312,7 +332,7 @@ export class HighPressStack extends Stack {
     const reason = props.apiKeysSecret
       ? "Writes are authorised inside the functions with API keys from Secrets Manager (constant-time compare); reads are public by design: counters are shown to end users. The admin routes are authorised in the admin function with admin keys (adminKeysSecret), and answer 404 without them."
       : "A stack without apiKeysSecret has open writes on purpose (a demo); synth warns about it. The admin routes are authorised in the admin function with admin keys, and answer 404 without them.";
-    Validations.of(this.api).acknowledge({ id: "AwsSolutions-APIG4", reason });
+    if (this.api) Validations.of(this.api).acknowledge({ id: "AwsSolutions-APIG4", reason });
     if (!props.apiKeysSecret) Annotations.of(this).addWarningV2("highpress:open-writes", OPEN_WRITES_WARNING);
   }
 }

@@ -51,6 +51,21 @@ export async function resolveSecrets(env: Env, readSecret: SecretReader): Promis
   return resolved;
 }
 
+/**
+ * The environment with each secret-backed value as loadConfig reads it, for a process whose
+ * platform put a secret's string straight into its variable (ECS container secrets): keys
+ * stored as a JSON array become a comma-separated list, the token is trimmed.
+ */
+export function secretValuesAsGiven(env: Env): Env {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const name of SECRET_BACKED) {
+    const value = env[name];
+    if (value !== undefined)
+      out[name] = name === "UPSTASH_REDIS_REST_TOKEN" ? value.trim() : keysFrom(name, value);
+  }
+  return out;
+}
+
 /** How long read secrets are trusted before they are read again: a rotation takes effect within it. */
 export const SECRETS_TTL_MS = 5 * 60_000;
 

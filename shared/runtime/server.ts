@@ -22,6 +22,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { loadDotEnv } from "./env-file.ts";
 import { startLocalConsumer } from "./events-consumer.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { secretValuesAsGiven } from "./secrets.ts";
 import { type OpenedStore, openStore } from "./store.ts";
 import { announceListening, clusterMetrics, runPrimary, workerCount } from "./workers.ts";
 
@@ -36,7 +37,8 @@ const nodePlatform: Platform = {
 function configOrExit(): Config {
   try {
     loadDotEnv();
-    return loadConfig(process.env);
+    // On ECS, the keys and the token arrive as their secrets' strings (a JSON array is allowed).
+    return loadConfig(secretValuesAsGiven(process.env));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`highpress: ${error.message}\n`);

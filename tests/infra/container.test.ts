@@ -81,7 +81,15 @@ it("starts as CMD starts it, with nothing beside the bundle: serves, passes its 
   const port = String(await freePort());
   const child = spawn(node, cmd.slice(1), {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? "", ...env, PORT: port, REDIS_URL: redis.url, KEY_PREFIX: "image" },
+    // API_KEYS as an ECS container secret puts a secret's string: here a JSON array.
+    env: {
+      PATH: process.env.PATH ?? "",
+      ...env,
+      PORT: port,
+      REDIS_URL: redis.url,
+      KEY_PREFIX: "image",
+      API_KEYS: '["container-key-aaaaaaaaaaaa","container-key-bbbbbbbbbbbb"]',
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -98,12 +106,15 @@ it("starts as CMD starts it, with nothing beside the bundle: serves, passes its 
     expect(output).toContain('"reachable":"every interface: the network can reach it"');
     expect(output).toContain('"store":"redis"');
     const base = `http://127.0.0.1:${port}`;
-    const res = await fetch(`${base}/api/v1/counter/increment`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ resource_id: "image", counter_type: "view", user_id: "u", increment: 3 }),
-    });
-    expect(res.status).toBe(200);
+    const write = (key?: string) =>
+      fetch(`${base}/api/v1/counter/increment`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(key ? { "x-api-key": key } : {}) },
+        body: JSON.stringify({ resource_id: "image", counter_type: "view", user_id: "u", increment: 3 }),
+      });
+    expect((await write()).status).toBe(401);
+    expect((await write("container-key-bbbbbbbbbbbb")).status).toBe(200);
+    expect((await fetch(`${base}/demo`)).status).toBe(200);
     expect((await (await fetch(`${base}/health`)).json()) as object).toMatchObject({
       status: "ok",
       version: expect.any(String),

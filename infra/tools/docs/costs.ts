@@ -4,6 +4,8 @@
 // one request measurably costs the server. `npm run docs` writes the table into
 // docs/deploy.md; the store's own cost is the same for all three and left out.
 
+import { MEASURED, TASK } from "../../service-shape.ts";
+
 /** us-east-1 list prices, 2026-12 (check them before relying on them). */
 export const PRICES = {
   /** HTTP API, per million requests: the first 300 million a month, then the rest. */
@@ -21,20 +23,7 @@ export const PRICES = {
   albLcuHour: 0.008,
 } as const;
 
-/**
- * What the service measurably costs: the server's CPU per single increment (docs/performance.md,
- * the same-work table of 2026-12-06: 53.6 µs), a request and its answer on the wire, and a
- * function's billed time and memory.
- */
-export const MEASURED = {
-  serverCpuUsPerIncrement: 53.6,
-  bytesPerRequest: 700,
-  lambdaBilledMs: 10,
-  lambdaMemoryGb: 0.5,
-} as const;
-
-/** A Fargate task as the target would run it: 1 vCPU, 2 GB, kept at 60% CPU, two at least. */
-export const TASK = { vcpu: 1, memoryGb: 2, targetUtilization: 0.6, minTasks: 2 } as const;
+export { MEASURED, TASK };
 export const EVENTS_PER_POST = 100;
 const HOURS = 730;
 const SECONDS = HOURS * 3600;
