@@ -44,27 +44,43 @@ export function cacheName(stack: Stack, replacing: Record<string, unknown>): str
   return `${base || "highpress"}-${hash}`;
 }
 
-/** Isolated subnets for the cache and the functions; public ones too for a container service's load balancer and tasks. */
-function newVpc(scope: Construct, publicSubnets: boolean): ec2.Vpc {
-  const vpc = new ec2.Vpc(scope, "Vpc", {
+/**
+ * A VPC in two AZs with no NAT gateway, of the subnets asked for, its rejected traffic logged
+ * (what a security review needs, at a fraction of the cost of every flow). The cache's
+ * (`Vpc`) and the container service's own on Upstash (`ServiceVpc`).
+ */
+export function twoZoneVpc(scope: Construct, id: string, subnets: readonly ec2.SubnetType[]): ec2.Vpc {
+  const names: Partial<Record<ec2.SubnetType, string>> = {
+    [ec2.SubnetType.PRIVATE_ISOLATED]: "private",
+    [ec2.SubnetType.PUBLIC]: "public",
+  };
+  const vpc = new ec2.Vpc(scope, id, {
     maxAzs: 2,
     natGateways: 0,
-    subnetConfiguration: [
-      { name: "private", subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-      ...(publicSubnets ? [{ name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }] : []),
-    ],
+    subnetConfiguration: subnets.map((subnetType) => ({
+      name: names[subnetType] ?? subnetType,
+      subnetType,
+      cidrMask: 24,
+    })),
   });
-  // Rejected traffic only: what a security review needs, at a fraction of the cost.
   vpc.addFlowLog("FlowLog", {
     trafficType: ec2.FlowLogTrafficType.REJECT,
     destination: ec2.FlowLogDestination.toCloudWatchLogs(
-      new logs.LogGroup(scope, "VpcFlowLogs", {
+      new logs.LogGroup(scope, `${id}FlowLogs`, {
         retention: logs.RetentionDays.ONE_MONTH,
         removalPolicy: RemovalPolicy.DESTROY,
       }),
     ),
   });
   return vpc;
+}
+
+/** Isolated subnets for the cache and the functions; public ones too for a container service's load balancer and tasks. */
+function newVpc(scope: Construct, publicSubnets: boolean): ec2.Vpc {
+  return twoZoneVpc(scope, "Vpc", [
+    ec2.SubnetType.PRIVATE_ISOLATED,
+    ...(publicSubnets ? [ec2.SubnetType.PUBLIC] : []),
+  ]);
 }
 
 function vpcOf(scope: Construct, props: HighPressStackProps): ec2.IVpc {

@@ -16,7 +16,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { SETTINGS } from "../shared/runtime/settings.ts";
-import type { CounterCache } from "./cache.ts";
+import { type CounterCache, twoZoneVpc } from "./cache.ts";
 import { REQUESTS_PER_TARGET_PER_MINUTE, TASK } from "./service-shape.ts";
 import type { HighPressStackProps } from "./stack-props.ts";
 
@@ -36,23 +36,7 @@ export interface ContainerService {
 }
 
 /** The service's own VPC in Upstash mode: public subnets in two AZs, no NAT gateway. */
-function serviceVpc(scope: Construct): ec2.IVpc {
-  const vpc = new ec2.Vpc(scope, "ServiceVpc", {
-    maxAzs: 2,
-    natGateways: 0,
-    subnetConfiguration: [{ name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
-  });
-  vpc.addFlowLog("ServiceFlowLog", {
-    trafficType: ec2.FlowLogTrafficType.REJECT,
-    destination: ec2.FlowLogDestination.toCloudWatchLogs(
-      new logs.LogGroup(scope, "ServiceVpcFlowLogs", {
-        retention: logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
-    ),
-  });
-  return vpc;
-}
+const serviceVpc = (scope: Construct): ec2.IVpc => twoZoneVpc(scope, "ServiceVpc", [ec2.SubnetType.PUBLIC]);
 
 /** The task: the image built from the repository's Dockerfile (arm64), its settings and secrets, JSON logs. */
 function taskDefinition(

@@ -196,6 +196,17 @@ function historyCall(request: Request) {
   };
 }
 
+/**
+ * Calls `onCount` with a counter's count as it changes (at most about once a second), first
+ * the current one on the local server; AppSync Events with `appsync`. Reconnects until `close()`.
+ */
+function liveCall(options: HighPressClientOptions, base: string, headers: Record<string, string>) {
+  return (resourceId: string, counterType: string, onCount: (count: number) => void): LiveSubscription =>
+    options.appsync
+      ? appSyncLive(options.appsync, resourceId, counterType, onCount)
+      : sseLive(base, resourceId, counterType, onCount, headers, options.fetch);
+}
+
 export function createHighPressClient(options: HighPressClientOptions) {
   const base = options.baseUrl.replace(/\/$/, "");
   const request = requester(options);
@@ -208,14 +219,7 @@ export function createHighPressClient(options: HighPressClientOptions) {
     ...imageUrls(base),
     /** A counter's count and its net change on each of the last `days` UTC days (default 30), oldest first. */
     history: historyCall(request),
-    /**
-     * Calls `onCount` with a counter's count as it changes (at most about once a second),
-     * first the current one on the local server; reconnects until `close()`.
-     */
-    live(resourceId: string, counterType: string, onCount: (count: number) => void): LiveSubscription {
-      if (options.appsync) return appSyncLive(options.appsync, resourceId, counterType, onCount);
-      return sseLive(base, resourceId, counterType, onCount, writeHeaders(), options.fetch);
-    },
+    live: liveCall(options, base, writeHeaders()),
     /** Adds to a counter (or adds/removes a user of a unique one); applies once, whatever the retries. */
     async increment(
       input: IncrementInput,
