@@ -9,10 +9,18 @@ export class MemoryChanges implements ChangeFeed {
   private readonly byCounter = new Map<string, Set<(count: number) => void>>();
   private readonly everything = new Set<(change: CounterChange) => void>();
 
-  /** Tells the counter's listeners, and those of every counter, its new count. */
+  /** Tells the counter's listeners, and those of every counter, its new count: a listener that throws fails no write. */
   announce(change: CounterChange): void {
-    for (const listener of this.byCounter.get(idOf(change)) ?? []) listener(change.count);
-    for (const listener of this.everything) listener(change);
+    for (const listener of this.byCounter.get(idOf(change)) ?? []) {
+      try {
+        listener(change.count);
+      } catch {}
+    }
+    for (const listener of this.everything) {
+      try {
+        listener(change);
+      } catch {}
+    }
   }
 
   async watch(counter: CounterKey, onCount: (count: number) => void): Promise<Unwatch> {

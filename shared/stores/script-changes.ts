@@ -36,7 +36,12 @@ export function createScriptChanges(open: PubSubOpener, keys: KeyLayout, timeout
   const heard = (channel: string, message: string, viaPattern?: string) => {
     const count = Number(message);
     if (!Number.isSafeInteger(count)) return;
-    for (const listener of channels.get(viaPattern ?? channel)?.listeners ?? []) listener(channel, count);
+    // A listener that throws must not take the subscription (or the process) with it.
+    for (const listener of channels.get(viaPattern ?? channel)?.listeners ?? []) {
+      try {
+        listener(channel, count);
+      } catch {}
+    }
   };
   const pattern = keys.counterPattern();
   const connection = (): PubSub => {

@@ -120,6 +120,17 @@ export function liveContract(backend: () => Backend): void {
       expect(r.heard).toEqual([1]);
     });
 
+    it("lets a listener that throws fail neither the write nor the other listeners", async () => {
+      stops.push(
+        await store.changes.watch(V("lv6"), () => {
+          throw new Error("a broken viewer");
+        }),
+      );
+      const r = await watch(V("lv6"));
+      expect((await store.increment(view("lv6", 2))).count).toBe(2);
+      expect(await r.until(1)).toEqual([2]);
+    });
+
     it("hears every counter with watchAll, named by resource, type and kind", async () => {
       const all: CounterChange[] = [];
       stops.push(await store.changes.watchAll((change) => all.push(change)));
