@@ -6,7 +6,7 @@
 // load balancer waits the server's drain (SHUTDOWN_TIMEOUT_MS) before it drops a task.
 
 import { join } from "node:path";
-import { CfnOutput, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
@@ -58,14 +58,26 @@ function taskDefinition(
   });
   task.addContainer("server", {
     image: ecs.ContainerImage.fromAsset(ROOT, { platform: Platform.LINUX_ARM64 }),
-    environment: { ...environment, HOST: "0.0.0.0", PORT: String(PORT), WORKERS: String(TASK.vcpu) },
+    environment: {
+      ...environment,
+      HOST: "0.0.0.0",
+      PORT: String(PORT),
+      WORKERS: String(TASK.vcpu),
+      REQUEST_LOG: "emf",
+    },
     secrets: Object.fromEntries(
       Object.entries(secrets).map(([name, s]) => [name, ecs.Secret.fromSecretsManager(s)]),
     ),
-    logging: ecs.LogDrivers.awsLogs({
-      logGroup,
-      streamPrefix: "server",
-      mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+    // FireLens's Fluent Bit ships the lines with `json/emf`: CloudWatch extracts each request's metrics.
+    logging: ecs.LogDrivers.firelens({
+      options: {
+        Name: "cloudwatch_logs",
+        region: Stack.of(scope).region,
+        log_group_name: logGroup.logGroupName,
+        log_stream_prefix: "server/",
+        log_format: "json/emf",
+        auto_create_group: "false",
+      },
     }),
     portMappings: [{ containerPort: PORT }],
     stopTimeout: STOP_TIMEOUT,
@@ -82,7 +94,7 @@ function taskDefinition(
       retries: 3,
     },
   });
-  requestMetricFilters(scope, logGroup);
+  logGroup.grantWrite(task.taskRole);
   Validations.of(task).acknowledge({
     id: "AwsSolutions-ECS2",
     reason:
@@ -95,36 +107,6 @@ function taskDefinition(
       "ecr:GetAuthorizationToken, which pulling the image needs, supports no resource-level permission.",
   });
   return task;
-}
-
-/**
- * The request lines' numbers as metrics (what the functions' EMF lines give on Lambda; EMF
- * from a container needs the CloudWatch agent): requests, 5xx and latency, namespace HighPress.
- */
-function requestMetricFilters(scope: Construct, logGroup: logs.LogGroup): void {
-  const request = logs.FilterPattern.stringValue("$.msg", "=", "request");
-  new logs.MetricFilter(scope, "ServiceRequestsMetric", {
-    logGroup,
-    filterPattern: request,
-    metricNamespace: "HighPress",
-    metricName: "ServiceRequests",
-    metricValue: "1",
-  });
-  new logs.MetricFilter(scope, "ServiceErrorsMetric", {
-    logGroup,
-    filterPattern: logs.FilterPattern.all(request, logs.FilterPattern.numberValue("$.status", ">=", 500)),
-    metricNamespace: "HighPress",
-    metricName: "ServiceErrors",
-    metricValue: "1",
-  });
-  new logs.MetricFilter(scope, "ServiceLatencyMetric", {
-    logGroup,
-    filterPattern: request,
-    metricNamespace: "HighPress",
-    metricName: "ServiceLatency",
-    metricValue: "$.latency_ms",
-    unit: cloudwatch.Unit.MILLISECONDS,
-  });
 }
 
 /** The load balancer: HTTPS with the certificate given (HTTP then redirects), else HTTP. */

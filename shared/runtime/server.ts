@@ -15,7 +15,7 @@ import { mountDemo } from "../http/demo.ts";
 import { mountDocs } from "../http/docs.ts";
 import { addRoute, type Platform, respond, sendingTo } from "../http/http-app.ts";
 import { LiveStreams } from "../http/live-streams.ts";
-import { PrometheusMetrics } from "../http/observe.ts";
+import { emfLine, PrometheusMetrics } from "../http/observe.ts";
 import { CLIENT_CLOSED } from "../http/pipeline.ts";
 import { appSettings } from "./app-settings.ts";
 import { type Config, loadConfig } from "./config.ts";
@@ -128,7 +128,9 @@ function localApp(config: Config, logger: Logger, opened: OpenedStore, live: Liv
     live,
     observe: (record) => {
       metrics.record(record);
-      if (record.status === CLIENT_CLOSED) logger.warn("request", record);
+      // EMF: the line and its metrics together, every request (CloudWatch extracts them on ECS).
+      if (config.requestLog === "emf") process.stdout.write(`${emfLine(record, "Service")}\n`);
+      else if (record.status === CLIENT_CLOSED) logger.warn("request", record);
       else logger.info("request", record);
     },
   });

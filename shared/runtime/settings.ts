@@ -369,6 +369,16 @@ export const SETTINGS = [
     where: "local",
   }),
   setting({
+    variable: "REQUEST_LOG",
+    field: "requestLog",
+    parse: (value) => (value === "emf" ? ("emf" as const) : ("json" as const)),
+    meaning:
+      "the local server: each request's log line, `json`, or `emf` with its CloudWatch metrics (Embedded Metric Format; the container target sets it)",
+    fallback: "json",
+    problem: oneOf(["json", "emf"], "must be json or emf"),
+    where: "local",
+  }),
+  setting({
     variable: "SHUTDOWN_TIMEOUT_MS",
     field: "shutdownTimeoutMs",
     parse: number,

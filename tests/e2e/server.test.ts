@@ -151,3 +151,40 @@ describe("X-Forwarded-For on the local server", () => {
     }
   });
 });
+
+describe("REQUEST_LOG=emf (what the container target sets)", () => {
+  it("writes each request's line with its CloudWatch metrics, as the functions do", async () => {
+    const s = await startServer({ REQUEST_LOG: "emf" });
+    try {
+      expect((await post(s.base, { resource_id: "emf_1", counter_type: "view", user_id: "u" })).status).toBe(
+        200,
+      );
+      let line: Record<string, unknown> | undefined;
+      for (let i = 0; i < 50 && !line; i++) {
+        line = s
+          .stdout()
+          .split("\n")
+          .filter((l) => l.includes('"_aws"'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.route === "/api/v1/counter/increment");
+        if (!line) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(line).toMatchObject({
+        msg: "request",
+        Function: "Service",
+        Route: "/api/v1/counter/increment",
+        Requests: 1,
+        Errors: 0,
+        status: 200,
+      });
+      const metrics = (
+        line?._aws as { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] }
+      ).CloudWatchMetrics[0];
+      expect(metrics?.Namespace).toBe("HighPress");
+      expect(metrics?.Metrics.map((m) => m.Name)).toEqual(["Requests", "Errors", "Latency", "StoreLatency"]);
+    } finally {
+      s.child.kill("SIGTERM");
+      await s.exited;
+    }
+  });
+});

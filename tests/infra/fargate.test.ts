@@ -45,7 +45,7 @@ describe("target=fargate on Upstash", () => {
     const task = one(template, "AWS::ECS::TaskDefinition").Properties;
     expect(task.RuntimePlatform).toEqual({ CpuArchitecture: "ARM64", OperatingSystemFamily: "LINUX" });
     expect([Number(task.Cpu), Number(task.Memory)]).toEqual([TASK.vcpu * 1024, TASK.memoryGb * 1024]);
-    const container = only(task.ContainerDefinitions as Json[]);
+    const container = (task.ContainerDefinitions as Json[]).find((c) => c.Name === "server");
     const dockerfile = readFileSync("Dockerfile", "utf8");
     expect(dockerfile).toContain(`EXPOSE ${container.PortMappings[0].ContainerPort}`);
     expect(container.HealthCheck.Command.join(" ")).toContain(
@@ -63,7 +63,6 @@ describe("target=fargate on Upstash", () => {
     const secrets = (container.Secrets as Json[]).map((s) => s.Name).sort();
     expect(secrets).toEqual(["API_KEYS", "UPSTASH_REDIS_REST_TOKEN"]);
     expect(JSON.stringify(container.Secrets)).toContain("highpress/api-keys");
-    expect(container.LogConfiguration.LogDriver).toBe("awslogs");
   });
 
   it("puts the tasks behind the load balancer only, health-checked on /health, drained as the server drains", () => {
@@ -117,11 +116,19 @@ describe("target=fargate on Upstash", () => {
     expect(body).toContain("TargetResponseTime");
   });
 
-  it("extracts the request lines' numbers as metrics", () => {
-    const filters = Object.values(resourcesOf(template, "AWS::Logs::MetricFilter")).map(
-      (f) => f.Properties.MetricTransformations[0].MetricName,
-    );
-    expect(filters.sort()).toEqual(["ServiceErrors", "ServiceLatency", "ServiceRequests"]);
+  it("ships the server's EMF lines through FireLens, which CloudWatch extracts metrics from", () => {
+    const containers = one(template, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions as Json[];
+    const server = containers.find((c) => c.Name === "server");
+    const router = containers.find((c) => c.FirelensConfiguration);
+    expect(router?.FirelensConfiguration.Type).toBe("fluentbit");
+    expect(server.LogConfiguration).toMatchObject({
+      LogDriver: "awsfirelens",
+      Options: { Name: "cloudwatch_logs", log_format: "json/emf", auto_create_group: "false" },
+    });
+    const env = Object.fromEntries((server.Environment as Json[]).map((e) => [e.Name, e.Value]));
+    expect(env.REQUEST_LOG).toBe("emf");
+    const group = JSON.stringify(server.LogConfiguration.Options.log_group_name);
+    expect(group).toContain("ServiceLogs");
   });
 });
 
@@ -143,9 +150,9 @@ describe("target=both on ElastiCache, with a certificate", () => {
       expect.stringContaining("FunctionsSecurityGroup"),
       expect.stringContaining("ServiceTasksSecurityGroup"),
     ]);
-    const container = only(
-      one(template, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions as Json[],
-    );
+    const container = (
+      one(template, "AWS::ECS::TaskDefinition").Properties.ContainerDefinitions as Json[]
+    ).find((c) => c.Name === "server");
     const env = Object.fromEntries((container.Environment as Json[]).map((e) => [e.Name, e.Value]));
     expect(env.REDIS_CLUSTER).toBe("true");
   });
