@@ -177,9 +177,8 @@ describe("REQUEST_LOG=emf (what the container target sets)", () => {
         Errors: 0,
         status: 200,
       });
-      const metrics = (
-        line?._aws as { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] }
-      ).CloudWatchMetrics[0];
+      const aws = line?._aws as { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] };
+      const metrics = aws.CloudWatchMetrics[0];
       expect(metrics?.Namespace).toBe("HighPress");
       expect(metrics?.Metrics.map((m) => m.Name)).toEqual(["Requests", "Errors", "Latency", "StoreLatency"]);
     } finally {
