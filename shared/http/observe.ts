@@ -44,6 +44,8 @@ export interface MetricsSnapshot {
   storeFailures: { key: string; labels: string; count: number }[];
   latency: { route: string; counts: number[]; sum: number; count: number }[];
   storeLatency: { route: string; counts: number[]; sum: number; count: number }[];
+  /** Live streams open in the process when the snapshot was taken. */
+  liveStreams: number;
 }
 
 /**
@@ -56,6 +58,15 @@ export class PrometheusMetrics {
   private readonly latency = new Map<string, Histogram>();
   private readonly storeLatency = new Map<string, Histogram>();
   private readonly storeFailures = new Map<string, { labels: string; count: number }>();
+  /** Live streams open in other processes, from their snapshots. */
+  private absorbedStreams = 0;
+
+  private readonly liveStreams: () => number;
+
+  /** `liveStreams`: the streams this process holds open now (a gauge read at each scrape). */
+  constructor(liveStreams: () => number = () => 0) {
+    this.liveStreams = liveStreams;
+  }
 
   record(r: RequestRecord): void {
     const key = `${r.method} ${r.status} ${r.route}`;
@@ -79,6 +90,7 @@ export class PrometheusMetrics {
       storeFailures: [...this.storeFailures].map(([key, v]) => ({ key, ...v })),
       latency: histograms(this.latency),
       storeLatency: histograms(this.storeLatency),
+      liveStreams: this.liveStreams(),
     };
   }
 
@@ -108,6 +120,7 @@ export class PrometheusMetrics {
     counters(this.storeFailures, other.storeFailures);
     histograms(this.latency, other.latency);
     histograms(this.storeLatency, other.storeLatency);
+    this.absorbedStreams += other.liveStreams;
   }
 
   private count(map: Map<string, { labels: string; count: number }>, route: string, kind: string): void {
@@ -138,6 +151,11 @@ export class PrometheusMetrics {
         (s) => `highpress_store_failures_total{${s.labels}} ${s.count}`,
       ),
     ];
+    lines.push(
+      "# HELP highpress_live_streams Live streams (GET …/live) open now.",
+      "# TYPE highpress_live_streams gauge",
+      `highpress_live_streams ${this.liveStreams() + this.absorbedStreams}`,
+    );
     if (gauges.queueDepth !== undefined) {
       lines.push(
         "# HELP highpress_event_queue_depth Queued events' messages waiting in the local event queue.",

@@ -117,7 +117,7 @@ async function storeOrExit(config: Config, logger: Logger) {
 /** The app with the local server's own routes: /docs, and /metrics (a worker's: every worker's counts). */
 function localApp(config: Config, logger: Logger, opened: OpenedStore, live: LiveStreams, worker: boolean) {
   const { store, localQueue } = opened;
-  const metrics = new PrometheusMetrics();
+  const metrics = new PrometheusMetrics(() => live.holdings().streams);
   const metricsNow = worker ? clusterMetrics(metrics) : async () => metrics;
   const app = createApp({
     store,

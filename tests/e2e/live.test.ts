@@ -56,6 +56,8 @@ it("pushes a change applied through either of two servers on one Redis, whatever
     const onB = readSse(await fetch(`${b.base}/api/v1/counter/x1/like/live`));
     await onA.until(1);
     await onB.until(1);
+    // /metrics counts the open stream.
+    expect(await (await fetch(`${a.base}/metrics`)).text()).toContain("highpress_live_streams 1");
     const view = { resource_id: "x1", counter_type: "view", user_id: "u1", increment: 3 };
     expect((await post(b.base, "/api/v1/counter/increment", view)).status).toBe(200);
     await onA.until(2);

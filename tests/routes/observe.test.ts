@@ -108,7 +108,12 @@ describe("Prometheus text", () => {
       store_ms: 1,
       status: 200,
     };
-    const [one, two, whole] = [new PrometheusMetrics(), new PrometheusMetrics(), new PrometheusMetrics()];
+    // Each process's open live streams: a gauge that adds up across them.
+    const [one, two, whole] = [
+      new PrometheusMetrics(() => 3),
+      new PrometheusMetrics(() => 4),
+      new PrometheusMetrics(),
+    ];
     one.record(record);
     one.record({ ...record, status: 503, store_failure: "unavailable" });
     two.record(record);
@@ -123,6 +128,7 @@ describe("Prometheus text", () => {
     expect(text).toContain('highpress_request_duration_seconds_bucket{route="/metrics",le="0.25"} 0');
     expect(text).toContain('highpress_request_duration_seconds_bucket{route="/metrics",le="0.5"} 1');
     expect(text).toContain('highpress_store_duration_seconds_sum{route="/health"} 0.003');
+    expect(text).toContain("highpress_live_streams 7");
   });
 
   it("counts the store's failures by route and kind, and reports the queue depth it is given", () => {
