@@ -13,10 +13,9 @@ import {
   relayChanges,
 } from "./live-relay.ts";
 import { createLogger, type Logger, logLevelOf } from "./logger.ts";
-import { type Env, readSecretFromAws, rebuiltOnRotation, type SecretReader } from "./secrets.ts";
+import type { Env, SecretReader } from "./secrets.ts";
 import { credentialsFromEnv } from "./sigv4.ts";
-import { type SqsBatchResponse, sqsRecordsOf } from "./sqs-consumer.ts";
-import { createStore } from "./store.ts";
+import { rotatingStore, type SqsBatchResponse, sqsRecordsOf } from "./sqs-consumer.ts";
 
 /** A watch stops this long before its function's deadline (the last message and the close). */
 const WATCH_MARGIN_MS = 5000;
@@ -53,12 +52,7 @@ function liveQueueSender(queueUrl: string): (message: LiveMessage) => Promise<vo
 export function createLiveWatcher(options: WatcherOptions = {}) {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger(logLevelOf(env.LOG_LEVEL));
-  const store = rebuiltOnRotation(
-    env,
-    options.readSecret ?? readSecretFromAws,
-    (resolved) => createStore(loadConfig(resolved), logger),
-    { logger },
-  );
+  const store = rotatingStore(env, logger, options.readSecret ? { readSecret: options.readSecret } : {});
   const send = options.send ?? liveQueueSender(String(env.LIVE_QUEUE_URL));
   return async (_event: unknown, context?: { getRemainingTimeInMillis?: () => number }) => {
     const left = context?.getRemainingTimeInMillis?.() ?? WATCH_MS + WATCH_MARGIN_MS;

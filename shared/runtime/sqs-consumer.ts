@@ -69,11 +69,12 @@ export interface ConsumerOptions {
   clock?: () => number;
 }
 
-/** The consumer function: configuration and store made once, and anew when a secret rotates. */
-export function createSqsConsumer(options: ConsumerOptions = {}) {
-  const env = options.env ?? process.env;
-  const logger = options.logger ?? createLogger(logLevelOf(env.LOG_LEVEL));
-  const store = rebuiltOnRotation(
+/**
+ * The store of a function behind no route (the consumer, the live watcher): made from the
+ * configuration once, and anew when a secret rotates.
+ */
+export function rotatingStore(env: Env, logger: Logger, options: ConsumerOptions = {}) {
+  return rebuiltOnRotation(
     env,
     options.readSecret ?? readSecretFromAws,
     (resolved) => createStore(loadConfig(resolved), logger),
@@ -83,6 +84,13 @@ export function createSqsConsumer(options: ConsumerOptions = {}) {
       ...(options.clock ? { clock: options.clock } : {}),
     },
   );
+}
+
+/** The consumer function: configuration and store made once, and anew when a secret rotates. */
+export function createSqsConsumer(options: ConsumerOptions = {}) {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createLogger(logLevelOf(env.LOG_LEVEL));
+  const store = rotatingStore(env, logger, options);
   const handler = async (event: unknown): Promise<SqsBatchResponse> => {
     const records = sqsRecordsOf(event);
     try {

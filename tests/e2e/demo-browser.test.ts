@@ -5,8 +5,7 @@
 
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type NodeProcess, runNode } from "../support/node-process.ts";
-import { freePort } from "../support/redis-server.ts";
+import { type NodeProcess, startServerProcess } from "../support/node-process.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 let server: NodeProcess;
@@ -14,23 +13,9 @@ let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = await runNode(
-    ["shared/runtime/server.ts"],
-    { PORT: String(port), HOST: "127.0.0.1", LIVE_INTERVAL_MS: "200", LOG_LEVEL: "warn" },
-    "",
-  );
-  for (let i = 0; i < 200; i++) {
-    if (
-      await fetch(`${base}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const started = await startServerProcess({ LIVE_INTERVAL_MS: "200", LOG_LEVEL: "warn" });
+  server = started.node;
+  base = started.base;
   // The flags this machine's closed network needs (see the machine notes): no background fetches.
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,

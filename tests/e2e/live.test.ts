@@ -3,8 +3,8 @@
 // ends its streams and exits 0.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type NodeProcess, runNode } from "../support/node-process.ts";
-import { freePort, type RedisServer, startRedis } from "../support/redis-server.ts";
+import { startServerProcess } from "../support/node-process.ts";
+import { type RedisServer, startRedis } from "../support/redis-server.ts";
 import { readSse } from "../support/sse.ts";
 
 let redis: RedisServer;
@@ -13,34 +13,14 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(() => redis.stop());
 
-async function server(): Promise<{ base: string; node: NodeProcess }> {
-  const port = await freePort();
-  const node = await runNode(
-    ["shared/runtime/server.ts"],
-    {
-      REDIS_URL: redis.url,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      WORKERS: "1",
-      KEY_PREFIX: "live",
-      LIVE_INTERVAL_MS: "100",
-      LOG_LEVEL: "warn",
-    },
-    "",
-  );
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    if (
-      await fetch(`${base}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { base, node };
-}
+const server = () =>
+  startServerProcess({
+    REDIS_URL: redis.url,
+    WORKERS: "1",
+    KEY_PREFIX: "live",
+    LIVE_INTERVAL_MS: "100",
+    LOG_LEVEL: "warn",
+  });
 
 const post = (base: string, path: string, body: unknown) =>
   fetch(`${base}${path}`, {

@@ -38,3 +38,25 @@ export function runNode(args: string[], env: Record<string, string>, ready?: str
     }, 50);
   });
 }
+
+/** The local server in its own process on a free port, once `/health` answers: its base URL and process. */
+export async function startServerProcess(
+  env: Record<string, string>,
+): Promise<{ base: string; node: NodeProcess }> {
+  const { freePort } = await import("./redis-server.ts");
+  const port = await freePort();
+  const node = await runNode(["shared/runtime/server.ts"], { HOST: "127.0.0.1", ...env, PORT: String(port) });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (
+      await fetch(`${base}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { base, node };
+    if (node.process.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the server did not start: ${node.output()}`);
+}
