@@ -1,6 +1,6 @@
 // The Upstash store over @upstash/redis (REST). Same scripts as the Redis store: one EVALSHA,
-// so one billed command, per increment. The client is told not to retry (a retried POST may
-// apply a write twice) and every request carries its own deadline.
+// so one billed command, per increment. The client's requests go through upstash-http.ts: one
+// attempt each (a retried POST may apply a write twice), each with its own deadline.
 
 import { errors, Redis } from "@upstash/redis";
 import type { CounterStore, LocalEventQueue } from "../domain/model.ts";
@@ -12,6 +12,7 @@ import {
   type ScriptStoreOptions,
   type ScriptTransport,
 } from "./script-store.ts";
+import { nodeRequester } from "./upstash-http.ts";
 
 /** The script store's options but those Upstash fixes (one shard, no cluster). */
 export type UpstashStoreOptions = Omit<ScriptStoreOptions, "name" | "dialect" | "cluster" | "rankingShards">;
@@ -29,25 +30,32 @@ function upstashReply(error: unknown): string | undefined {
   return error.message.replace(WRAPPED_REPLY, "").replace(COMMAND_ECHO, "");
 }
 
-// fetch failed before a request went out: nothing was sent.
+// The connection failed before a request went out: nothing was sent.
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 
+/**
+ * @upstash/redis on HighPress's own requester (upstash-http.ts: node:http, not fetch), with
+ * the options its config constructor would have set: members such as "123" stay strings (no
+ * automatic deserialization), no telemetry headers, and commands issued together share one
+ * pipeline request, as the library's default client does.
+ */
+class NodeUpstash extends Redis {
+  constructor(url: string, token: string, timeoutMs: number) {
+    super(nodeRequester(url, token, timeoutMs));
+    this.opts = { automaticDeserialization: false };
+    this.enableTelemetry = false;
+    this.enableAutoPipelining = true;
+    // biome-ignore lint/correctness/noConstructorReturn: the library's own constructor returns its auto-pipelining proxy the same way
+    return this.autoPipeline();
+  }
+}
+
+/**
+ * A client that sends each command once (a retried POST may apply a write twice), each
+ * request bounded by `timeoutMs`, over node:http(s) (upstash-http.ts says why).
+ */
 export function createUpstashClient(url: string, token: string, timeoutMs: number): Redis {
-  const client = new Redis({
-    url,
-    token,
-    // `retry: false` still sends twice (attempts are counted from 0 to 1 inclusive);
-    // zero retries sends once.
-    retry: { retries: 0 },
-    // A function gives each request a fresh signal; a fixed, already-aborted signal would
-    // make the client answer a fake "Aborted" result instead of failing.
-    signal: () => AbortSignal.timeout(timeoutMs),
-    // Members such as "123" must stay strings, not be parsed as JSON numbers.
-    automaticDeserialization: false,
-    enableTelemetry: false,
-    // Each script already reads what it wrote; the sync token only costs a header.
-    readYourWrites: false,
-  });
+  const client: Redis = new NodeUpstash(url, token, timeoutMs);
   credentials.set(client, { url: url.replace(/\/+$/, ""), token });
   return client;
 }
@@ -162,7 +170,7 @@ function upstashTransport(client: Redis): ScriptTransport {
     async close() {},
     replyOf: upstashReply,
     isNotSent: (error) => {
-      const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+      const code = (error as { code?: unknown } | undefined)?.code;
       return typeof code === "string" && NOT_SENT_CODES.has(code);
     },
   };
