@@ -2,30 +2,11 @@
 // limit enforced before anything is parsed (from Content-Length before a byte is read, and
 // while reading when there is none), and the platform's own copy used when it has one.
 
-import type { Context, MiddlewareHandler } from "hono";
-import { HttpError, ValidationError } from "./http-errors.ts";
+import type { Context } from "hono";
+import { HttpError, tooLarge, ValidationError } from "./http-errors.ts";
 import type { Platform } from "./pipeline.ts";
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-
-/**
- * 413, and the connection closed after the answer: the server then does not read (and
- * throw away) the rest of a body it refused, however large its Content-Length.
- */
-const tooLarge = (max: number) =>
-  new HttpError(413, `body: must be at most ${max} bytes`, { headers: { connection: "close" } });
-
-/**
- * Every route, whether it reads a body or not: a declared body over the limit is refused
- * before a byte of it is read (`GET /health` with `Content-Length: 2000000000` is a 413).
- */
-export function refuseOversizedBody(max: number): MiddlewareHandler {
-  return async (c, next) => {
-    const declared = c.req.header("content-length");
-    if (declared !== undefined && Number(declared) > max) throw tooLarge(max);
-    await next();
-  };
-}
 
 function checkedSize(text: string, max: number): string {
   if (text.length > max || Buffer.byteLength(text) > max) throw tooLarge(max);

@@ -17,7 +17,6 @@ import type {
   RateLimits,
   RateRule,
 } from "../domain/model.ts";
-import { refuseOversizedBody } from "./body.ts";
 import { executed, type RouteHandler, type RouteHandlers } from "./execute.ts";
 import { CORS_ALLOW_HEADERS, corsHeaders, createGuards, type Guards } from "./guards.ts";
 import type { HandlerDeps } from "./handlers/context.ts";
@@ -199,8 +198,7 @@ export function composeApp(
   const handlers: Partial<RouteHandlers> = Object.assign({}, ...factories.map((make) => make(handlerDeps)));
   const app: HighPressApp = new Hono<HighPressEnv>();
   parts.set(app, { guards });
-  app.use(lifecycle(pipeline));
-  app.use(refuseOversizedBody(deps.maxBodyBytes));
+  app.use(lifecycle(pipeline, deps.maxBodyBytes));
   if (corsFor) answerPreflights(app);
   // Without ADMIN_KEYS the admin routes do not exist: not mounted, and 404 (never 405) for them.
   const served = (deps.adminKeys ?? []).length > 0 ? ROUTES : ROUTES.filter((r) => r.auth !== "admin");

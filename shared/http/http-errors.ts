@@ -1,6 +1,7 @@
 // The HTTP edge's errors and the one table that maps every error, the edge's own and the
 // domain's, to a status, a title, a message and headers: the spec's JSON envelope.
 
+import type { Context } from "hono";
 import {
   CountLimitError,
   IdempotencyConflictError,
@@ -149,4 +150,21 @@ export function envelope(answer: ErrorAnswer): Record<string, unknown> {
     ...(answer.details ? { details: answer.details } : {}),
     ...(answer.mayHaveApplied === undefined ? {} : { may_have_applied: answer.mayHaveApplied }),
   };
+}
+
+/**
+ * 413, and the connection closed after the answer: the server then does not read (and
+ * throw away) the rest of a body it refused, however large its Content-Length.
+ */
+export const tooLarge = (max: number): HttpError =>
+  new HttpError(413, `body: must be at most ${max} bytes`, { headers: { connection: "close" } });
+
+/**
+ * Every route, whether it reads a body or not: a declared body over the limit is refused
+ * before a byte of it is read (`GET /health` with `Content-Length: 2000000000` is a 413).
+ * The request's lifecycle (pipeline.ts) asks it first.
+ */
+export function declaredTooLarge(c: Context, max: number): HttpError | undefined {
+  const declared = c.req.header("content-length");
+  return declared !== undefined && Number(declared) > max ? tooLarge(max) : undefined;
 }

@@ -48,8 +48,11 @@ describe("one record per request", () => {
     expect(given.headers.get("x-request-id")).toBe("trace-abc-123");
     const fresh = await t.get("/health");
     const junk = await t.get("/health", { "x-request-id": "x".repeat(200) });
-    expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-    expect(junk.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    // A new id is a UUID (RFC 9562 version 8: a per-process random part and a counter).
+    const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(fresh.headers.get("x-request-id")).toMatch(UUID_V8);
+    expect(junk.headers.get("x-request-id")).toMatch(UUID_V8);
+    expect(junk.headers.get("x-request-id")).not.toBe(fresh.headers.get("x-request-id"));
     expect(records.map((r) => r.request_id)).toEqual([
       "trace-abc-123",
       fresh.headers.get("x-request-id"),
