@@ -103,6 +103,15 @@ export function functionIdOf(name: string): FunctionId | undefined {
   return FUNCTION_IDS.find((id) => id.toLowerCase() === lower || FUNCTIONS[id].short === lower);
 }
 
+/**
+ * Packages a bundle carries in another form: `debug` (ioredis's debug logging, off in a
+ * deployed function) as a logger that is never on, not the package that loads tty, os and
+ * colour detection at every cold start.
+ */
+export const BUNDLE_ALIASES: Record<string, string> = {
+  debug: join(import.meta.dirname, "bundle-shims", "debug.cjs"),
+};
+
 /** What every bundle is built with: one minified ESM file for Node 24, an external source map. */
 function bundleOptions(entry: string, outfile: string, define: Record<string, string>): BuildOptions {
   return {
@@ -118,6 +127,7 @@ function bundleOptions(entry: string, outfile: string, define: Record<string, st
     sourcesContent: false,
     legalComments: "none",
     define,
+    alias: BUNDLE_ALIASES,
     banner: { js: ESM_REQUIRE_BANNER },
     logLevel: "warning",
   };

@@ -11,6 +11,7 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import {
+  BUNDLE_ALIASES,
   BUNDLE_TARGET,
   bundleDefine,
   type DeployedStore,
@@ -135,6 +136,9 @@ export class CounterFunction extends NodejsFunction {
         externalModules: EXTERNAL_MODULES,
         define: bundleDefine(props.store, id),
         banner: ESM_REQUIRE_BANNER,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to]),
+        ),
         forceDockerBundling: false,
       },
     });

@@ -278,6 +278,8 @@ describe.each(["elasticache", "upstash"] as const)("synthesised %s stack", (stor
       const code = readFileSync(route.bundle, "utf8");
       expect(code.includes("autoResendUnfulfilledCommands")).toBe(store === "elasticache");
       expect(code.includes("upstash-sync-token")).toBe(store === "upstash");
+      // ioredis's `debug` as the never-on logger (BUNDLE_ALIASES), not the package that loads tty.
+      expect(code.includes('"tty"'), key).toBe(false);
       // The operator's scripts only where an admin route is served.
       expect(code.includes("import history"), key).toBe(key.includes("/admin/"));
     }
