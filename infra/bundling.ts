@@ -105,7 +105,7 @@ export function functionIdOf(name: string): FunctionId | undefined {
 
 /**
  * Packages a bundle carries in another form: `debug` (ioredis's debug logging, off in a
- * deployed function) as a logger that is never on, not the package that loads tty, os and
+ * deployed function and in the container's server) as a logger that is never on, not the package that loads tty, os and
  * colour detection at every cold start.
  */
 export const BUNDLE_ALIASES: Record<string, string> = {
