@@ -36,6 +36,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
  */
 const AGAINST = process.env.BENCH_AGAINST ? resolve(process.env.BENCH_AGAINST) : undefined;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Seconds of every chosen scenario each target serves before any is measured: HighPress's
+ * server has far more code to warm than a floor's, and without this the first scenario paid
+ * for it (2026-12-06: like read 1.06x the same work second and 1.54x first).
+ */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const GO_INCREMENTS_PER_S = 10_406;
 
 export interface Run {
@@ -432,6 +438,8 @@ async function main(): Promise<void> {
       ...Array.from({ length: 1000 }, (_, i) => [i, `article_${i}`]).flat(),
     );
     const targets = await startTargets(redis.url, servers);
+    for (const scenario of chosenScenarios())
+      for (const target of Object.values(targets)) await load(target.url, scenario, WARMUP_SECONDS);
     const results: ScenarioResult[] = [];
     for (const scenario of chosenScenarios()) {
       const result = await runScenario(scenario, targets, probe);
