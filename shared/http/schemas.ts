@@ -160,69 +160,94 @@ const bodyObject = <S extends z.core.$ZodLooseShape>(shape: S) =>
 const BADGE_LABEL_RULE = `must be 1-${BADGE_LABEL_MAX} characters, no control, bidirectional-control or non-XML characters`;
 const BADGE_COLOR_RULE = `must be one of ${[...BADGE_COLORS.keys()].join(", ")}, or 3 or 6 hex digits`;
 
-/** The query parameters no route's shape depends on the configuration for. */
-const QUERIES = {
-  read: z.object({ user_id: z.optional(identifier) }),
-  health: z.object({
-    deep: z.optional(z.enum(HEALTH_DEEP, { error: `must be one of ${HEALTH_DEEP.join(", ")}` })),
-  }),
-  ranking: z.object({
-    limit: z._default(intIn(1, MAX_RANKING_LIMIT), DEFAULT_RANKING_LIMIT),
-    period: z._default(z.enum(PERIODS, { error: `must be one of ${PERIODS.join(", ")}` }), "day"),
-  }),
-  history: z.object({
-    days: z._default(intIn(1, MAX_HISTORY_QUERY_DAYS), DEFAULT_HISTORY_QUERY_DAYS),
-  }),
-  badge: z.object({
-    label: z.optional(z.string().check(z.regex(BADGE_LABEL, BADGE_LABEL_RULE))),
-    color: z._default(z.string().check(z.regex(BADGE_COLOR, BADGE_COLOR_RULE)), "blue"),
-  }),
-};
+/** A value made on first use, then kept. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
+}
 
-/** Every request shape for one configuration of counter types. */
+/**
+ * An object whose every property is made by its maker on first read, then kept: a function
+ * builds the schemas of its own routes only (a cold start built all 20 before), the OpenAPI
+ * document all of them.
+ */
+function lazily<M extends Record<string, () => unknown>>(
+  makers: M,
+): { readonly [K in keyof M]: ReturnType<M[K]> } {
+  const made = {} as { [K in keyof M]: ReturnType<M[K]> };
+  for (const name of Object.keys(makers) as (keyof M)[]) {
+    const make = once(makers[name] as () => ReturnType<M[typeof name]>);
+    Object.defineProperty(made, name, { enumerable: true, get: make });
+  }
+  return made;
+}
+
+/** Every request shape for one configuration of counter types, each made when first asked for. */
 export function requestSchemas(types: CounterTypes) {
-  const { all } = typeNames(types);
-  const oneOf = `must be one of ${all.join(", ")}`;
-  const counterType = z.enum(all as [string, ...string[]], {
-    error: (issue) => (issue.input === undefined ? "is required" : oneOf),
+  const counterType = once(() => {
+    const { all } = typeNames(types);
+    const oneOf = `must be one of ${all.join(", ")}`;
+    return z.enum(all as [string, ...string[]], {
+      error: (issue) => (issue.input === undefined ? "is required" : oneOf),
+    });
   });
-  const increment = incrementItem(types, counterType);
-  const counter = z.object({ resource_id: identifier, counter_type: counterType });
-  return {
+  const increment = once(() => incrementItem(types, counterType()));
+  const counter = once(() => z.object({ resource_id: identifier, counter_type: counterType() }));
+  return lazily({
     counter,
     increment,
-    increments: bodyObject({ increments: batchOf(increment, "increments") }),
-    events: bodyObject({
-      events: batchOf(
-        incrementItem(types, counterType, {
-          event_id: z.optional(
-            z.string({ error: required("a string") }).check(z.regex(EVENT_ID, EVENT_ID_RULE)),
-          ),
-        }),
-        "events",
-      ),
-    }),
-    batch: bodyObject({
-      queries: batchOf(z.object(counter.shape, { error: "must be a JSON object" }), "queries"),
-    }),
-    setCount: bodyObject({
-      count: z
-        .number({ error: required("an integer") })
-        .check(
-          z.int({ error: "must be an integer" }),
-          z.minimum(0, rangeRule(0, MAX_EXACT_COUNT)),
-          z.maximum(MAX_EXACT_COUNT, rangeRule(0, MAX_EXACT_COUNT)),
+    increments: () => bodyObject({ increments: batchOf(increment(), "increments") }),
+    events: () =>
+      bodyObject({
+        events: batchOf(
+          incrementItem(types, counterType(), {
+            event_id: z.optional(
+              z.string({ error: required("a string") }).check(z.regex(EVENT_ID, EVENT_ID_RULE)),
+            ),
+          }),
+          "events",
         ),
-    }),
-    idempotency: z.object({ "Idempotency-Key": z.optional(printable) }),
-    user: z.object({ user_id: identifier }),
-    readQuery: QUERIES.read,
-    healthQuery: QUERIES.health,
-    rankingParams: z.object({ counter_type: counterType }),
-    rankingQuery: QUERIES.ranking,
-    badgeQuery: QUERIES.badge,
-    historyQuery: QUERIES.history,
-  };
+      }),
+    batch: () =>
+      bodyObject({
+        queries: batchOf(z.object(counter().shape, { error: "must be a JSON object" }), "queries"),
+      }),
+    setCount: () =>
+      bodyObject({
+        count: z
+          .number({ error: required("an integer") })
+          .check(
+            z.int({ error: "must be an integer" }),
+            z.minimum(0, rangeRule(0, MAX_EXACT_COUNT)),
+            z.maximum(MAX_EXACT_COUNT, rangeRule(0, MAX_EXACT_COUNT)),
+          ),
+      }),
+    idempotency: () => z.object({ "Idempotency-Key": z.optional(printable) }),
+    user: () => z.object({ user_id: identifier }),
+    readQuery: () => z.object({ user_id: z.optional(identifier) }),
+    healthQuery: () =>
+      z.object({
+        deep: z.optional(z.enum(HEALTH_DEEP, { error: `must be one of ${HEALTH_DEEP.join(", ")}` })),
+      }),
+    rankingParams: () => z.object({ counter_type: counterType() }),
+    rankingQuery: () =>
+      z.object({
+        limit: z._default(intIn(1, MAX_RANKING_LIMIT), DEFAULT_RANKING_LIMIT),
+        period: z._default(z.enum(PERIODS, { error: `must be one of ${PERIODS.join(", ")}` }), "day"),
+      }),
+    badgeQuery: () =>
+      z.object({
+        label: z.optional(z.string().check(z.regex(BADGE_LABEL, BADGE_LABEL_RULE))),
+        color: z._default(z.string().check(z.regex(BADGE_COLOR, BADGE_COLOR_RULE)), "blue"),
+      }),
+    historyQuery: () =>
+      z.object({
+        days: z._default(intIn(1, MAX_HISTORY_QUERY_DAYS), DEFAULT_HISTORY_QUERY_DAYS),
+      }),
+  });
 }
 
 export type RequestSchemas = ReturnType<typeof requestSchemas>;
