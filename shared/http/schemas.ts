@@ -2,7 +2,8 @@
 // the mount loop (execute.ts) runs them on every request and the OpenAPI document is made
 // from them, so what the document declares is what runs. Rules that depend on configuration
 // (the counter types and their kind) are built in: `requestSchemas(types)` makes the set for
-// one configuration, once per app.
+// one configuration, once per app, each schema when first asked for (a function asks only for
+// its own routes').
 
 import * as z from "zod/mini";
 import { DEFAULT_HISTORY_QUERY_DAYS, MAX_HISTORY_QUERY_DAYS } from "../domain/history.ts";
