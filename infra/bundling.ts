@@ -105,8 +105,8 @@ export function functionIdOf(name: string): FunctionId | undefined {
 
 /**
  * Packages a bundle carries in another form: `debug` (ioredis's debug logging, off in a
- * deployed function and in the container's server) as a logger that is never on, not the package that loads tty, os and
- * colour detection at every cold start.
+ * deployed function and in the container's server) as a logger that is never on, not the
+ * package that loads tty, os and colour detection at every cold start.
  */
 export const BUNDLE_ALIASES: Record<string, string> = {
   debug: join(import.meta.dirname, "bundle-shims", "debug.cjs"),

@@ -172,7 +172,7 @@ function once<T>(make: () => T): () => T {
 
 /**
  * An object whose every property is made by its maker on first read, then kept: a function
- * builds the schemas of its own routes only (a cold start built all 20 before), the OpenAPI
+ * builds the schemas of its own routes only (a cold start built all 14 before), the OpenAPI
  * document all of them.
  */
 function lazily<M extends Record<string, () => unknown>>(
