@@ -47,16 +47,9 @@ export async function startServerProcess(
   const port = await freePort();
   const node = await runNode(["shared/runtime/server.ts"], { HOST: "127.0.0.1", ...env, PORT: String(port) });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (
-      await fetch(`${base}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { base, node };
-    if (node.process.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the server did not start: ${node.output()}`);
+  const { untilAnswering } = await import("../../infra/tools/performance/servers.ts");
+  await untilAnswering(`${base}/health`, node.process, "the server", 15_000).catch((error: Error) => {
+    throw new Error(`${error.message}: ${node.output()}`);
+  });
+  return { base, node };
 }

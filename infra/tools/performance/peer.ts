@@ -11,7 +11,7 @@ import { mkdirSync } from "node:fs";
 import autocannon from "autocannon";
 import { freePort, startRedis } from "../../../tests/support/redis-server.ts";
 import { treeCpuMs } from "./cpu.ts";
-import { runWhenCommand, startServer } from "./servers.ts";
+import { runWhenCommand, startServer, untilAnswering } from "./servers.ts";
 
 const ROUNDS = Number(process.env.PEER_ROUNDS ?? 3);
 const SECONDS = Number(process.env.PEER_SECONDS ?? 5);
@@ -42,17 +42,8 @@ async function startPeer(redisPort: number, cores: number): Promise<{ url: strin
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the Go peer did not start");
+  await untilAnswering(`${url}/health`, child, "the Go peer", 10_000);
+  return { url, child };
 }
 
 /** One run: requests per second, and the server's CPU µs per request (its process tree). */

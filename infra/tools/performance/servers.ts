@@ -28,15 +28,29 @@ export async function startServer(
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
-  const deadline = Date.now() + 30_000;
+  await untilAnswering(readyUrl, child, args[0] ?? "the server");
+  return child;
+}
+
+/**
+ * Waits until `url` answers (any status under 500) while `child` runs: throws once it has
+ * exited or after `timeoutMs`, naming `what`.
+ */
+export async function untilAnswering(
+  url: string,
+  child: ChildProcess,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${args[0]} exited ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}`);
     try {
-      if ((await fetch(readyUrl)).status < 500) return child;
+      if ((await fetch(url)).status < 500) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${args[0]} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
+    if (Date.now() > deadline) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
